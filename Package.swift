@@ -1,0 +1,71 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// One-way dependencies, bottom to top (see README "Architecture"):
+// CLibSSH2 → PodiumSSH; PodiumCore → Scheduler/Protocol/Store/Grading → Report/Worker → Coordinator → executables.
+let package = Package(
+    name: "podium",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "podium", targets: ["podium"]),
+        .executable(name: "podium-worker", targets: ["podium-worker"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        .target(name: "PodiumCore"),
+        .target(name: "PodiumScheduler", dependencies: ["PodiumCore"]),
+        .target(name: "PodiumProtocol", dependencies: ["PodiumCore"]),
+        .target(
+            name: "PodiumSSH",
+            dependencies: ["CLibSSH2", "PodiumCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "PodiumWorker",
+            dependencies: ["PodiumCore", "PodiumProtocol", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "PodiumStore", dependencies: ["PodiumCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "PodiumGrading", dependencies: ["PodiumCore"]),
+        .target(name: "PodiumReport", dependencies: ["PodiumCore", "PodiumGrading"]),
+        .target(
+            name: "PodiumCoordinator",
+            dependencies: [
+                "PodiumCore", "PodiumScheduler", "PodiumProtocol", "PodiumSSH", "PodiumStore",
+                "PodiumGrading", "PodiumReport", "PodiumWorker",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "podium",
+            dependencies: [
+                "PodiumCoordinator", "PodiumCore", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "podium-worker",
+            dependencies: [
+                "PodiumWorker", "PodiumCore", "PodiumProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PodiumCoreTests", dependencies: ["PodiumCore"]),
+        .testTarget(name: "PodiumSchedulerTests", dependencies: ["PodiumScheduler", "PodiumCore"]),
+        .testTarget(name: "PodiumProtocolTests", dependencies: ["PodiumProtocol", "PodiumCore"]),
+        .testTarget(name: "PodiumStoreTests", dependencies: ["PodiumStore", "PodiumCore"]),
+        .testTarget(name: "PodiumGradingTests", dependencies: ["PodiumGrading", "PodiumCore"]),
+        .testTarget(name: "PodiumReportTests", dependencies: ["PodiumReport", "PodiumCore"]),
+        .testTarget(
+            name: "PodiumIntegrationTests",
+            dependencies: ["PodiumCoordinator", "PodiumWorker", "PodiumCore", "PodiumStore", "PodiumSSH"]
+        ),
+    ]
+)

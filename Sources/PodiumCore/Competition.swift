@@ -1,0 +1,138 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One competition as an mle-bench checkout (or a directory laid out like one) describes it.
+public struct Competition: Codable, Sendable, Equatable, Hashable {
+    public var id: String
+    public var name: String
+    /// Complexity split (low, medium, high) when an mle-bench split file lists it; otherwise the first custom split.
+    public var split: String?
+    /// Every split file that lists it.
+    public var splits: [String]
+    /// `grader.name` in config.yaml (a metric name such as auc-roc).
+    public var graderName: String?
+    /// `grader.engine` in config.yaml, a podium extension (e.g. `podium-generic` for the bundled mini benchmark).
+    public var graderEngine: String?
+    public var directory: String
+    public var leaderboardPath: String?
+    public var descriptionPath: String?
+}
+
+/// The competitions and splits read from one mle-bench checkout or a directory with the same layout.
+public struct CompetitionRegistry: Sendable {
+    public var root: String
+    public var competitions: [String: Competition]
+    /// Split name → ids in file order.
+    public var splits: [String: [String]]
+
+    static let complexitySplits = ["low", "medium", "high"]
+
+    /// Reads `experiments/splits/*.txt` and `mlebench/competitions/<id>/`.
+    public static func load(mlebenchDir root: String) throws -> CompetitionRegistry {
+        let fm = FileManager.default
+        let compsDir = root + "/mlebench/competitions"
+        let splitsDir = root + "/experiments/splits"
+        guard (try? fm.contentsOfDirectory(atPath: compsDir)) != nil else {
+            throw ConfigError(file: root, found: "no mlebench/competitions/ directory",
+                              expected: "an mle-bench checkout (or a directory laid out like one)",
+                              fix: "pass --mlebench-dir pointing at your mle-bench checkout")
+        }
+        var splits = [String: [String]]()
+        for file in (try? fm.contentsOfDirectory(atPath: splitsDir)) ?? [] where file.hasSuffix(".txt") {
+            splits[String(file.dropLast(4))] = readIdList(splitsDir + "/" + file)
+        }
+        var comps = [String: Competition]()
+        for id in try fm.contentsOfDirectory(atPath: compsDir).sorted() {
+            let dir = compsDir + "/" + id
+            guard fm.fileExists(atPath: dir + "/config.yaml") else { continue }
+            let yaml = SimpleYAML(text: (try? String(contentsOfFile: dir + "/config.yaml", encoding: .utf8)) ?? "")
+            let inSplits = splits.keys.sorted().filter { splits[$0]!.contains(id) }
+            let primary = complexitySplits.first(where: inSplits.contains)
+                ?? inSplits.first(where: { $0 != "split75" && $0 != "dev" && $0 != "all" })
+            let lb = dir + "/leaderboard.csv"
+            let desc = dir + "/description.md"
+            comps[id] = Competition(
+                id: yaml["id"] ?? id, name: yaml["name"] ?? id, split: primary, splits: inSplits,
+                graderName: yaml["grader.name"], graderEngine: yaml["grader.engine"], directory: dir,
+                leaderboardPath: fm.fileExists(atPath: lb) ? lb : nil,
+                descriptionPath: fm.fileExists(atPath: desc) ? desc : nil)
+        }
+        if splits["all"] == nil { splits["all"] = comps.keys.sorted() }
+        return CompetitionRegistry(root: root, competitions: comps, splits: splits)
+    }
+
+    /// Ids of a split, in file order; a clear error naming the known splits otherwise.
+    public func ids(inSplit name: String, source: String) throws -> [String] {
+        guard let ids = splits[name] else {
+            let known = splits.keys.sorted()
+            let fix = nearest(name, in: known).map { "did you mean '\($0)'? " } ?? ""
+            throw ConfigError(path: source, found: "split '\(name)'",
+                              expected: "one of \(known.joined(separator: ", ")) in \(root)/experiments/splits",
+                              fix: fix + "or list ids explicitly")
+        }
+        return ids
+    }
+
+    /// Resolves a selection to competitions, refusing unknown ids with the nearest known one.
+    public func resolve(_ selection: CompetitionSelection, source: String) throws -> [Competition] {
+        let ids: [String]
+        switch selection {
+        case .split(let s): ids = try self.ids(inSplit: s, source: source)
+        case .ids(let list): ids = list
+        case .file(let f):
+            guard FileManager.default.fileExists(atPath: f) else {
+                throw ConfigError(file: f, path: source, found: "no such file", expected: "a file of competition ids, one per line")
+            }
+            ids = CompetitionRegistry.readIdList(f)
+        }
+        guard !ids.isEmpty else {
+            throw ConfigError(path: source, found: "no competitions", expected: "at least one competition id")
+        }
+        var out = [Competition]()
+        var seen = Set<String>()
+        for id in ids where seen.insert(id).inserted {
+            guard let c = competitions[id] else {
+                let fix = nearest(id, in: competitions.keys).map { "did you mean '\($0)'?" } ?? "see `podium competitions`"
+                throw ConfigError(path: source, found: "unknown competition id '\(id)'",
+                                  expected: "an id under \(root)/mlebench/competitions", fix: fix)
+            }
+            out.append(c)
+        }
+        return out
+    }
+
+    static func readIdList(_ path: String) -> [String] {
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+    }
+}
+
+/// Reads the flat and one-level-nested `key: value` lines of mle-bench's config.yaml (all podium needs from it).
+struct SimpleYAML {
+    var values: [String: String] = [:]
+
+    init(text: String) {
+        var parent: String?
+        for raw in text.split(whereSeparator: \.isNewline) {
+            let line = String(raw)
+            if line.trimmingCharacters(in: .whitespaces).hasPrefix("#") { continue }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let indented = line.first == " " || line.first == "\t"
+            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            var value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f {
+                value = String(value.dropFirst().dropLast())
+            }
+            if !indented { parent = value.isEmpty ? key : nil }
+            let full = indented ? (parent.map { "\($0).\(key)" } ?? key) : key
+            if !value.isEmpty && value != "null" { values[full] = value }
+        }
+    }
+
+    subscript(_ key: String) -> String? { values[key] }
+}

@@ -1,0 +1,120 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// How the coordinator reaches a node.
+public enum TransportKind: String, Codable, Sendable, CaseIterable {
+    /// The coordinator's own machine: `podium-worker` runs as a child process, no SSH.
+    case local
+    case ssh
+}
+
+/// One worker node of the inventory (workers/*.json).
+public struct NodeSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var transport: TransportKind
+    public var host: String?
+    public var port: Int?
+    public var user: String?
+    public var identityFile: String?
+    public var knownHosts: String?
+    /// Capacity the scheduler places against. On a machine without GPUs, `gpus` declares GPU *slots* (a stand-in, named as such).
+    public var gpus: Int
+    public var cpus: Double
+    public var memoryBytes: Int64
+    /// Command that starts the worker on the node (default: `podium-worker` next to `podium`, or on PATH).
+    public var workerCommand: [String]?
+    /// Where the node keeps run directories.
+    public var workDir: String?
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, transport, host, port, user
+        case identityFile = "identity_file"
+        case knownHosts = "known_hosts"
+        case gpus, cpus, memory
+        case workerCommand = "worker_command"
+        case workDir = "work_dir"
+        case comment = "$comment"
+    }
+
+    public init(name: String, transport: TransportKind = .local, gpus: Int = 0, cpus: Double, memoryBytes: Int64,
+                workDir: String? = nil, workerCommand: [String]? = nil) {
+        self.name = name; self.transport = transport; self.gpus = gpus; self.cpus = cpus
+        self.memoryBytes = memoryBytes; self.workDir = workDir; self.workerCommand = workerCommand
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        host = try c.decodeIfPresent(String.self, forKey: .host)
+        transport = try c.decodeIfPresent(TransportKind.self, forKey: .transport) ?? (host == nil ? .local : .ssh)
+        port = try c.decodeIfPresent(Int.self, forKey: .port)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
+        identityFile = try c.decodeIfPresent(String.self, forKey: .identityFile)
+        knownHosts = try c.decodeIfPresent(String.self, forKey: .knownHosts)
+        gpus = try c.decodeIfPresent(Int.self, forKey: .gpus) ?? 0
+        cpus = try c.decodeIfPresent(Double.self, forKey: .cpus) ?? 1
+        memoryBytes = try decodeSize(c, .memory, default: 8 << 30)
+        workerCommand = try c.decodeIfPresent([String].self, forKey: .workerCommand)
+        workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
+        if transport == .ssh && host == nil {
+            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.host]), found: "nothing",
+                              expected: "an ssh node needs \"host\"", fix: "add \"host\" or set \"transport\": \"local\"")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(transport, forKey: .transport)
+        try c.encodeIfPresent(host, forKey: .host)
+        try c.encodeIfPresent(port, forKey: .port)
+        try c.encodeIfPresent(user, forKey: .user)
+        try c.encode(gpus, forKey: .gpus)
+        try c.encode(cpus, forKey: .cpus)
+        try c.encode(memoryBytes, forKey: .memory)
+    }
+}
+
+/// The worker nodes a sweep may use.
+public struct Inventory: Codable, Sendable, Equatable {
+    public var nodes: [NodeSpec]
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case nodes, comment = "$comment" }
+
+    public init(nodes: [NodeSpec]) { self.nodes = nodes }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        nodes = try c.decode([NodeSpec].self, forKey: .nodes)
+        guard !nodes.isEmpty else {
+            throw ConfigError(path: "$.nodes", found: "an empty list", expected: "at least one node")
+        }
+        var seen = Set<String>()
+        for (i, n) in nodes.enumerated() where !seen.insert(n.name).inserted || !isSafeName(n.name) {
+            throw ConfigError(path: "$.nodes[\(i)].name", found: "'\(n.name)'", expected: "unique node names of letters, digits, '-', '_', '.'")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(nodes, forKey: .nodes)
+    }
+
+    public static func load(path: String) throws -> Inventory {
+        var inv = try decodeConfigFile(Inventory.self, path: path)
+        let base = directoryOf(path)
+        for i in inv.nodes.indices {
+            if let w = inv.nodes[i].workDir { inv.nodes[i].workDir = resolvePath(w, relativeTo: base) }
+            if let k = inv.nodes[i].identityFile { inv.nodes[i].identityFile = resolvePath(k, relativeTo: base) }
+            if let k = inv.nodes[i].knownHosts { inv.nodes[i].knownHosts = resolvePath(k, relativeTo: base) }
+        }
+        return inv
+    }
+
+    public var totalGPUs: Int { nodes.reduce(0) { $0 + $1.gpus } }
+}

@@ -1,0 +1,108 @@
+/// Where a run is in its life. Only `RunLifecycle.apply` moves it.
+public enum RunState: String, Codable, Sendable, CaseIterable {
+    case pending, dispatched, running, collecting, grading, completed, failed, cancelled
+
+    public var isTerminal: Bool { self == .completed || self == .failed || self == .cancelled }
+    /// States in which an attempt may be live on a node.
+    public var hasLiveAttempt: Bool { self == .dispatched || self == .running }
+}
+
+/// How one attempt ended. Agent failures are results; only infra errors (and lost attempts) are retried.
+public enum AttemptOutcome: String, Codable, Sendable, CaseIterable {
+    case completed
+    case agentError = "agent_error"
+    case timedOut = "timed_out"
+    case oomKilled = "oom_killed"
+    case infraError = "infra_error"
+    /// The node stopped answering or the coordinator lost track of it; the attempt is fenced by a higher epoch.
+    case lost
+    case cancelled
+
+    /// True when the attempt produced a result to collect and grade.
+    public var isResult: Bool {
+        switch self {
+        case .completed, .agentError, .timedOut, .oomKilled: return true
+        case .infraError, .lost, .cancelled: return false
+        }
+    }
+}
+
+/// What happens to a run.
+public enum RunEvent: Equatable, Sendable, CustomStringConvertible {
+    case dispatch(epoch: Int)
+    case started
+    case finished(AttemptOutcome)
+    case collected
+    case graded
+    case cancel
+    case retry
+
+    public var description: String {
+        switch self {
+        case .dispatch(let e): return "dispatch(epoch \(e))"
+        case .started: return "started"
+        case .finished(let o): return "finished(\(o.rawValue))"
+        case .collected: return "collected"
+        case .graded: return "graded"
+        case .cancel: return "cancel"
+        case .retry: return "retry"
+        }
+    }
+}
+
+public struct IllegalTransition: Error, Equatable, Sendable, CustomStringConvertible {
+    public var from: RunState
+    public var event: RunEvent
+    public var reason: String
+    public var description: String { "illegal run transition: \(event) in state \(from.rawValue) (\(reason))" }
+}
+
+/// The run state machine as a pure value: every legal transition is here, everything else throws.
+public struct RunLifecycle: Equatable, Sendable {
+    public private(set) var state: RunState
+    /// Epoch of the newest attempt dispatched; a new dispatch must use a larger one (fencing).
+    public private(set) var epoch: Int
+    /// Infra errors and lost attempts so far; past `maxInfraRetries` the run fails.
+    public private(set) var infraFailures: Int
+    public let maxInfraRetries: Int
+
+    public init(state: RunState = .pending, epoch: Int = 0, infraFailures: Int = 0, maxInfraRetries: Int = 3) {
+        self.state = state; self.epoch = epoch; self.infraFailures = infraFailures; self.maxInfraRetries = maxInfraRetries
+    }
+
+    @discardableResult
+    public mutating func apply(_ event: RunEvent) throws(IllegalTransition) -> RunState {
+        func illegal(_ why: String) -> IllegalTransition { IllegalTransition(from: state, event: event, reason: why) }
+        switch (state, event) {
+        case (.pending, .dispatch(let e)):
+            guard e > epoch else { throw illegal("epoch \(e) is not newer than \(epoch)") }
+            epoch = e
+            state = .dispatched
+        case (.dispatched, .started):
+            state = .running
+        case (.dispatched, .finished(let outcome)), (.running, .finished(let outcome)):
+            switch outcome {
+            case .completed, .agentError, .timedOut, .oomKilled:
+                guard state == .running else { throw illegal("a result needs a started attempt") }
+                state = .collecting
+            case .infraError, .lost:
+                infraFailures += 1
+                state = infraFailures > maxInfraRetries ? .failed : .pending
+            case .cancelled:
+                state = .cancelled
+            }
+        case (.collecting, .collected):
+            state = .grading
+        case (.grading, .graded):
+            state = .completed
+        case (.pending, .cancel), (.dispatched, .cancel), (.running, .cancel):
+            state = .cancelled
+        case (.failed, .retry), (.cancelled, .retry):
+            infraFailures = 0
+            state = .pending
+        default:
+            throw illegal("not a transition of the run state machine")
+        }
+        return state
+    }
+}

@@ -1,0 +1,244 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The agent a sweep evaluates: its image, command, environment, and secrets referenced by name only.
+public struct AgentSpec: Codable, Sendable, Equatable {
+    public var name: String
+    public var image: String
+    public var command: [String]
+    public var env: [String: String]
+    /// Names of secrets taken from the coordinator's environment at dispatch; values never enter the state.
+    public var secrets: [String]
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, image, command, env, secrets }
+
+    public init(name: String, image: String, command: [String], env: [String: String] = [:], secrets: [String] = []) {
+        self.name = name; self.image = image; self.command = command; self.env = env; self.secrets = secrets
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        image = try c.decode(String.self, forKey: .image)
+        command = try c.decodeIfPresent([String].self, forKey: .command) ?? []
+        env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
+        secrets = try c.decodeIfPresent([String].self, forKey: .secrets) ?? []
+    }
+}
+
+/// The resources one run asks for.
+public struct HardwareProfile: Codable, Sendable, Equatable, Hashable {
+    public var name: String
+    public var gpus: Int
+    public var cpus: Double
+    public var memoryBytes: Int64
+    public var shmBytes: Int64
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case name, gpus, cpus, memory, shm }
+
+    public init(name: String, gpus: Int, cpus: Double, memoryBytes: Int64, shmBytes: Int64) {
+        self.name = name; self.gpus = gpus; self.cpus = cpus; self.memoryBytes = memoryBytes; self.shmBytes = shmBytes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        gpus = try c.decodeIfPresent(Int.self, forKey: .gpus) ?? 0
+        cpus = try c.decodeIfPresent(Double.self, forKey: .cpus) ?? 1
+        memoryBytes = try decodeSize(c, .memory, default: 4 << 30)
+        shmBytes = try decodeSize(c, .shm, default: 256 << 20)
+        guard gpus >= 0 else {
+            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.gpus]), found: "\(gpus)", expected: "gpus ≥ 0")
+        }
+        guard cpus > 0 else {
+            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.cpus]), found: "\(cpus)", expected: "cpus > 0")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(gpus, forKey: .gpus)
+        try c.encode(cpus, forKey: .cpus)
+        try c.encode(memoryBytes, forKey: .memory)
+        try c.encode(shmBytes, forKey: .shm)
+    }
+}
+
+func decodeSize<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K, default def: Int64) throws -> Int64 {
+    guard c.contains(key) else { return def }
+    if let n = try? c.decode(Int64.self, forKey: key) { return n }
+    let text = try c.decode(String.self, forKey: key)
+    guard let n = parseByteSize(text) else {
+        throw ConfigError(path: jsonPath(c.codingPath + [key]), found: "'\(text)'",
+                          expected: "a size such as \"16g\", \"512m\" or a number of bytes")
+    }
+    return n
+}
+
+/// Which competitions a sweep covers: a split name, an explicit list, or a file of ids (one per line).
+public enum CompetitionSelection: Codable, Sendable, Equatable {
+    case split(String)
+    case ids([String])
+    case file(String)
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case split, ids, file }
+
+    public init(from decoder: any Decoder) throws {
+        if let single = try? decoder.singleValueContainer() {
+            if let s = try? single.decode(String.self) { self = .split(s); return }
+            if let list = try? single.decode([String].self) { self = .ids(list); return }
+        }
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let present = CodingKeys.allCases.filter { c.contains($0) }
+        guard present.count == 1 else {
+            throw ConfigError(path: jsonPath(decoder.codingPath), found: present.isEmpty ? "none of split, ids, file" : "\(present.map(\.rawValue))",
+                              expected: "exactly one of \"split\", \"ids\" or \"file\"")
+        }
+        switch present[0] {
+        case .split: self = .split(try c.decode(String.self, forKey: .split))
+        case .ids: self = .ids(try c.decode([String].self, forKey: .ids))
+        case .file: self = .file(try c.decode(String.self, forKey: .file))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .split(let s): try c.encode(s, forKey: .split)
+        case .ids(let ids): try c.encode(ids, forKey: .ids)
+        case .file(let f): try c.encode(f, forKey: .file)
+        }
+    }
+}
+
+/// A sweep as written in scheduler.json. Relative paths are resolved against the file's directory.
+public struct SweepConfig: Codable, Sendable, Equatable {
+    public var sweep: String
+    public var agent: AgentSpec
+    public var competitions: CompetitionSelection
+    public var attempts: Int
+    public var budgets: [BudgetDuration]
+    public var hardware: [HardwareProfile]
+    public var snapshotInterval: BudgetDuration
+    public var gracePeriod: BudgetDuration
+    public var inventory: String
+    public var mlebenchDir: String
+    public var dataDir: String
+    public var state: String
+    public var network: Bool
+    public var maxInfraRetries: Int
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case sweep, agent, competitions, attempts, budgets, hardware
+        case snapshotInterval = "snapshot_interval"
+        case gracePeriod = "grace_period"
+        case inventory
+        case mlebenchDir = "mlebench_dir"
+        case dataDir = "data_dir"
+        case state, network
+        case maxInfraRetries = "max_infra_retries"
+        case comment = "$comment"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sweep = try c.decode(String.self, forKey: .sweep)
+        agent = try c.decode(AgentSpec.self, forKey: .agent)
+        competitions = try c.decode(CompetitionSelection.self, forKey: .competitions)
+        attempts = try c.decodeIfPresent(Int.self, forKey: .attempts) ?? 1
+        budgets = try c.decode([BudgetDuration].self, forKey: .budgets)
+        hardware = try c.decodeIfPresent([HardwareProfile].self, forKey: .hardware)
+            ?? [HardwareProfile(name: "default", gpus: 1, cpus: 4, memoryBytes: 32 << 30, shmBytes: 4 << 30)]
+        snapshotInterval = try c.decodeIfPresent(BudgetDuration.self, forKey: .snapshotInterval) ?? BudgetDuration(seconds: 600)
+        gracePeriod = try c.decodeIfPresent(BudgetDuration.self, forKey: .gracePeriod) ?? BudgetDuration(seconds: 60)
+        inventory = try c.decodeIfPresent(String.self, forKey: .inventory) ?? "workers/local.json"
+        mlebenchDir = try c.decode(String.self, forKey: .mlebenchDir)
+        dataDir = try c.decode(String.self, forKey: .dataDir)
+        state = try c.decodeIfPresent(String.self, forKey: .state) ?? "state/\(sweep).sqlite"
+        network = try c.decodeIfPresent(Bool.self, forKey: .network) ?? false
+        maxInfraRetries = try c.decodeIfPresent(Int.self, forKey: .maxInfraRetries) ?? 3
+        try validate(codingPath: decoder.codingPath)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sweep, forKey: .sweep)
+        try c.encode(agent, forKey: .agent)
+        try c.encode(competitions, forKey: .competitions)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encode(budgets, forKey: .budgets)
+        try c.encode(hardware, forKey: .hardware)
+        try c.encode(snapshotInterval, forKey: .snapshotInterval)
+        try c.encode(gracePeriod, forKey: .gracePeriod)
+        try c.encode(inventory, forKey: .inventory)
+        try c.encode(mlebenchDir, forKey: .mlebenchDir)
+        try c.encode(dataDir, forKey: .dataDir)
+        try c.encode(state, forKey: .state)
+        try c.encode(network, forKey: .network)
+        try c.encode(maxInfraRetries, forKey: .maxInfraRetries)
+    }
+
+    /// Checks the values a flag may also have set; `codingPath` or `flag` says where to point the user.
+    public func validate(codingPath: [any CodingKey] = [], source: (String) -> String? = { _ in nil }) throws {
+        func at(_ key: CodingKeys) -> String { source(key.rawValue) ?? jsonPath(codingPath + [key]) }
+        guard attempts >= 1 else {
+            throw ConfigError(path: at(.attempts), found: "\(attempts)", expected: "attempts ≥ 1")
+        }
+        guard !budgets.isEmpty else {
+            throw ConfigError(path: at(.budgets), found: "an empty list", expected: "at least one budget such as \"24h\"")
+        }
+        guard Set(budgets).count == budgets.count else {
+            throw ConfigError(path: at(.budgets), found: "\(budgets)", expected: "each budget once")
+        }
+        guard !hardware.isEmpty else {
+            throw ConfigError(path: at(.hardware), found: "an empty list", expected: "at least one hardware profile")
+        }
+        guard Set(hardware.map(\.name)).count == hardware.count else {
+            throw ConfigError(path: at(.hardware), found: "\(hardware.map(\.name))", expected: "unique profile names")
+        }
+        guard isSafeName(sweep) else {
+            throw ConfigError(path: at(.sweep), found: "'\(sweep)'", expected: "a name of letters, digits, '-', '_' and '.'")
+        }
+        guard maxInfraRetries >= 0 else {
+            throw ConfigError(path: at(.maxInfraRetries), found: "\(maxInfraRetries)", expected: "max_infra_retries ≥ 0")
+        }
+    }
+
+    /// Loads a sweep file, resolving its relative paths against the file's directory.
+    public static func load(path: String) throws -> SweepConfig {
+        var config = try decodeConfigFile(SweepConfig.self, path: path)
+        let base = directoryOf(path)
+        config.inventory = resolvePath(config.inventory, relativeTo: base)
+        config.mlebenchDir = resolvePath(config.mlebenchDir, relativeTo: base)
+        config.dataDir = resolvePath(config.dataDir, relativeTo: base)
+        config.state = resolvePath(config.state, relativeTo: base)
+        if case .file(let f) = config.competitions { config.competitions = .file(resolvePath(f, relativeTo: base)) }
+        return config
+    }
+}
+
+public func isSafeName(_ s: String) -> Bool {
+    !s.isEmpty && s.utf8.allSatisfy { c in
+        (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 45 || c == 95 || c == 46
+    } && s != "." && s != ".."
+}
+
+public func directoryOf(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    let dir = String(path[..<slash])
+    return dir.isEmpty ? "/" : dir
+}
+
+public func resolvePath(_ path: String, relativeTo base: String) -> String {
+    if path.hasPrefix("/") { return path }
+    if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] { return home + path.dropFirst(1) }
+    return base == "." ? path : base + "/" + path
+}

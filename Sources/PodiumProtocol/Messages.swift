@@ -1,0 +1,116 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCore
+
+/// Version of the coordinator↔worker frame protocol. Bump on any incompatible change.
+public let podiumProtocolVersion = 1
+
+/// What a worker needs to start one attempt of a run.
+public struct StartRequest: Codable, Sendable, Equatable {
+    public var runID: String
+    public var epoch: Int
+    public var sweep: String
+    public var competition: String
+    public var image: String
+    public var command: [String]
+    /// Agent env plus secret values; secrets are never logged by the worker.
+    public var env: [String: String]
+    public var secretNames: [String]
+    /// Path on the node of the competition's public data (mounted read-only at /home/data).
+    public var dataDir: String
+    public var budgetSeconds: Int
+    public var graceSeconds: Int
+    public var snapshotIntervalSeconds: Int
+    public var cpus: Double
+    public var memoryBytes: Int64
+    public var shmBytes: Int64
+    public var gpus: Int
+    public var network: Bool
+
+    public init(runID: String, epoch: Int, sweep: String, competition: String, image: String, command: [String],
+                env: [String: String], secretNames: [String] = [], dataDir: String, budgetSeconds: Int, graceSeconds: Int,
+                snapshotIntervalSeconds: Int, cpus: Double, memoryBytes: Int64, shmBytes: Int64, gpus: Int, network: Bool) {
+        self.runID = runID; self.epoch = epoch; self.sweep = sweep; self.competition = competition; self.image = image
+        self.command = command; self.env = env; self.secretNames = secretNames; self.dataDir = dataDir
+        self.budgetSeconds = budgetSeconds; self.graceSeconds = graceSeconds
+        self.snapshotIntervalSeconds = snapshotIntervalSeconds; self.cpus = cpus; self.memoryBytes = memoryBytes
+        self.shmBytes = shmBytes; self.gpus = gpus; self.network = network
+    }
+}
+
+/// A snapshot of the submission taken during a run.
+public struct SnapshotInfo: Codable, Sendable, Equatable {
+    public var elapsedSeconds: Double
+    public var sha256: String
+    public var bytes: Int64
+    public init(elapsedSeconds: Double, sha256: String, bytes: Int64) {
+        self.elapsedSeconds = elapsedSeconds; self.sha256 = sha256; self.bytes = bytes
+    }
+
+    enum CodingKeys: String, CodingKey { case elapsedSeconds = "elapsed_seconds", sha256, bytes }
+}
+
+/// How an attempt ended, as the worker saw it.
+public struct AttemptResult: Codable, Sendable, Equatable {
+    public var outcome: AttemptOutcome
+    public var exitCode: Int?
+    public var elapsedSeconds: Double
+    public var message: String?
+    public var snapshots: [SnapshotInfo]
+    public var submissionSHA256: String?
+    public var logBytes: Int64
+
+    public init(outcome: AttemptOutcome, exitCode: Int?, elapsedSeconds: Double, message: String?,
+                snapshots: [SnapshotInfo], submissionSHA256: String?, logBytes: Int64) {
+        self.outcome = outcome; self.exitCode = exitCode; self.elapsedSeconds = elapsedSeconds; self.message = message
+        self.snapshots = snapshots; self.submissionSHA256 = submissionSHA256; self.logBytes = logBytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case outcome
+        case exitCode = "exit_code"
+        case elapsedSeconds = "elapsed_seconds"
+        case message, snapshots
+        case submissionSHA256 = "submission_sha256"
+        case logBytes = "log_bytes"
+    }
+}
+
+/// A live or finished attempt the worker holds.
+public struct HeldAttempt: Codable, Sendable, Equatable {
+    public var runID: String
+    public var epoch: Int
+    public var running: Bool
+    public init(runID: String, epoch: Int, running: Bool) { self.runID = runID; self.epoch = epoch; self.running = running }
+}
+
+/// Coordinator → worker.
+public enum Request: Codable, Sendable, Equatable {
+    case hello(protocolVersion: Int, coordinator: String)
+    case start(StartRequest)
+    case cancel(runID: String, epoch: Int)
+    /// Which attempts does the node hold? Answered by `.held`.
+    case list
+    /// Send the artifact files of a finished attempt (answered by `.file` frames then `.artifactsDone`).
+    case fetchArtifacts(runID: String, epoch: Int)
+    /// The coordinator has stored the artifacts; the worker may delete them.
+    case acknowledge(runID: String, epoch: Int)
+    case shutdown
+}
+
+/// Worker → coordinator.
+public enum Reply: Codable, Sendable, Equatable {
+    case welcome(protocolVersion: Int, workerVersion: String, node: String, gpus: Int, cpus: Double, memoryBytes: Int64)
+    case error(runID: String?, message: String)
+    case started(runID: String, epoch: Int, container: String)
+    case log(runID: String, epoch: Int, offset: Int64, data: Data)
+    case snapshot(runID: String, epoch: Int, info: SnapshotInfo)
+    case finished(runID: String, epoch: Int, result: AttemptResult)
+    case held([HeldAttempt])
+    /// One artifact file: `name` is relative to the attempt directory (submission/submission.csv, snapshots/…).
+    case file(runID: String, epoch: Int, name: String, sha256: String, data: Data)
+    case artifactsDone(runID: String, epoch: Int, count: Int)
+}

@@ -1,0 +1,79 @@
+import PodiumCore
+
+/// Resources a node offers or a run needs.
+public struct Resources: Equatable, Sendable, Hashable {
+    public var gpus: Int
+    public var cpus: Double
+    public var memoryBytes: Int64
+
+    public init(gpus: Int, cpus: Double, memoryBytes: Int64) { self.gpus = gpus; self.cpus = cpus; self.memoryBytes = memoryBytes }
+    public init(_ profile: HardwareProfile) { self.init(gpus: profile.gpus, cpus: profile.cpus, memoryBytes: profile.memoryBytes) }
+    public init(_ node: NodeSpec) { self.init(gpus: node.gpus, cpus: node.cpus, memoryBytes: node.memoryBytes) }
+
+    public static let zero = Resources(gpus: 0, cpus: 0, memoryBytes: 0)
+
+    public func fits(in free: Resources) -> Bool {
+        gpus <= free.gpus && cpus <= free.cpus + 1e-9 && memoryBytes <= free.memoryBytes
+    }
+    public static func + (a: Self, b: Self) -> Self { Self(gpus: a.gpus + b.gpus, cpus: a.cpus + b.cpus, memoryBytes: a.memoryBytes + b.memoryBytes) }
+    public static func - (a: Self, b: Self) -> Self { Self(gpus: a.gpus - b.gpus, cpus: a.cpus - b.cpus, memoryBytes: a.memoryBytes - b.memoryBytes) }
+}
+
+/// A run waiting for a slot, with what ordering and placement need to know.
+public struct QueuedRun: Equatable, Sendable {
+    public var id: String
+    public var competition: String
+    public var attempt: Int
+    public var budgetSeconds: Int
+    public var needs: Resources
+    /// Position in the sweep file's order, for FIFO and as the final tie-break.
+    public var sequence: Int
+
+    public init(id: String, competition: String, attempt: Int, budgetSeconds: Int, needs: Resources, sequence: Int) {
+        self.id = id; self.competition = competition; self.attempt = attempt
+        self.budgetSeconds = budgetSeconds; self.needs = needs; self.sequence = sequence
+    }
+}
+
+/// Which waiting run goes first.
+public enum SchedulingPolicy: String, Sendable, CaseIterable, Codable {
+    /// File order, like MLE-bench's run_agent worker pool (the baseline).
+    case fifo
+    /// Longest budget first: short makespan tail, but late pass@1 for short budgets.
+    case longestFirst = "longest-first"
+    /// Every competition's first attempt (each budget) before any second attempt; longest first within a wave.
+    case firstAttemptsThenLongest = "first-attempts-then-longest"
+
+    /// Strict ordering: true when `a` should be placed before `b`.
+    public func before(_ a: QueuedRun, _ b: QueuedRun) -> Bool {
+        switch self {
+        case .fifo:
+            return a.sequence < b.sequence
+        case .longestFirst:
+            if a.budgetSeconds != b.budgetSeconds { return a.budgetSeconds > b.budgetSeconds }
+            return a.sequence < b.sequence
+        case .firstAttemptsThenLongest:
+            let fa = a.attempt == 1, fb = b.attempt == 1
+            if fa != fb { return fa }
+            if a.budgetSeconds != b.budgetSeconds { return a.budgetSeconds > b.budgetSeconds }
+            return a.sequence < b.sequence
+        }
+    }
+}
+
+/// Inputs to the scheduler. Time is passed in, never read, so the simulator drives the same code.
+public enum SchedulerEvent: Equatable, Sendable {
+    case nodeUp(name: String, capacity: Resources)
+    case nodeDown(name: String)
+    case enqueue([QueuedRun])
+    /// The attempt placed for this run ended (any outcome); its resources are free again.
+    case released(runID: String)
+    case cancel(runID: String)
+    /// Re-evaluate placements (e.g. after a batch of events).
+    case tick
+}
+
+/// Outputs: what the shell must carry out.
+public enum SchedulerDirective: Equatable, Sendable {
+    case place(runID: String, node: String)
+}
