@@ -57,3 +57,45 @@ public func sleepSeconds(_ s: Double) {
     var rest = timespec()
     while nanosleep(&ts, &rest) == -1 && errno == EINTR { ts = rest }
 }
+
+/// A blocking multi-producer queue: threads push, one loop pops (with an optional timeout).
+public final class BlockingQueue<Element>: @unchecked Sendable {
+    private var items: [Element] = []
+    private var head = 0
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+
+    public init() {
+        pthread_mutex_init(&mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(&cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    public func push(_ e: Element) {
+        pthread_mutex_lock(&mutex)
+        items.append(e)
+        pthread_cond_signal(&cond)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// The next element, or nil once `timeout` seconds pass with none.
+    public func pop(timeout: Double) -> Element? {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let deadlineNs = Int(now.tv_sec) * 1_000_000_000 + Int(now.tv_nsec) + Int(timeout * 1e9)
+        var deadline = timespec(tv_sec: deadlineNs / 1_000_000_000, tv_nsec: deadlineNs % 1_000_000_000)
+        while head >= items.count {
+            if pthread_cond_timedwait(&cond, &mutex, &deadline) == ETIMEDOUT { break }
+        }
+        guard head < items.count else { return nil }
+        let e = items[head]
+        head += 1
+        if head > 1024 && head * 2 > items.count { items.removeFirst(head); head = 0 }
+        return e
+    }
+}

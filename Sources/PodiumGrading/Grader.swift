@@ -1,0 +1,108 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCore
+
+/// Scores a submission against the answers; throws `.invalid` with a reason naming the column or id.
+public protocol Grader: Sendable {
+    /// Shown to the user: which engine grades (e.g. "native:podium-generic/auc-roc").
+    var engine: String { get }
+    func score(submission: CSVTable, answers: CSVTable) throws(GradingError) -> Double
+}
+
+/// Finds the grader for a competition. Competition-specific MLE-bench graders arrive with issue 6.
+public enum GraderRegistry {
+    public static func grader(for competition: Competition) -> (any Grader)? {
+        if competition.graderEngine == "podium-generic", let name = competition.graderName, let m = GenericGrader.Metric(rawValue: name) {
+            return GenericGrader(metric: m)
+        }
+        return nil
+    }
+}
+
+/// Grades and places a submission: the whole CompetitionReport for one file.
+public struct GradingService: Sendable {
+    public init() {}
+
+    public func grade(competition: Competition, submissionPath: String, answersPath: String, now: Date = Date()) -> CompetitionReport {
+        var report = CompetitionReport(
+            competitionID: competition.id, score: nil, goldThreshold: nil, silverThreshold: nil, bronzeThreshold: nil,
+            medianThreshold: nil, anyMedal: false, goldMedal: false, silverMedal: false, bronzeMedal: false,
+            aboveMedian: false, submissionExists: FileManager.default.fileExists(atPath: submissionPath),
+            validSubmission: false, isLowerBetter: nil, createdAt: isoTimestamp(now), submissionPath: submissionPath,
+            engine: nil, error: nil)
+        var board: Leaderboard?
+        if let lb = competition.leaderboardPath {
+            do { board = try Leaderboard.load(path: lb) } catch { report.error = "\(error)" }
+        } else {
+            report.error = "no leaderboard.csv for \(competition.id): medals cannot be placed"
+        }
+        if let board {
+            report.goldThreshold = board.goldThreshold
+            report.silverThreshold = board.silverThreshold
+            report.bronzeThreshold = board.bronzeThreshold
+            report.medianThreshold = board.medianThreshold
+            report.isLowerBetter = board.isLowerBetter
+        }
+        guard let grader = GraderRegistry.grader(for: competition) else {
+            report.error = "no native grader for \(competition.id) yet (grader '\(competition.graderName ?? "?")'; MLE-bench graders are issue 6)"
+            return report
+        }
+        report.engine = grader.engine
+        guard report.submissionExists else {
+            report.error = "no submission at \(submissionPath)"
+            return report
+        }
+        do {
+            let answers: CSVTable
+            do { answers = try CSVTable.read(path: answersPath) } catch { throw GradingError.unavailable("answers: \(error)") }
+            let submission = try CSVTable.read(path: submissionPath)
+            let score = roundScore(try grader.score(submission: submission, answers: answers))
+            report.score = score
+            report.validSubmission = true
+            if let board {
+                let p = board.place(score)
+                report.goldMedal = p.gold
+                report.silverMedal = p.silver
+                report.bronzeMedal = p.bronze
+                report.anyMedal = p.anyMedal
+                report.aboveMedian = p.aboveMedian
+            }
+        } catch {
+            report.error = "\(error)"
+        }
+        return report
+    }
+}
+
+/// "2025-05-07T14:59:41.765720", the timestamp form of MLE-bench's reports (UTC).
+public func isoTimestamp(_ date: Date) -> String {
+    let t = date.timeIntervalSince1970
+    var secs = Int(t.rounded(.down))
+    let micros = Int(((t - Double(secs)) * 1_000_000).rounded(.down))
+    let days = secs.floorDiv(86_400)
+    secs -= days * 86_400
+    let (y, m, d) = civilFromDays(days)
+    func p(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
+    return "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(secs / 3600, 2)):\(p(secs / 60 % 60, 2)):\(p(secs % 60, 2)).\(p(micros, 6))"
+}
+
+extension Int {
+    func floorDiv(_ d: Int) -> Int { self >= 0 ? self / d : -((-self + d - 1) / d) }
+}
+
+/// Howard Hinnant's days-from-civil inverse.
+func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+    let z = z0 + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+    let y = yoe + era * 400
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let d = doy - (153 * mp + 2) / 5 + 1
+    let m = mp < 10 ? mp + 3 : mp - 9
+    return (m <= 2 ? y + 1 : y, m, d)
+}

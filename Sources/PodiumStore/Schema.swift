@@ -1,0 +1,80 @@
+import GRDB
+
+/// Migrations of the state database. Append new ones; never edit a shipped one.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE sweeps(
+                    name TEXT PRIMARY KEY NOT NULL,
+                    config TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    updated_at REAL NOT NULL);
+                CREATE TABLE runs(
+                    id TEXT PRIMARY KEY NOT NULL,
+                    sweep TEXT NOT NULL REFERENCES sweeps(name),
+                    agent TEXT NOT NULL,
+                    competition TEXT NOT NULL,
+                    budget_seconds INTEGER NOT NULL,
+                    profile TEXT NOT NULL,
+                    attempt INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    state TEXT NOT NULL,
+                    epoch INTEGER NOT NULL DEFAULT 0,
+                    infra_failures INTEGER NOT NULL DEFAULT 0,
+                    node TEXT,
+                    updated_at REAL NOT NULL);
+                CREATE INDEX runs_by_sweep_state ON runs(sweep, state);
+                CREATE TABLE attempts(
+                    run_id TEXT NOT NULL REFERENCES runs(id),
+                    epoch INTEGER NOT NULL,
+                    node TEXT NOT NULL,
+                    outcome TEXT,
+                    exit_code INTEGER,
+                    elapsed_seconds REAL,
+                    message TEXT,
+                    dispatched_at REAL NOT NULL,
+                    started_at REAL,
+                    ended_at REAL,
+                    log_bytes INTEGER NOT NULL DEFAULT 0,
+                    PRIMARY KEY(run_id, epoch));
+                CREATE TABLE events(
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at REAL NOT NULL,
+                    run_id TEXT,
+                    epoch INTEGER,
+                    kind TEXT NOT NULL,
+                    from_state TEXT,
+                    to_state TEXT,
+                    detail TEXT);
+                CREATE TABLE artifacts(
+                    run_id TEXT NOT NULL,
+                    epoch INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    path TEXT NOT NULL,
+                    elapsed_seconds REAL,
+                    PRIMARY KEY(run_id, epoch, name));
+                CREATE TABLE grades(
+                    run_id TEXT NOT NULL,
+                    epoch INTEGER NOT NULL,
+                    artifact TEXT NOT NULL,
+                    is_final INTEGER NOT NULL,
+                    elapsed_seconds REAL,
+                    score REAL,
+                    valid INTEGER NOT NULL,
+                    any_medal INTEGER NOT NULL,
+                    gold INTEGER NOT NULL,
+                    silver INTEGER NOT NULL,
+                    bronze INTEGER NOT NULL,
+                    above_median INTEGER NOT NULL,
+                    report TEXT NOT NULL,
+                    graded_at REAL NOT NULL,
+                    PRIMARY KEY(run_id, epoch, artifact));
+                """)
+        }
+        return m
+    }
+}

@@ -1,0 +1,289 @@
+import GRDB
+import PodiumCore
+
+/// A run as the state holds it.
+public struct RunRecord: Sendable, Equatable {
+    public var spec: RunSpec
+    public var sequence: Int
+    public var state: RunState
+    public var epoch: Int
+    public var infraFailures: Int
+    public var node: String?
+    public var id: String { spec.id }
+}
+
+/// One dispatch of a run.
+public struct AttemptRecord: Sendable, Equatable {
+    public var runID: String
+    public var epoch: Int
+    public var node: String
+    public var outcome: AttemptOutcome?
+    public var exitCode: Int?
+    public var elapsedSeconds: Double?
+    public var message: String?
+    public var logBytes: Int64
+}
+
+/// A stored grade of one artifact (final submission or a snapshot).
+public struct GradeRecord: Sendable, Equatable {
+    public var runID: String
+    public var epoch: Int
+    public var artifact: String
+    public var isFinal: Bool
+    public var elapsedSeconds: Double?
+    public var score: Double?
+    public var valid: Bool
+    public var anyMedal, gold, silver, bronze, aboveMedian: Bool
+    public var reportJSON: String
+
+    public init(runID: String, epoch: Int, artifact: String, isFinal: Bool, elapsedSeconds: Double?, score: Double?,
+                valid: Bool, anyMedal: Bool, gold: Bool, silver: Bool, bronze: Bool, aboveMedian: Bool, reportJSON: String) {
+        self.runID = runID; self.epoch = epoch; self.artifact = artifact; self.isFinal = isFinal
+        self.elapsedSeconds = elapsedSeconds; self.score = score; self.valid = valid; self.anyMedal = anyMedal
+        self.gold = gold; self.silver = silver; self.bronze = bronze; self.aboveMedian = aboveMedian; self.reportJSON = reportJSON
+    }
+}
+
+public struct StoreError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Durable state in SQLite (WAL, synchronous=FULL): every change is committed before podium acts on it.
+public final class StateStore: Sendable {
+    private let db: DatabaseQueue
+    public let path: String
+
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        db = try DatabaseQueue(path: path, configuration: config)
+        try Schema.migrator.migrate(db)
+    }
+
+    // MARK: sweeps and runs
+
+    /// Records the sweep and inserts runs not yet present (idempotent: the same grid twice adds nothing).
+    @discardableResult
+    public func register(sweep: String, configJSON: String, runs: [RunSpec], now: Double = wallClockSeconds()) throws -> Int {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO sweeps(name, config, created_at, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at
+                """, arguments: [sweep, configJSON, now, now])
+            var added = 0
+            let insert = try db.makeStatement(sql: """
+                INSERT OR IGNORE INTO runs(id, sweep, agent, competition, budget_seconds, profile, attempt, seq, state, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+                """)
+            for (i, r) in runs.enumerated() {
+                try insert.execute(arguments: [r.id, r.sweep, r.agent, r.competition, r.budget.seconds, r.profile, r.attempt, i, now])
+                added += db.changesCount
+            }
+            if added > 0 {
+                try db.execute(sql: "INSERT INTO events(at, kind, detail) VALUES (?, 'sweep_registered', ?)",
+                               arguments: [now, "\(sweep): \(added) new runs of \(runs.count)"])
+            }
+            return added
+        }
+    }
+
+    public func sweepNames() throws -> [String] {
+        try db.read { db in try String.fetchAll(db, sql: "SELECT name FROM sweeps ORDER BY updated_at DESC") }
+    }
+
+    public func sweepConfigJSON(_ sweep: String) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT config FROM sweeps WHERE name = ?", arguments: [sweep]) }
+    }
+
+    public func runs(sweep: String) throws -> [RunRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM runs WHERE sweep = ? ORDER BY seq", arguments: [sweep]).map(Self.record)
+        }
+    }
+
+    public func run(_ id: String) throws -> RunRecord? {
+        try db.read { db in try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [id]).map(Self.record) }
+    }
+
+    private static func record(_ row: Row) -> RunRecord {
+        var spec = RunSpec(sweep: row["sweep"], agent: row["agent"], competition: row["competition"],
+                           budget: BudgetDuration(seconds: row["budget_seconds"]), profile: row["profile"], attempt: row["attempt"])
+        spec.id = row["id"]
+        return RunRecord(spec: spec, sequence: row["seq"], state: RunState(rawValue: row["state"]) ?? .pending,
+                         epoch: row["epoch"], infraFailures: row["infra_failures"], node: row["node"])
+    }
+
+    // MARK: transitions
+
+    /// Applies one event to a run through the pure state machine and records it, atomically.
+    /// `dispatch` also creates the attempt row; `started`/`finished` update it.
+    @discardableResult
+    public func apply(_ event: RunEvent, to runID: String, node: String? = nil, result: AttemptUpdate? = nil,
+                      detail: String? = nil, maxInfraRetries: Int, now: Double = wallClockSeconds()) throws -> RunRecord {
+        try db.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM runs WHERE id = ?", arguments: [runID]) else {
+                throw StoreError(description: "no run \(runID) in the state")
+            }
+            let before = Self.record(row)
+            var machine = RunLifecycle(state: before.state, epoch: before.epoch, infraFailures: before.infraFailures,
+                                       maxInfraRetries: maxInfraRetries)
+            try machine.apply(event)
+            let newNode: String? = {
+                if case .dispatch = event { return node }
+                return machine.state.hasLiveAttempt ? before.node : nil
+            }()
+            try db.execute(sql: """
+                UPDATE runs SET state = ?, epoch = ?, infra_failures = ?, node = ?, updated_at = ? WHERE id = ?
+                """, arguments: [machine.state.rawValue, machine.epoch, machine.infraFailures, newNode, now, runID])
+            switch event {
+            case .dispatch(let epoch):
+                try db.execute(sql: "INSERT INTO attempts(run_id, epoch, node, dispatched_at) VALUES (?, ?, ?, ?)",
+                               arguments: [runID, epoch, node ?? "?", now])
+            case .started:
+                try db.execute(sql: "UPDATE attempts SET started_at = ? WHERE run_id = ? AND epoch = ?",
+                               arguments: [now, runID, machine.epoch])
+            case .finished(let outcome):
+                try db.execute(sql: """
+                    UPDATE attempts SET outcome = ?, exit_code = ?, elapsed_seconds = ?, message = ?, ended_at = ?
+                    WHERE run_id = ? AND epoch = ?
+                    """, arguments: [outcome.rawValue, result?.exitCode, result?.elapsedSeconds, result?.message ?? detail,
+                                     now, runID, machine.epoch])
+            default:
+                break
+            }
+            try db.execute(sql: """
+                INSERT INTO events(at, run_id, epoch, kind, from_state, to_state, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [now, runID, machine.epoch, event.description, before.state.rawValue, machine.state.rawValue, detail])
+            var after = before
+            after.state = machine.state
+            after.epoch = machine.epoch
+            after.infraFailures = machine.infraFailures
+            after.node = newNode
+            return after
+        }
+    }
+
+    public struct AttemptUpdate: Sendable {
+        public var exitCode: Int?
+        public var elapsedSeconds: Double?
+        public var message: String?
+        public init(exitCode: Int?, elapsedSeconds: Double?, message: String?) {
+            self.exitCode = exitCode; self.elapsedSeconds = elapsedSeconds; self.message = message
+        }
+    }
+
+    public func attempts(runID: String) throws -> [AttemptRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM attempts WHERE run_id = ? ORDER BY epoch", arguments: [runID]).map(Self.attempt)
+        }
+    }
+
+    public func attempts(sweep: String) throws -> [AttemptRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.* FROM attempts a JOIN runs r ON r.id = a.run_id WHERE r.sweep = ? ORDER BY r.seq, a.epoch
+                """, arguments: [sweep]).map(Self.attempt)
+        }
+    }
+
+    private static func attempt(_ row: Row) -> AttemptRecord {
+        AttemptRecord(runID: row["run_id"], epoch: row["epoch"], node: row["node"],
+                      outcome: (row["outcome"] as String?).flatMap(AttemptOutcome.init(rawValue:)),
+                      exitCode: row["exit_code"], elapsedSeconds: row["elapsed_seconds"], message: row["message"],
+                      logBytes: row["log_bytes"])
+    }
+
+    // MARK: logs, artifacts, grades
+
+    /// Records how many bytes of an attempt's log are stored centrally (the offset to resume from).
+    public func setLogBytes(runID: String, epoch: Int, bytes: Int64) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE attempts SET log_bytes = ? WHERE run_id = ? AND epoch = ?", arguments: [bytes, runID, epoch])
+        }
+    }
+
+    public func recordArtifact(runID: String, epoch: Int, name: String, sha256: String, bytes: Int64, path: String,
+                               elapsedSeconds: Double?) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO artifacts(run_id, epoch, name, sha256, bytes, path, elapsed_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [runID, epoch, name, sha256, bytes, path, elapsedSeconds])
+        }
+    }
+
+    public struct ArtifactRecord: Sendable, Equatable {
+        public var name: String
+        public var sha256: String
+        public var bytes: Int64
+        public var path: String
+        public var elapsedSeconds: Double?
+    }
+
+    public func artifacts(runID: String, epoch: Int) throws -> [ArtifactRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM artifacts WHERE run_id = ? AND epoch = ? ORDER BY name",
+                             arguments: [runID, epoch]).map {
+                ArtifactRecord(name: $0["name"], sha256: $0["sha256"], bytes: $0["bytes"], path: $0["path"],
+                               elapsedSeconds: $0["elapsed_seconds"])
+            }
+        }
+    }
+
+    /// Stores a grade once: a second grade of the same artifact is ignored (returns false).
+    @discardableResult
+    public func recordGrade(_ g: GradeRecord, now: Double = wallClockSeconds()) throws -> Bool {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO grades(run_id, epoch, artifact, is_final, elapsed_seconds, score, valid, any_medal,
+                    gold, silver, bronze, above_median, report, graded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [g.runID, g.epoch, g.artifact, g.isFinal, g.elapsedSeconds, g.score, g.valid, g.anyMedal,
+                                 g.gold, g.silver, g.bronze, g.aboveMedian, g.reportJSON, now])
+            return db.changesCount == 1
+        }
+    }
+
+    public func grades(sweep: String) throws -> [GradeRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT g.* FROM grades g JOIN runs r ON r.id = g.run_id WHERE r.sweep = ? ORDER BY r.seq, g.epoch, g.is_final, g.elapsed_seconds
+                """, arguments: [sweep]).map {
+                GradeRecord(runID: $0["run_id"], epoch: $0["epoch"], artifact: $0["artifact"], isFinal: $0["is_final"],
+                            elapsedSeconds: $0["elapsed_seconds"], score: $0["score"], valid: $0["valid"],
+                            anyMedal: $0["any_medal"], gold: $0["gold"], silver: $0["silver"], bronze: $0["bronze"],
+                            aboveMedian: $0["above_median"], reportJSON: $0["report"])
+            }
+        }
+    }
+
+    /// Free-form event for things outside a run transition (node up/down, reconcile decisions).
+    public func logEvent(kind: String, runID: String? = nil, epoch: Int? = nil, detail: String?, now: Double = wallClockSeconds()) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO events(at, run_id, epoch, kind, detail) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [now, runID, epoch, kind, detail])
+        }
+    }
+
+    public func eventCount(runID: String) throws -> Int {
+        try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE run_id = ?", arguments: [runID]) ?? 0 }
+    }
+
+    /// `PRAGMA integrity_check` result ("ok" when sound).
+    public func integrityCheck() throws -> String {
+        try db.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "?" }
+    }
+
+    public func journalMode() throws -> String {
+        try db.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "?" }
+    }
+
+    public func synchronousMode() throws -> Int {
+        try db.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
+    }
+}
