@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "podium",
             dependencies: [
-                "PodiumCoordinator", "PodiumCore", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH",
+                "PodiumCoordinator", "PodiumCore", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH", "PodiumWorker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -62,7 +62,7 @@ public struct BudgetDuration: Hashable, Comparable, Sendable, Codable, CustomStr
 }
 
 extension String {
-    func trimmingCharacters(in set: CharacterSetLite) -> String {
+    public func trimmingCharacters(in set: CharacterSetLite) -> String {
         var s = Substring(self)
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }
@@ -99,5 +99,5 @@ public func parseByteSize(_ text: String) -> Int64? {
 }
 
 extension Substring {
-    func trimmingCharacters(in set: CharacterSetLite) -> String { String(self).trimmingCharacters(in: set) }
+    public func trimmingCharacters(in set: CharacterSetLite) -> String { String(self).trimmingCharacters(in: set) }
 }

@@ -107,12 +107,3 @@ func finiteNumber(_ cell: String) -> Double? {
     return v
 }
 
-extension String {
-    func trimmingCharacters(in set: Whitespace) -> String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
-        return String(s)
-    }
-    enum Whitespace { case whitespaces }
-}

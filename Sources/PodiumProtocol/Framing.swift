@@ -47,7 +47,7 @@ public enum Frame {
 }
 
 /// Blocking frame reader on a file descriptor. Use from a dedicated thread.
-public struct FrameReader {
+public struct FrameReader: Sendable {
     public let fd: Int32
     public init(fd: Int32) { self.fd = fd }
 

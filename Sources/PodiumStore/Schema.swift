@@ -64,6 +64,7 @@ enum Schema {
                     is_final INTEGER NOT NULL,
                     elapsed_seconds REAL,
                     score REAL,
+                    submission_exists INTEGER NOT NULL,
                     valid INTEGER NOT NULL,
                     any_medal INTEGER NOT NULL,
                     gold INTEGER NOT NULL,

@@ -32,14 +32,15 @@ public struct GradeRecord: Sendable, Equatable {
     public var isFinal: Bool
     public var elapsedSeconds: Double?
     public var score: Double?
+    public var submissionExists: Bool
     public var valid: Bool
     public var anyMedal, gold, silver, bronze, aboveMedian: Bool
     public var reportJSON: String
 
     public init(runID: String, epoch: Int, artifact: String, isFinal: Bool, elapsedSeconds: Double?, score: Double?,
-                valid: Bool, anyMedal: Bool, gold: Bool, silver: Bool, bronze: Bool, aboveMedian: Bool, reportJSON: String) {
+                submissionExists: Bool, valid: Bool, anyMedal: Bool, gold: Bool, silver: Bool, bronze: Bool, aboveMedian: Bool, reportJSON: String) {
         self.runID = runID; self.epoch = epoch; self.artifact = artifact; self.isFinal = isFinal
-        self.elapsedSeconds = elapsedSeconds; self.score = score; self.valid = valid; self.anyMedal = anyMedal
+        self.elapsedSeconds = elapsedSeconds; self.score = score; self.submissionExists = submissionExists; self.valid = valid; self.anyMedal = anyMedal
         self.gold = gold; self.silver = silver; self.bronze = bronze; self.aboveMedian = aboveMedian; self.reportJSON = reportJSON
     }
 }
@@ -240,10 +241,10 @@ public final class StateStore: Sendable {
     public func recordGrade(_ g: GradeRecord, now: Double = wallClockSeconds()) throws -> Bool {
         try db.write { db in
             try db.execute(sql: """
-                INSERT OR IGNORE INTO grades(run_id, epoch, artifact, is_final, elapsed_seconds, score, valid, any_medal,
-                    gold, silver, bronze, above_median, report, graded_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [g.runID, g.epoch, g.artifact, g.isFinal, g.elapsedSeconds, g.score, g.valid, g.anyMedal,
+                INSERT OR IGNORE INTO grades(run_id, epoch, artifact, is_final, elapsed_seconds, score, submission_exists, valid,
+                    any_medal, gold, silver, bronze, above_median, report, graded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [g.runID, g.epoch, g.artifact, g.isFinal, g.elapsedSeconds, g.score, g.submissionExists, g.valid, g.anyMedal,
                                  g.gold, g.silver, g.bronze, g.aboveMedian, g.reportJSON, now])
             return db.changesCount == 1
         }
@@ -255,7 +256,8 @@ public final class StateStore: Sendable {
                 SELECT g.* FROM grades g JOIN runs r ON r.id = g.run_id WHERE r.sweep = ? ORDER BY r.seq, g.epoch, g.is_final, g.elapsed_seconds
                 """, arguments: [sweep]).map {
                 GradeRecord(runID: $0["run_id"], epoch: $0["epoch"], artifact: $0["artifact"], isFinal: $0["is_final"],
-                            elapsedSeconds: $0["elapsed_seconds"], score: $0["score"], valid: $0["valid"],
+                            elapsedSeconds: $0["elapsed_seconds"], score: $0["score"],
+                            submissionExists: $0["submission_exists"], valid: $0["valid"],
                             anyMedal: $0["any_medal"], gold: $0["gold"], silver: $0["silver"], bronze: $0["bronze"],
                             aboveMedian: $0["above_median"], reportJSON: $0["report"])
             }

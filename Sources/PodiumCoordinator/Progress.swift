@@ -1,0 +1,56 @@
+import PodiumCore
+
+/// Progress of a sweep: counts, rate and ETA, redrawn in place on a TTY, plain lines every 15 s otherwise.
+final class Progress: @unchecked Sendable {
+    let enabled: Bool
+    let tty = stderrIsTTY
+    var total = 0
+    var started = 0.0
+    var startDone = 0
+    var lastPlain = 0.0
+    var lastLine = ""
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func start(total: Int) {
+        self.total = total
+        started = monotonicSeconds()
+        lastPlain = 0
+    }
+
+    func update(counts: [RunState: Int]) {
+        guard enabled else { return }
+        let done = RunState.allCases.filter(\.isTerminal).reduce(0) { $0 + (counts[$1] ?? 0) }
+        if startDone == 0 && done > 0 && monotonicSeconds() - started < 1 { startDone = done }
+        let elapsed = monotonicSeconds() - started
+        let newlyDone = done - startDone
+        let rate = elapsed > 0 ? Double(newlyDone) / elapsed * 60 : 0
+        let eta = newlyDone > 0 ? Double(total - done) / (Double(newlyDone) / elapsed) : nil
+        let live = (counts[.dispatched] ?? 0) + (counts[.running] ?? 0)
+        let line = "[\(done)/\(total) done] running \(live), pending \(counts[.pending] ?? 0), collecting \((counts[.collecting] ?? 0) + (counts[.grading] ?? 0)), failed \(counts[.failed] ?? 0) · \(fmt(rate)) runs/min · elapsed \(clock(elapsed)) · ETA \(eta.map(clock) ?? "?")"
+        if tty {
+            if line != lastLine { printErrorRaw("\r\u{1b}[2K" + line); lastLine = line }
+        } else if monotonicSeconds() - lastPlain >= 15 || (done == total && line != lastLine) {
+            printError(line)
+            lastPlain = monotonicSeconds()
+            lastLine = line
+        }
+    }
+
+    /// A line that stays (graded results): clears the redrawn line first on a TTY.
+    func note(_ s: String) {
+        guard enabled else { return }
+        if tty { printErrorRaw("\r\u{1b}[2K" + s + "\n"); if !lastLine.isEmpty { printErrorRaw(lastLine) } } else { printError(s) }
+    }
+
+    func finish() {
+        if enabled && tty && !lastLine.isEmpty { printErrorRaw("\n") }
+    }
+
+    private func fmt(_ x: Double) -> String { String(Double(Int(x * 10)) / 10) }
+
+    private func clock(_ s: Double) -> String {
+        let t = Int(s)
+        return t >= 3600 ? "\(t / 3600)h\(t / 60 % 60)m" : t >= 60 ? "\(t / 60)m\(t % 60)s" : "\(t)s"
+    }
+}

@@ -1,0 +1,408 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import PodiumCore
+import PodiumGrading
+import PodiumProtocol
+import PodiumScheduler
+import PodiumStore
+
+/// The coordinator's shell for one sweep: reconciles the state, connects nodes, carries out the scheduler's
+/// directives, streams logs, collects artifacts, grades centrally. Every state change is committed before it is
+/// acted on. Runs its loop on the calling thread (blocking I/O never touches Swift's cooperative pool).
+public final class SweepRunner: @unchecked Sendable {
+    public enum Input: Sendable {
+        case node(NodeInput)
+        case interrupt(Int32)
+    }
+
+    public struct Options: Sendable {
+        /// Command that starts a worker on the coordinator's machine (local transport).
+        public var workerCommand: [String]
+        /// Shown progress: a redrawn line on a TTY, plain lines otherwise.
+        public var progress: Bool = true
+        /// Seconds before an infra-failed run is retried (doubling each time).
+        public var retryBackoff: Double = 5
+        public init(workerCommand: [String]) { self.workerCommand = workerCommand }
+    }
+
+    public struct Outcome: Sendable {
+        public var interrupted: Bool
+        public var counts: [RunState: Int]
+    }
+
+    let setup: SweepSetup
+    let store: StateStore
+    let options: Options
+    public let inbox = BlockingQueue<Input>()
+    let nodeInbox = BlockingQueue<NodeInput>()
+    var connections: [String: WorkerConnection] = [:]
+    var scheduler = Scheduler(policy: .firstAttemptsThenLongest)
+    var runs: [String: RunRecord] = [:]
+    var retryAt: [(at: Double, runID: String)] = []
+    var logFDs: [String: Int32] = [:]
+    var logBytes: [String: Int64] = [:]
+    let grading = GradingService()
+    let progress: Progress
+
+    /// Central copies: `<state dir>/runs/<sweep>/<run>/e<epoch>/`.
+    public var artifactsRoot: String { directoryOf(setup.config.state) + "/runs/" + setup.config.sweep }
+
+    public init(setup: SweepSetup, store: StateStore, options: Options) {
+        self.setup = setup
+        self.store = store
+        self.options = options
+        self.progress = Progress(enabled: options.progress)
+    }
+
+    var maxRetries: Int { setup.config.maxInfraRetries }
+
+    // MARK: the loop
+
+    public func run() throws -> Outcome {
+        try store.register(sweep: setup.config.sweep, configJSON: setup.configJSON, runs: setup.runs)
+        for r in try store.runs(sweep: setup.config.sweep) { runs[r.id] = r }
+        try reconcile()
+        try connectNodes()
+        let pending = runs.values.filter { $0.state == .pending }
+        apply(scheduler.on(.enqueue(pending.map(queued))))
+        for r in runs.values where r.state == .collecting { requestArtifacts(r) }
+        for r in runs.values where r.state == .grading { try gradeAndFinish(r) }
+
+        // Node replies arrive on their reader threads; fold them into the one inbox.
+        let nodeInbox = self.nodeInbox, inbox = self.inbox
+        BlockingThread.start { while true { if let i = nodeInbox.pop(timeout: 3600) { inbox.push(.node(i)) } } }
+
+        var interrupted = false
+        progress.start(total: runs.count)
+        while !allDone() {
+            showProgress()
+            let now = monotonicSeconds()
+            let due = retryAt.filter { $0.at <= now }
+            if !due.isEmpty {
+                retryAt.removeAll { $0.at <= now }
+                apply(scheduler.on(.enqueue(due.compactMap { runs[$0.runID] }.filter { $0.state == .pending }.map(queued))))
+            }
+            guard let input = inbox.pop(timeout: 1) else { continue }
+            switch input {
+            case .interrupt(let sig):
+                printError("\npodium: received signal \(sig); stopping. Run the same command again to resume.")
+                interrupted = true
+            case .node(.disconnected(let node, let reason)):
+                try nodeLost(node, reason: reason)
+            case .node(.reply(let node, let reply)):
+                try handle(reply, from: node)
+            }
+            if interrupted { break }
+        }
+        progress.finish()
+        closeAll()
+        for fd in logFDs.values { close(fd) }
+        var counts = [RunState: Int]()
+        for r in runs.values { counts[r.state, default: 0] += 1 }
+        return Outcome(interrupted: interrupted, counts: counts)
+    }
+
+    func allDone() -> Bool { runs.values.allSatisfy { $0.state.isTerminal } }
+
+    func queued(_ r: RunRecord) -> QueuedRun {
+        let p = setup.profilesByName[r.spec.profile]
+        let needs = p.map(Resources.init) ?? Resources(gpus: 0, cpus: 1, memoryBytes: 1 << 30)
+        return QueuedRun(id: r.id, competition: r.spec.competition, attempt: r.spec.attempt,
+                         budgetSeconds: r.spec.budget.seconds, needs: needs, sequence: r.sequence)
+    }
+
+    // MARK: reconcile
+
+    /// Before scheduling: attempts a previous coordinator left live cannot be adopted yet (no daemon; issue 4/5),
+    /// and the local worker that ran them stopped them when that coordinator went away. Mark them lost (a new
+    /// attempt with a higher epoch follows); orphaned containers are removed by the new worker at its start.
+    func reconcile() throws {
+        for r in runs.values where r.state.hasLiveAttempt {
+            try transition(r.id, .finished(.lost),
+                           detail: "coordinator restarted while attempt \(r.epoch) was live on \(r.node ?? "?"); it was stopped and is requeued")
+        }
+    }
+
+    // MARK: nodes
+
+    func connectNodes() throws {
+        var failures = [String]()
+        for node in setup.inventory.nodes {
+            switch node.transport {
+            case .ssh:
+                failures.append("\(node.name): the ssh transport is not built yet (issue 3); use \"transport\": \"local\"")
+                continue
+            case .local:
+                let workDir = node.workDir ?? (directoryOf(setup.config.state) + "/worker-" + node.name)
+                let logPath = directoryOf(setup.config.state) + "/worker-\(node.name).log"
+                do {
+                    let conn = try WorkerConnection.local(node: node, workerCommand: node.workerCommand ?? options.workerCommand,
+                                                          workDir: workDir, stderrPath: logPath, inbox: nodeInbox)
+                    connections[node.name] = conn
+                    try store.logEvent(kind: "node_up", detail: "\(node.name): worker \(conn.welcome?.workerVersion ?? "?")")
+                    apply(scheduler.on(.nodeUp(name: node.name, capacity: Resources(node))))
+                } catch {
+                    failures.append("\(node.name): \(error)")
+                }
+            }
+        }
+        for f in failures { printError("podium: node \(f)") }
+        guard !connections.isEmpty else {
+            throw ConnectionError(node: "all", message: "no node could be reached:\n  " + failures.joined(separator: "\n  "))
+        }
+    }
+
+    func nodeLost(_ node: String, reason: String) throws {
+        guard connections.removeValue(forKey: node) != nil else { return }
+        printError("podium: lost node \(node): \(reason)")
+        try store.logEvent(kind: "node_down", detail: "\(node): \(reason)")
+        apply(scheduler.on(.nodeDown(name: node)))
+        for r in runs.values where r.node == node && r.state.hasLiveAttempt {
+            try finishAttempt(r, outcome: .lost, result: nil, detail: "node \(node) was lost: \(reason)")
+        }
+        if connections.isEmpty {
+            throw ConnectionError(node: node, message: "every node is gone; the sweep cannot continue (state is saved; run again to resume)")
+        }
+    }
+
+    func closeAll() {
+        for c in connections.values { c.close() }
+        connections.removeAll()
+    }
+
+    // MARK: directives
+
+    func apply(_ directives: [SchedulerDirective]) {
+        for d in directives {
+            switch d {
+            case .place(let runID, let node):
+                do { try dispatch(runID, to: node) } catch { printError("podium: dispatch of \(runID) failed: \(error)") }
+            }
+        }
+    }
+
+    func dispatch(_ runID: String, to node: String) throws {
+        guard let r = runs[runID], r.state == .pending else { return }
+        let epoch = r.epoch + 1
+        try transition(runID, .dispatch(epoch: epoch), node: node, detail: "to \(node)")
+        let p = setup.profilesByName[r.spec.profile]!
+        var env = setup.config.agent.env
+        env["AGENT_SEED"] = String(r.spec.attempt)
+        for name in setup.config.agent.secrets {
+            if let v = ProcessInfo.processInfo.environment[name] { env[name] = v }
+        }
+        let req = StartRequest(
+            runID: runID, epoch: epoch, sweep: r.spec.sweep, competition: r.spec.competition, image: setup.config.agent.image,
+            command: setup.config.agent.command, env: env, secretNames: setup.config.agent.secrets,
+            dataDir: setup.publicDataDir(r.spec.competition), budgetSeconds: r.spec.budget.seconds,
+            graceSeconds: setup.config.gracePeriod.seconds, snapshotIntervalSeconds: setup.config.snapshotInterval.seconds,
+            cpus: p.cpus, memoryBytes: p.memoryBytes, shmBytes: p.shmBytes, gpus: p.gpus, network: setup.config.network)
+        do {
+            guard let conn = connections[node] else { throw ConnectionError(node: node, message: "not connected") }
+            try conn.send(.start(req))
+        } catch {
+            try finishAttempt(runs[runID]!, outcome: .infraError, result: nil, detail: "could not send the start request: \(error)")
+        }
+    }
+
+    // MARK: replies
+
+    /// True when the reply is about the run's current attempt; stale ones are recorded and ignored.
+    func isCurrent(_ runID: String, _ epoch: Int, _ what: String) throws -> RunRecord? {
+        guard let r = runs[runID] else { return nil }
+        guard r.epoch == epoch else {
+            try store.logEvent(kind: "stale_reply", runID: runID, epoch: epoch, detail: "\(what) for epoch \(epoch); current is \(r.epoch)")
+            return nil
+        }
+        return r
+    }
+
+    func handle(_ reply: Reply, from node: String) throws {
+        switch reply {
+        case .started(let runID, let epoch, let container):
+            guard let r = try isCurrent(runID, epoch, "started"), r.state == .dispatched else {
+                if runs[runID]?.epoch != epoch { try? connections[node]?.send(.cancel(runID: runID, epoch: epoch)) }
+                return
+            }
+            try transition(runID, .started, detail: "container \(container) on \(node)")
+        case .log(let runID, let epoch, let offset, let data):
+            try appendLog(runID: runID, epoch: epoch, offset: offset, data: data)
+        case .snapshot(let runID, let epoch, let info):
+            try store.logEvent(kind: "snapshot", runID: runID, epoch: epoch,
+                               detail: "t=\(info.elapsedSeconds)s sha256=\(info.sha256.prefix(16)) \(info.bytes) bytes")
+        case .finished(let runID, let epoch, let result):
+            guard let r = try isCurrent(runID, epoch, "finished \(result.outcome.rawValue)"), r.state.hasLiveAttempt else { return }
+            try flushLogBytes(runID: runID, epoch: epoch)
+            try finishAttempt(r, outcome: result.outcome, result: result, detail: result.message)
+        case .file(let runID, let epoch, let name, let sha, let data):
+            guard let r = try isCurrent(runID, epoch, "file \(name)"), r.state == .collecting else { return }
+            try storeArtifact(r, name: name, sha256: sha, data: data)
+        case .artifactsDone(let runID, let epoch, _):
+            guard let r = try isCurrent(runID, epoch, "artifacts"), r.state == .collecting else { return }
+            try transition(runID, .collected, detail: nil)
+            try gradeAndFinish(runs[runID]!)
+            try? connections[node]?.send(.acknowledge(runID: runID, epoch: epoch))
+        case .error(let runID, let message):
+            try store.logEvent(kind: "worker_error", runID: runID, detail: "\(node): \(message)")
+            if let runID, let r = runs[runID], r.state == .dispatched {
+                try finishAttempt(r, outcome: .infraError, result: nil, detail: message)
+            } else if let runID, let r = runs[runID], r.state == .collecting {
+                printError("podium: \(r.spec.label): \(message)")
+            }
+        case .held, .welcome:
+            break
+        }
+    }
+
+    /// Records how an attempt ended and what follows: collection, a retry after backoff, or nothing.
+    func finishAttempt(_ r: RunRecord, outcome: AttemptOutcome, result: AttemptResult?, detail: String?) throws {
+        let update = result.map { StateStore.AttemptUpdate(exitCode: $0.exitCode, elapsedSeconds: $0.elapsedSeconds, message: $0.message) }
+            ?? StateStore.AttemptUpdate(exitCode: nil, elapsedSeconds: nil, message: detail)
+        let after = try transition(r.id, .finished(outcome), result: update, detail: detail)
+        apply(scheduler.on(.released(runID: r.id)))
+        switch after.state {
+        case .collecting:
+            requestArtifacts(after)
+        case .pending:
+            let delay = options.retryBackoff * Double(1 << max(0, min(after.infraFailures - 1, 6)))
+            retryAt.append((monotonicSeconds() + delay, r.id))
+            printError("podium: \(r.spec.label) attempt \(r.epoch) \(outcome.rawValue): \(detail ?? "") — retry \(after.infraFailures)/\(maxRetries) in \(Int(delay)) s")
+        case .failed:
+            printError("podium: \(r.spec.label) failed after \(after.infraFailures) infra errors: \(detail ?? "")")
+        default:
+            break
+        }
+    }
+
+    func requestArtifacts(_ r: RunRecord) {
+        guard let node = r.node ?? lastNode(r), let conn = connections[node] else {
+            printError("podium: \(r.spec.label): node of attempt \(r.epoch) is not connected; its artifacts wait")
+            return
+        }
+        try? conn.send(.fetchArtifacts(runID: r.id, epoch: r.epoch))
+    }
+
+    func lastNode(_ r: RunRecord) -> String? {
+        (try? store.attempts(runID: r.id))?.last(where: { $0.epoch == r.epoch })?.node
+    }
+
+    // MARK: logs and artifacts
+
+    func attemptDir(_ runID: String, _ epoch: Int) -> String { "\(artifactsRoot)/\(runID)/e\(epoch)" }
+
+    func appendLog(runID: String, epoch: Int, offset: Int64, data: Data) throws {
+        guard runs[runID]?.epoch == epoch else { return }
+        let key = "\(runID)#\(epoch)"
+        if logFDs[key] == nil {
+            let dir = attemptDir(runID, epoch)
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let fd = open(dir + "/agent.log", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw IOFailure(description: "cannot open \(dir)/agent.log: \(String(cString: strerror(errno)))") }
+            logFDs[key] = fd
+        }
+        let fd = logFDs[key]!
+        var done = 0
+        while done < data.count {
+            let w = data.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, data.count - done, off_t(offset) + off_t(done)) }
+            if w < 0 { if errno == EINTR { continue }; throw IOFailure(description: "writing agent.log: \(String(cString: strerror(errno)))") }
+            done += w
+        }
+        logBytes[key] = max(logBytes[key] ?? 0, offset + Int64(data.count))
+    }
+
+    func flushLogBytes(runID: String, epoch: Int) throws {
+        let key = "\(runID)#\(epoch)"
+        if let fd = logFDs.removeValue(forKey: key) { fsync(fd); close(fd) }
+        if let n = logBytes[key] { try store.setLogBytes(runID: runID, epoch: epoch, bytes: n) }
+    }
+
+    func storeArtifact(_ r: RunRecord, name: String, sha256: String, data: Data) throws {
+        let actual = SHA256.hex(Array(data))
+        guard actual == sha256 else {
+            try store.logEvent(kind: "artifact_corrupt", runID: r.id, epoch: r.epoch, detail: "\(name): sha256 \(actual) ≠ \(sha256)")
+            return
+        }
+        guard !name.contains(".."), !name.hasPrefix("/") else { return }
+        let path = attemptDir(r.id, r.epoch) + "/" + name
+        try FileManager.default.createDirectory(atPath: directoryOf(path), withIntermediateDirectories: true)
+        if name == "agent.log", let streamed = FileManager.default.contents(atPath: path), SHA256.hex(Array(streamed)) != sha256 {
+            try store.logEvent(kind: "log_repaired", runID: r.id, epoch: r.epoch,
+                               detail: "streamed copy (\(streamed.count) bytes) differed from the node's (\(data.count) bytes); replaced")
+        }
+        try writeDurably(path: path, data: data)
+        try store.recordArtifact(runID: r.id, epoch: r.epoch, name: name, sha256: sha256, bytes: Int64(data.count), path: path,
+                                 elapsedSeconds: name.hasPrefix("snapshots/t") ? Double(name.dropFirst(11).prefix(7)) : nil)
+    }
+
+    func writeDurably(path: String, data: Data) throws {
+        let tmp = path + ".part"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw IOFailure(description: "cannot write \(tmp): \(String(cString: strerror(errno)))") }
+        var done = 0
+        while done < data.count {
+            let w = data.withUnsafeBytes { write(fd, $0.baseAddress! + done, data.count - done) }
+            if w < 0 { if errno == EINTR { continue }; close(fd); throw IOFailure(description: "writing \(tmp): \(String(cString: strerror(errno)))") }
+            done += w
+        }
+        fsync(fd)
+        close(fd)
+        guard rename(tmp, path) == 0 else { throw IOFailure(description: "rename \(tmp): \(String(cString: strerror(errno)))") }
+    }
+
+    // MARK: grading
+
+    /// Grades the final submission and every snapshot of the run's current attempt (each once), then completes it.
+    func gradeAndFinish(_ r: RunRecord) throws {
+        guard let competition = setup.registry.competitions[r.spec.competition] else { return }
+        let artifacts = try store.artifacts(runID: r.id, epoch: r.epoch)
+        let answers = setup.answersPath(r.spec.competition)
+        let finalPath = attemptDir(r.id, r.epoch) + "/submission/submission.csv"
+        var targets: [(name: String, path: String, isFinal: Bool, elapsed: Double?)] = [("submission/submission.csv", finalPath, true, nil)]
+        for a in artifacts where a.name.hasPrefix("snapshots/") { targets.append((a.name, a.path, false, a.elapsedSeconds)) }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for t in targets {
+            var report = grading.grade(competition: competition, submissionPath: t.path, answersPath: answers)
+            report.submissionPath = t.path
+            let json = String(decoding: try enc.encode(report), as: UTF8.self)
+            try store.recordGrade(GradeRecord(
+                runID: r.id, epoch: r.epoch, artifact: t.name, isFinal: t.isFinal, elapsedSeconds: t.elapsed, score: report.score,
+                submissionExists: report.submissionExists, valid: report.validSubmission, anyMedal: report.anyMedal,
+                gold: report.goldMedal, silver: report.silverMedal, bronze: report.bronzeMedal,
+                aboveMedian: report.aboveMedian, reportJSON: json))
+            if t.isFinal {
+                let medal = report.goldMedal ? "gold" : report.silverMedal ? "silver" : report.bronzeMedal ? "bronze"
+                    : report.aboveMedian ? "above median" : "no medal"
+                progress.note("graded \(r.spec.label): " + (report.score.map { "score \($0), \(medal)" } ?? "invalid (\(report.error ?? "?"))"))
+            }
+        }
+        try transition(r.id, .graded, detail: nil)
+    }
+
+    // MARK: state
+
+    @discardableResult
+    func transition(_ runID: String, _ event: RunEvent, node: String? = nil, result: StateStore.AttemptUpdate? = nil,
+                    detail: String?) throws -> RunRecord {
+        let after = try store.apply(event, to: runID, node: node, result: result, detail: detail, maxInfraRetries: maxRetries)
+        runs[runID] = after
+        return after
+    }
+
+    func showProgress() {
+        var counts = [RunState: Int]()
+        for r in runs.values { counts[r.state, default: 0] += 1 }
+        progress.update(counts: counts)
+    }
+}
+
+/// A file operation of the coordinator failed (disk full, permissions): the sweep stops, the state stays consistent.
+public struct IOFailure: Error, CustomStringConvertible {
+    public var description: String
+}

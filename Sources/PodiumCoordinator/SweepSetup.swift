@@ -1,0 +1,122 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCore
+import PodiumScheduler
+
+/// Command-line values that override the sweep file.
+public struct SweepOverrides: Sendable {
+    public var split: String?
+    public var competitions: [String]?
+    public var attempts: Int?
+    public var budgets: [String]?
+    public var mlebenchDir: String?
+    public var dataDir: String?
+    public var inventory: String?
+    public var state: String?
+    public init() {}
+}
+
+/// A sweep with everything it refers to loaded and checked: config, registry, competitions, inventory, grid.
+public struct SweepSetup: Sendable {
+    public var configPath: String
+    public var config: SweepConfig
+    public var registry: CompetitionRegistry
+    public var competitions: [Competition]
+    public var inventory: Inventory
+    public var runs: [RunSpec]
+
+    public static func load(configPath: String, overrides o: SweepOverrides) throws -> SweepSetup {
+        var config = try SweepConfig.load(path: configPath)
+        let cwd = FileManager.default.currentDirectoryPath
+        if let s = o.split { config.competitions = .split(s) }
+        if let c = o.competitions { config.competitions = .ids(c) }
+        if let a = o.attempts { config.attempts = a }
+        if let b = o.budgets {
+            var parsed = [BudgetDuration]()
+            for text in b {
+                guard let d = BudgetDuration(parsing: text) else {
+                    throw ConfigError(path: "--budgets", found: "'\(text)'", expected: "durations such as 24h,100h or 90s,1h30m")
+                }
+                parsed.append(d)
+            }
+            config.budgets = parsed
+        }
+        if let d = o.mlebenchDir { config.mlebenchDir = resolvePath(d, relativeTo: cwd) }
+        if let d = o.dataDir { config.dataDir = resolvePath(d, relativeTo: cwd) }
+        if let i = o.inventory { config.inventory = resolvePath(i, relativeTo: cwd) }
+        if let s = o.state { config.state = resolvePath(s, relativeTo: cwd) }
+        do {
+            try config.validate(source: { field in
+                switch field {
+                case "attempts" where o.attempts != nil: return "--attempts"
+                case "budgets" where o.budgets != nil: return "--budgets"
+                default: return nil
+                }
+            })
+        } catch var e as ConfigError {
+            if e.path?.hasPrefix("--") != true { e.file = configPath }
+            throw e
+        }
+
+        let registry = try CompetitionRegistry.load(mlebenchDir: config.mlebenchDir)
+        let source: String = o.split != nil ? "--split" : o.competitions != nil ? "--competitions" : "\(configPath): $.competitions"
+        let competitions = try registry.resolve(config.competitions, source: source)
+        let inventory = try Inventory.load(path: config.inventory)
+        let runs = expandGrid(sweep: config.sweep, agent: config.agent.name, competitions: competitions.map(\.id),
+                              budgets: config.budgets, profiles: config.hardware.map(\.name), attempts: config.attempts)
+        guard !runs.isEmpty else {
+            throw ConfigError(file: configPath, found: "an empty grid", expected: "at least one run (competitions × budgets × hardware × attempts)")
+        }
+        // Every profile must fit on at least one node, or its runs would wait forever.
+        for (i, p) in config.hardware.enumerated() {
+            let need = Resources(p)
+            guard inventory.nodes.contains(where: { need.fits(in: Resources($0)) }) else {
+                throw ConfigError(file: configPath, path: "$.hardware[\(i)]",
+                                  found: "profile '\(p.name)' (gpus \(p.gpus), cpus \(p.cpus), memory \(p.memoryBytes >> 20) MiB)",
+                                  expected: "a profile that fits on some node of \(config.inventory)",
+                                  fix: "lower the profile or add a node large enough")
+            }
+        }
+        return SweepSetup(configPath: configPath, config: config, registry: registry, competitions: competitions,
+                          inventory: inventory, runs: runs)
+    }
+
+    public var profilesByName: [String: HardwareProfile] {
+        Dictionary(uniqueKeysWithValues: config.hardware.map { ($0.name, $0) })
+    }
+
+    /// The node-side path of a competition's public data, and the coordinator-side answers.
+    public func publicDataDir(_ competition: String) -> String { "\(config.dataDir)/\(competition)/prepared/public" }
+    public func answersPath(_ competition: String) -> String { "\(config.dataDir)/\(competition)/prepared/private/test.csv" }
+
+    /// Refuses to start a sweep whose prepared data is missing, naming the competition and the fix.
+    public func checkPreparedData() throws {
+        let fm = FileManager.default
+        for c in competitions {
+            for (path, what) in [(publicDataDir(c.id), "public data directory"), (answersPath(c.id), "answers file")]
+            where !fm.fileExists(atPath: path) {
+                throw ConfigError(file: configPath, path: "$.data_dir",
+                                  found: "no \(what) for \(c.id) at \(path)",
+                                  expected: "prepared data laid out like mle-bench (<id>/prepared/public, <id>/prepared/private/test.csv)",
+                                  fix: "run `mlebench prepare -c \(c.id)` into that directory, or pass --data-dir")
+            }
+        }
+    }
+
+    /// Planning figures for the grid on this inventory.
+    public var estimate: PlanEstimate {
+        let profiles = profilesByName
+        let capacity = inventory.nodes.reduce(Resources.zero) { $0 + Resources($1) }
+        return PlanEstimate(runs: runs.map { ($0.budget.seconds, Resources(profiles[$0.profile]!)) }, capacity: capacity)
+    }
+
+    /// JSON of the effective config, as stored with the sweep (no secret values: only their names are in it).
+    public var configJSON: String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return (try? enc.encode(config)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}

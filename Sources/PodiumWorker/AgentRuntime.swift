@@ -1,0 +1,97 @@
+import PodiumCore
+import PodiumProtocol
+
+/// Where an attempt's files live on the node: `<work>/<sweep>/<run>/e<epoch>/`.
+public struct AttemptLayout: Sendable {
+    public let root: String
+    public init(workDir: String, sweep: String, runID: String, epoch: Int) {
+        root = "\(workDir)/\(sweep)/\(runID)/e\(epoch)"
+    }
+    /// A layout rooted directly at `root` (for `podium-worker run --output-dir`).
+    public init(flatRoot: String) { root = flatRoot }
+    public var submissionDir: String { root + "/submission" }
+    public var logsDir: String { root + "/logs" }
+    public var codeDir: String { root + "/code" }
+    public var snapshotsDir: String { root + "/snapshots" }
+    public var agentLog: String { root + "/agent.log" }
+    public var submissionFile: String { submissionDir + "/submission.csv" }
+    public var resultFile: String { root + "/result.json" }
+}
+
+/// How the agent process ended, as the runtime reports it.
+public struct ExitStatus: Sendable, Equatable {
+    public var exitCode: Int
+    public var oomKilled: Bool
+}
+
+/// A started agent the supervisor watches. All calls block; the supervisor calls them from its own thread.
+public protocol AgentHandle: Sendable {
+    /// nil while running.
+    func poll() throws -> ExitStatus?
+    func signal(_ name: String) throws
+    /// Blocks, handing output bytes to `sink` until the agent's output ends.
+    func followOutput(_ sink: ([UInt8]) -> Void) throws
+    func cleanup()
+}
+
+/// Starts agents: Docker containers (the isolation MLE-bench's contract assumes); a process runtime comes with issue 4.
+public protocol AgentRuntime: Sendable {
+    var name: String { get }
+    /// Throws `InfraFailure` for anything that is the node's fault, not the agent's.
+    func launch(_ request: StartRequest, layout: AttemptLayout, labels: [String: String]) throws -> any AgentHandle
+}
+
+/// A failure of the node or runtime (image missing, engine down, start failed): retried by the coordinator.
+public struct InfraFailure: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+/// The Docker runtime: MLE-bench's container contract on the Engine API.
+public struct DockerRuntime: AgentRuntime {
+    public let engine: DockerEngine
+    public var name: String { "docker" }
+    public init(engine: DockerEngine = DockerEngine()) { self.engine = engine }
+
+    public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String]) throws -> any AgentHandle {
+        do {
+            guard try engine.imageExists(r.image) else {
+                throw InfraFailure("image '\(r.image)' is not on this node; build or load it (scripts/build-agent-images builds the bundled ones)")
+            }
+            var env = r.env
+            env["COMPETITION_ID"] = r.competition
+            env["TIME_LIMIT_SECS"] = String(r.budgetSeconds)
+            env["SUBMISSION_DIR"] = "/home/submission"
+            env["LOGS_DIR"] = "/home/logs"
+            env["CODE_DIR"] = "/home/code"
+            env["AGENT_SEED"] = String(labels["podium.attempt"] ?? "1")
+            let spec = DockerEngine.CreateSpec(
+                name: "podium-\(r.runID)-e\(r.epoch)", image: r.image, command: r.command, env: env, labels: labels,
+                binds: [(r.dataDir, "/home/data", true), (layout.submissionDir, "/home/submission", false),
+                        (layout.logsDir, "/home/logs", false), (layout.codeDir, "/home/code", false)],
+                nanoCPUs: Int64(r.cpus * 1e9), memoryBytes: r.memoryBytes, shmBytes: r.shmBytes, pidsLimit: 4096,
+                network: r.network, gpuUUIDs: [], workingDir: "/home")
+            let id = try engine.create(spec)
+            do { try engine.start(id) } catch {
+                try? engine.remove(id)
+                throw error
+            }
+            return DockerHandle(engine: engine, id: id)
+        } catch let e as EngineError {
+            throw InfraFailure("\(e)")
+        }
+    }
+}
+
+struct DockerHandle: AgentHandle {
+    let engine: DockerEngine
+    let id: String
+
+    func poll() throws -> ExitStatus? {
+        let s = try engine.inspect(id)
+        return s.running ? nil : ExitStatus(exitCode: s.exitCode, oomKilled: s.oomKilled)
+    }
+    func signal(_ name: String) throws { try engine.kill(id, signal: name) }
+    func followOutput(_ sink: ([UInt8]) -> Void) throws { try engine.followLogs(id, sink: sink) }
+    func cleanup() { try? engine.remove(id) }
+}

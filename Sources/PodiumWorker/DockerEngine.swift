@@ -1,0 +1,202 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCore
+
+/// The Docker Engine API calls podium uses (v1.41+, also served by Podman).
+public struct DockerEngine: Sendable {
+    public let http: UnixHTTPClient
+    static let api = "/v1.41"
+
+    /// The engine at DOCKER_HOST (unix://) or /var/run/docker.sock.
+    public init(socketPath: String? = nil) {
+        var path = socketPath ?? "/var/run/docker.sock"
+        if socketPath == nil, let host = ProcessInfo.processInfo.environment["DOCKER_HOST"], host.hasPrefix("unix://") {
+            path = String(host.dropFirst(7))
+        }
+        http = UnixHTTPClient(socketPath: path)
+    }
+
+    /// Server version, e.g. "20.10.24"; throws a clear error when the engine is unreachable.
+    public func version() throws -> String {
+        let r = try http.send("GET", Self.api + "/version", doing: "asking the Docker Engine for its version")
+        struct V: Decodable { var Version: String }
+        guard r.status == 200, let v = try? JSONDecoder().decode(V.self, from: Data(r.body)) else {
+            throw EngineError(doing: "reading the Docker Engine version", status: r.status, message: r.text)
+        }
+        return v.Version
+    }
+
+    public func imageExists(_ image: String) throws -> Bool {
+        let r = try http.send("GET", Self.api + "/images/\(percentEncode(image))/json", doing: "looking up image \(image)")
+        return r.status == 200
+    }
+
+    public struct CreateSpec: Sendable {
+        public var name: String
+        public var image: String
+        public var command: [String]
+        public var env: [String: String]
+        public var labels: [String: String]
+        /// host path → (container path, read-only)
+        public var binds: [(host: String, container: String, readOnly: Bool)]
+        public var nanoCPUs: Int64
+        public var memoryBytes: Int64
+        public var shmBytes: Int64
+        public var pidsLimit: Int64
+        public var network: Bool
+        public var gpuUUIDs: [String]
+        public var workingDir: String
+    }
+
+    /// Creates a container; returns its id.
+    public func create(_ s: CreateSpec) throws -> String {
+        let body = CreateBody(
+            Image: s.image, Cmd: s.command.isEmpty ? nil : s.command,
+            Env: s.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+            Labels: s.labels, WorkingDir: s.workingDir, NetworkDisabled: !s.network,
+            HostConfig: .init(
+                Binds: s.binds.map { "\($0.host):\($0.container)\($0.readOnly ? ":ro" : "")" },
+                NanoCpus: s.nanoCPUs, Memory: s.memoryBytes, MemorySwap: s.memoryBytes, ShmSize: s.shmBytes,
+                PidsLimit: s.pidsLimit, NetworkMode: s.network ? "bridge" : "none", Init: true,
+                DeviceRequests: s.gpuUUIDs.isEmpty ? nil
+                    : [.init(Driver: "nvidia", DeviceIDs: s.gpuUUIDs, Capabilities: [["gpu"]])]))
+        let doing = "creating container \(s.name) from \(s.image)"
+        let r = try http.send("POST", Self.api + "/containers/create?name=\(percentEncode(s.name))",
+                              json: Array(try JSONEncoder().encode(body)), doing: doing)
+        struct Created: Decodable { var Id: String }
+        guard r.status == 201, let c = try? JSONDecoder().decode(Created.self, from: Data(r.body)) else {
+            throw EngineError(doing: doing, status: r.status, message: engineMessage(r))
+        }
+        return c.Id
+    }
+
+    struct CreateBody: Encodable {
+        var Image: String
+        var Cmd: [String]?
+        var Env: [String]
+        var Labels: [String: String]
+        var WorkingDir: String
+        var NetworkDisabled: Bool
+        var HostConfig: Host
+        struct Host: Encodable {
+            var Binds: [String]
+            var NanoCpus: Int64
+            var Memory: Int64
+            var MemorySwap: Int64
+            var ShmSize: Int64
+            var PidsLimit: Int64
+            var NetworkMode: String
+            var Init: Bool
+            var DeviceRequests: [DeviceRequest]?
+        }
+        struct DeviceRequest: Encodable {
+            var Driver: String
+            var DeviceIDs: [String]
+            var Capabilities: [[String]]
+        }
+    }
+
+    public func start(_ id: String) throws {
+        let r = try http.send("POST", Self.api + "/containers/\(id)/start", doing: "starting container \(id.prefix(12))")
+        guard r.status == 204 || r.status == 304 else {
+            throw EngineError(doing: "starting container \(id.prefix(12))", status: r.status, message: engineMessage(r))
+        }
+    }
+
+    public struct ContainerState: Sendable {
+        public var running: Bool
+        public var exitCode: Int
+        public var oomKilled: Bool
+        public var error: String
+    }
+
+    public func inspect(_ id: String) throws -> ContainerState {
+        let r = try http.send("GET", Self.api + "/containers/\(id)/json", doing: "inspecting container \(id.prefix(12))")
+        struct Info: Decodable {
+            struct State: Decodable { var Running: Bool; var ExitCode: Int; var OOMKilled: Bool; var Error: String? }
+            var State: State
+        }
+        guard r.status == 200, let info = try? JSONDecoder().decode(Info.self, from: Data(r.body)) else {
+            throw EngineError(doing: "inspecting container \(id.prefix(12))", status: r.status, message: engineMessage(r))
+        }
+        return ContainerState(running: info.State.Running, exitCode: info.State.ExitCode,
+                              oomKilled: info.State.OOMKilled, error: info.State.Error ?? "")
+    }
+
+    public func kill(_ id: String, signal: String) throws {
+        let r = try http.send("POST", Self.api + "/containers/\(id)/kill?signal=\(signal)", doing: "sending \(signal) to \(id.prefix(12))")
+        // 409: not running any more, which is what we wanted.
+        guard r.status == 204 || r.status == 409 else {
+            throw EngineError(doing: "sending \(signal) to \(id.prefix(12))", status: r.status, message: engineMessage(r))
+        }
+    }
+
+    public func remove(_ id: String) throws {
+        let r = try http.send("DELETE", Self.api + "/containers/\(id)?force=true&v=true", doing: "removing container \(id.prefix(12))")
+        guard r.status == 204 || r.status == 404 else {
+            throw EngineError(doing: "removing container \(id.prefix(12))", status: r.status, message: engineMessage(r))
+        }
+    }
+
+    /// Containers carrying a label (`key` or `key=value`), running or not: (id, labels).
+    public func list(label: String) throws -> [(id: String, labels: [String: String])] {
+        let filters = "{\"label\":[\"\(label)\"]}"
+        let r = try http.send("GET", Self.api + "/containers/json?all=1&filters=\(percentEncode(filters))", doing: "listing containers")
+        struct Item: Decodable { var Id: String; var Labels: [String: String]? }
+        guard r.status == 200, let items = try? JSONDecoder().decode([Item].self, from: Data(r.body)) else {
+            throw EngineError(doing: "listing containers", status: r.status, message: engineMessage(r))
+        }
+        return items.map { ($0.Id, $0.Labels ?? [:]) }
+    }
+
+    /// Follows the container's stdout+stderr from its start until it exits, handing raw payload bytes to `sink`
+    /// (the engine's 8-byte multiplexing headers removed, streams interleaved in arrival order).
+    public func followLogs(_ id: String, sink: ([UInt8]) -> Void) throws {
+        var demux = LogDemuxer()
+        try http.stream("GET", Self.api + "/containers/\(id)/logs?follow=1&stdout=1&stderr=1",
+                        doing: "following logs of \(id.prefix(12))") { data in
+            demux.feed(data, sink)
+            return true
+        }
+    }
+
+    private func engineMessage(_ r: UnixHTTPClient.Response) -> String {
+        struct Message: Decodable { var message: String }
+        return (try? JSONDecoder().decode(Message.self, from: Data(r.body)))?.message ?? r.text
+    }
+}
+
+/// Splits Docker's multiplexed log stream: [stream, 0, 0, 0, size(4, big-endian)] + payload.
+struct LogDemuxer {
+    private var pending: [UInt8] = []
+
+    mutating func feed(_ data: [UInt8], _ sink: ([UInt8]) -> Void) {
+        pending += data
+        var i = 0
+        while pending.count - i >= 8 {
+            let size = Int(pending[i + 4]) << 24 | Int(pending[i + 5]) << 16 | Int(pending[i + 6]) << 8 | Int(pending[i + 7])
+            guard pending.count - i - 8 >= size else { break }
+            if size > 0 { sink(Array(pending[(i + 8)..<(i + 8 + size)])) }
+            i += 8 + size
+        }
+        if i > 0 { pending.removeFirst(i) }
+    }
+}
+
+func percentEncode(_ s: String) -> String {
+    var out = ""
+    for b in s.utf8 {
+        let c = Character(UnicodeScalar(b))
+        if c.isASCII && (c.isLetter || c.isNumber || "-._~".contains(c)) { out.append(c) } else {
+            out += "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+        }
+    }
+    return out
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
+}

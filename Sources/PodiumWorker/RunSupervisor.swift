@@ -1,0 +1,208 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import PodiumCore
+import PodiumProtocol
+
+/// Supervises one attempt: launch, budget (SIGTERM, grace, SIGKILL), log capture with a cap, submission snapshots,
+/// outcome classification. Blocking; runs on its own thread. The same code backs the daemon and `podium-worker run`.
+public final class RunSupervisor: @unchecked Sendable {
+    public let request: StartRequest
+    public let layout: AttemptLayout
+    let runtime: any AgentRuntime
+    let labels: [String: String]
+    let logCapBytes: Int64
+    let emit: @Sendable (Reply) -> Void
+    private let cancelled = Locked(false)
+
+    public init(request: StartRequest, layout: AttemptLayout, runtime: any AgentRuntime, labels: [String: String],
+                logCapBytes: Int64 = 1 << 30, emit: @escaping @Sendable (Reply) -> Void) {
+        self.request = request; self.layout = layout; self.runtime = runtime; self.labels = labels
+        self.logCapBytes = logCapBytes; self.emit = emit
+    }
+
+    public func cancel() { cancelled.withLock { $0 = true } }
+
+    /// Runs the attempt to its end and returns how it ended (also written to `result.json` in the attempt directory).
+    public func run() -> AttemptResult {
+        let result = supervise()
+        if let data = try? JSONEncoder().encode(result) {
+            FileManager.default.createFile(atPath: layout.resultFile, contents: data)
+        }
+        return result
+    }
+
+    private func infra(_ message: String, elapsed: Double = 0, logBytes: Int64 = 0) -> AttemptResult {
+        AttemptResult(outcome: .infraError, exitCode: nil, elapsedSeconds: elapsed, message: message, snapshots: [],
+                      submissionSHA256: nil, logBytes: logBytes)
+    }
+
+    private func supervise() -> AttemptResult {
+        let fm = FileManager.default
+        do {
+            for d in [layout.submissionDir, layout.logsDir, layout.codeDir, layout.snapshotsDir] {
+                try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
+            }
+        } catch {
+            return infra("cannot create the attempt directory \(layout.root): \(error)")
+        }
+        guard fm.fileExists(atPath: request.dataDir) else {
+            return infra("the competition's public data is not on this node at \(request.dataDir)")
+        }
+        let handle: any AgentHandle
+        do {
+            handle = try runtime.launch(request, layout: layout, labels: labels)
+        } catch {
+            return infra("\(error)")
+        }
+        let start = monotonicSeconds()
+        defer { handle.cleanup() }
+
+        let log = CappedLog(path: layout.agentLog, capBytes: logCapBytes)
+        let logDone = Locked(false)
+        let runID = request.runID, epoch = request.epoch, emit = self.emit
+        BlockingThread.start {
+            do {
+                try handle.followOutput { chunk in
+                    if let (offset, written) = log.append(chunk) {
+                        emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data(written)))
+                    }
+                }
+            } catch {
+                if let (offset, written) = log.append(Array("\n[podium: log stream broke off: \(error)]\n".utf8)) {
+                    emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data(written)))
+                }
+            }
+            logDone.withLock { $0 = true }
+        }
+
+        var snapshots = Snapshotter(layout: layout)
+        var nextSnapshot = Double(request.snapshotIntervalSeconds)
+        var termSentAt: Double?
+        var killSent = false
+        var cancelledRun = false
+        var pollFailures = 0
+        var status: ExitStatus?
+        while status == nil {
+            sleepSeconds(0.25)
+            let elapsed = monotonicSeconds() - start
+            do {
+                status = try handle.poll()
+                pollFailures = 0
+            } catch {
+                pollFailures += 1
+                if pollFailures >= 40 {
+                    return infra("lost the runtime while supervising: \(error)", elapsed: elapsed, logBytes: log.size)
+                }
+            }
+            if status != nil { break }
+            if elapsed >= nextSnapshot {
+                if let s = snapshots.capture(elapsed: elapsed) { emit(.snapshot(runID: runID, epoch: epoch, info: s)) }
+                nextSnapshot += Double(max(1, request.snapshotIntervalSeconds))
+            }
+            let wantStop = cancelled.withLock { $0 }
+            if termSentAt == nil && (elapsed >= Double(request.budgetSeconds) || wantStop) {
+                cancelledRun = wantStop && elapsed < Double(request.budgetSeconds)
+                try? handle.signal("SIGTERM")
+                termSentAt = elapsed
+            } else if let t = termSentAt, !killSent, elapsed - t >= Double(request.graceSeconds) {
+                try? handle.signal("SIGKILL")
+                killSent = true
+            }
+        }
+        let elapsed = monotonicSeconds() - start
+        // The log stream ends when the agent's output closes; give it a moment to drain.
+        let drainUntil = monotonicSeconds() + 10
+        while !logDone.withLock({ $0 }) && monotonicSeconds() < drainUntil { sleepSeconds(0.05) }
+        if let s = snapshots.capture(elapsed: elapsed) { emit(.snapshot(runID: runID, epoch: epoch, info: s)) }
+
+        let exit = status!
+        let outcome: AttemptOutcome
+        var message: String?
+        if cancelledRun {
+            outcome = .cancelled
+            message = "cancelled by the coordinator"
+        } else if exit.oomKilled {
+            outcome = .oomKilled
+            message = "killed by the kernel's OOM killer (memory limit \(request.memoryBytes) bytes)"
+        } else if termSentAt != nil {
+            outcome = .timedOut
+            message = "stopped at its budget of \(request.budgetSeconds) s" + (killSent ? " (ignored SIGTERM; SIGKILL after \(request.graceSeconds) s)" : "")
+        } else if exit.exitCode == 0 {
+            outcome = .completed
+        } else {
+            outcome = .agentError
+            message = "agent exited with status \(exit.exitCode)"
+        }
+        return AttemptResult(outcome: outcome, exitCode: exit.exitCode, elapsedSeconds: elapsed, message: message,
+                             snapshots: snapshots.taken, submissionSHA256: SHA256.hex(fileAt: layout.submissionFile),
+                             logBytes: log.size)
+    }
+}
+
+/// The agent's log file on the node, with a size cap and a clear truncation marker.
+final class CappedLog: @unchecked Sendable {
+    private let fd: Int32
+    private let cap: Int64
+    private var state = Locked<(size: Int64, truncated: Bool)>((0, false))
+
+    init(path: String, capBytes: Int64) {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        cap = capBytes
+    }
+    deinit { if fd >= 0 { close(fd) } }
+
+    var size: Int64 { state.withLock { $0.size } }
+
+    /// Appends what fits under the cap (then the marker, once); returns the offset and the bytes actually written.
+    func append(_ chunk: [UInt8]) -> (Int64, [UInt8])? {
+        state.withLock { st in
+            guard !st.truncated, fd >= 0 else { return nil }
+            var out = chunk
+            if st.size + Int64(out.count) > cap {
+                out = Array(out.prefix(Int(max(0, cap - st.size))))
+                out += Array("\n[podium: log truncated at \(cap) bytes; further output was discarded]\n".utf8)
+                st.truncated = true
+            }
+            var done = 0
+            while done < out.count {
+                let w = out.withUnsafeBytes { write(fd, $0.baseAddress! + done, out.count - done) }
+                if w < 0 { if errno == EINTR { continue }; break }
+                done += w
+            }
+            let offset = st.size
+            st.size += Int64(done)
+            return (offset, Array(out.prefix(done)))
+        }
+    }
+}
+
+/// Copies `submission.csv` into `snapshots/` whenever its content changed, stamped with elapsed seconds.
+struct Snapshotter {
+    let layout: AttemptLayout
+    var lastHash: String?
+    var taken: [SnapshotInfo] = []
+
+    init(layout: AttemptLayout) { self.layout = layout }
+
+    mutating func capture(elapsed: Double) -> SnapshotInfo? {
+        guard let data = FileManager.default.contents(atPath: layout.submissionFile) else { return nil }
+        let hash = SHA256.hex(Array(data))
+        guard hash != lastHash else { return nil }
+        let name = Snapshotter.fileName(elapsed: elapsed)
+        guard FileManager.default.createFile(atPath: layout.snapshotsDir + "/" + name, contents: data) else { return nil }
+        lastHash = hash
+        let info = SnapshotInfo(elapsedSeconds: (elapsed * 10).rounded() / 10, sha256: hash, bytes: Int64(data.count))
+        taken.append(info)
+        return info
+    }
+
+    static func fileName(elapsed: Double) -> String {
+        "t" + String(Int(elapsed.rounded())).leftPadded(7) + ".csv"
+    }
+}

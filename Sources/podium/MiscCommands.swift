@@ -1,0 +1,68 @@
+import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCoordinator
+import PodiumCore
+import PodiumGrading
+import PodiumStore
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+struct Leaderboard: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Medal thresholds of a competition's leaderboard (MLE-bench's rule).")
+
+    @Argument(help: "Competition id.") var id: String
+    @Option(help: "An mle-bench checkout.") var mlebenchDir: String
+    @Option(help: "text or json.") var format: OutputFormat = .text
+
+    func run() throws {
+        let reg = try CompetitionRegistry.load(mlebenchDir: mlebenchDir)
+        guard let c = reg.competitions[id] else {
+            throw ConfigError(path: "ID", found: "unknown competition '\(id)'", expected: "an id under \(mlebenchDir)/mlebench/competitions",
+                              fix: nearest(id, in: reg.competitions.keys).map { "did you mean '\($0)'?" })
+        }
+        guard let path = c.leaderboardPath else {
+            printError("podium leaderboard: \(id) has no leaderboard.csv in \(c.directory)")
+            throw ExitCode(1)
+        }
+        let board = try PodiumGrading.Leaderboard.load(path: path)
+        if format == .json { try printJSON(board); return }
+        print("\(id): \(board.numTeams) teams, \(board.isLowerBetter ? "lower" : "higher") is better")
+        print("gold \(board.goldThreshold) · silver \(board.silverThreshold) · bronze \(board.bronzeThreshold) · median \(board.medianThreshold)")
+    }
+}
+
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the central copy of a run's agent log (newest attempt).")
+
+    @Argument(help: "Run id (see `podium report --format json`).") var runID: String
+    @OptionGroup var sweep: SweepOptions
+
+    func run() throws {
+        let (store, _, statePath) = try openState(sweep)
+        guard let r = try store.run(runID) else {
+            throw ConfigError(path: "RUN", found: "no run '\(runID)' in \(statePath)", expected: "a run id from `podium report --format json`")
+        }
+        let path = directoryOf(statePath) + "/runs/\(r.spec.sweep)/\(r.id)/e\(r.epoch)/agent.log"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            printError("podium logs: no central log yet for \(r.spec.label) attempt \(r.epoch) (\(path)); --follow arrives with issue 5")
+            throw ExitCode(1)
+        }
+        FileHandleLite.writeStdout(Array(data))
+    }
+}
+
+enum FileHandleLite {
+    static func writeStdout(_ bytes: [UInt8]) {
+        var done = 0
+        while done < bytes.count {
+            let w = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, bytes.count - done) }
+            if w <= 0 { return }
+            done += w
+        }
+    }
+}

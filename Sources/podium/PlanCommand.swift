@@ -1,0 +1,89 @@
+import ArgumentParser
+import PodiumCoordinator
+import PodiumCore
+
+struct Plan: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Expand a sweep into its grid and estimate its cost before launch.")
+
+    @OptionGroup var sweep: SweepOptions
+    @Option(help: "text or json.") var format: OutputFormat = .text
+
+    struct Output: Encodable {
+        var sweep: String
+        var runs: Int
+        var competitions: Int
+        var attempts: Int
+        var budgets_hours: [Double]
+        var profiles: [String]
+        var nodes: Int
+        var gpus: Int
+        var cpus: Double
+        var gpu_hours: Double
+        var cpu_hours: Double
+        var makespan_lower_bound_hours: Double
+        var splits: [String: Int]
+        var note: String
+    }
+
+    func run() throws {
+        let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
+        let est = setup.estimate
+        var splits = [String: Int]()
+        for c in setup.competitions { splits[c.split ?? "custom", default: 0] += 1 }
+        let out = Output(
+            sweep: setup.config.sweep, runs: est.runs, competitions: setup.competitions.count, attempts: setup.config.attempts,
+            budgets_hours: setup.config.budgets.map(\.hours), profiles: setup.config.hardware.map(\.name),
+            nodes: setup.inventory.nodes.count, gpus: setup.inventory.totalGPUs,
+            cpus: setup.inventory.nodes.reduce(0) { $0 + $1.cpus },
+            gpu_hours: est.gpuHours, cpu_hours: est.cpuHours, makespan_lower_bound_hours: est.makespanLowerBoundHours,
+            splits: splits,
+            note: "lower bound = max(resource-hours ÷ capacity, longest run); a simulated schedule estimate is issue 8")
+        if format == .json { try printJSON(out); return }
+        print("sweep \(out.sweep): \(out.runs) runs = \(out.competitions) competitions × \(setup.config.budgets.count) budgets × \(out.profiles.count) profiles × \(out.attempts) attempts")
+        print("budgets: \(setup.config.budgets.map(\.description).joined(separator: ", ")); profiles: \(out.profiles.joined(separator: ", "))")
+        print("inventory: \(out.nodes) nodes, \(out.gpus) GPUs, \(out.cpus) CPUs")
+        print("GPU-hours: \(out.gpu_hours); CPU-hours: \(out.cpu_hours)")
+        print("makespan lower bound: \(out.makespan_lower_bound_hours) h")
+        print("splits: " + splits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+    }
+}
+
+struct Competitions: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the competitions of an mle-bench checkout (or a directory laid out like one).")
+
+    @Option(help: "An mle-bench checkout (default: the mlebench_dir of ./scheduler.json).") var mlebenchDir: String?
+    @Option(help: "Only this split (low, medium, high, split75, …).") var split: String?
+    @Option(help: "text or json.") var format: OutputFormat = .text
+
+    struct Row: Encodable {
+        var id: String
+        var name: String
+        var split: String?
+        var splits: [String]
+        var grader: String?
+        var engine: String
+        var leaderboard: Bool
+    }
+
+    func run() throws {
+        let dir: String
+        if let mlebenchDir { dir = mlebenchDir } else {
+            guard let c = try? SweepConfig.load(path: "scheduler.json") else {
+                throw ConfigError(path: "--mlebench-dir", found: "nothing (and no ./scheduler.json)", expected: "an mle-bench checkout directory")
+            }
+            dir = c.mlebenchDir
+        }
+        let reg = try CompetitionRegistry.load(mlebenchDir: dir)
+        let ids = try split.map { try reg.ids(inSplit: $0, source: "--split") } ?? reg.competitions.keys.sorted()
+        let rows: [Row] = ids.compactMap { id in
+            guard let c = reg.competitions[id] else { return nil }
+            return Row(id: c.id, name: c.name, split: c.split, splits: c.splits, grader: c.graderName,
+                       engine: GraderDescription.engine(for: c), leaderboard: c.leaderboardPath != nil)
+        }
+        if format == .json { try printJSON(rows); return }
+        print(TextTableLite.render(header: ["id", "split", "grader", "engine", "leaderboard"],
+                                   rows: rows.map { [$0.id, $0.split ?? "-", $0.grader ?? "-", $0.engine, $0.leaderboard ? "yes" : "missing"] }))
+        print("\(rows.count) competitions")
+    }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import PodiumCore
+import PodiumCoordinator
+
+@main
+struct Podium: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "podium",
+        abstract: "Run MLE-bench-style agent evaluations across GPU nodes, grade them centrally, report pass@k and medals.",
+        version: podiumVersion,
+        subcommands: [Plan.self, Competitions.self, Sweep.self, Status.self, Report.self, Leaderboard.self, Logs.self,
+                      Grade.self, Simulate.self, Nodes.self, Cancel.self, Retry.self])
+
+    /// Usage and config errors exit 2 with a message naming the file, field or flag; other failures exit 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as ConfigError {
+            printError(e.description)
+            Glibc.exit(2)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                printError(fullMessage(for: error))
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+/// The sweep file and the flags that override it, shared by plan, sweep, status and report.
+struct SweepOptions: ParsableArguments {
+    @Argument(help: "Sweep file (default: scheduler.json).") var config: String = "scheduler.json"
+    @Option(help: "Competition split: low (Lite), medium, high, split75, or any split file of the mle-bench dir.") var split: String?
+    @Option(help: "Comma-separated competition ids.") var competitions: String?
+    @Option(help: "Attempts (seeds) per competition and budget.") var attempts: Int?
+    @Option(help: "Comma-separated time budgets, e.g. 24h,100h.") var budgets: String?
+    @Option(help: "An mle-bench checkout (leaderboards, splits).") var mlebenchDir: String?
+    @Option(help: "Prepared data directory (<id>/prepared/{public,private}).") var dataDir: String?
+    @Option(help: "Worker inventory file.") var inventory: String?
+    @Option(help: "State database file.") var state: String?
+
+    var overrides: SweepOverrides {
+        var o = SweepOverrides()
+        o.split = split
+        o.competitions = competitions.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        o.attempts = attempts
+        o.budgets = budgets.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        o.mlebenchDir = mlebenchDir
+        o.dataDir = dataDir
+        o.inventory = inventory
+        o.state = state
+        return o
+    }
+
+    func validate() throws {
+        if split != nil && competitions != nil {
+            throw ValidationError("--split and --competitions select competitions both; give one")
+        }
+    }
+}
+
+/// Encodes as sorted, slash-preserving JSON on one line.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try enc.encode(value), as: UTF8.self))
+}
+
+/// A verb that exists in the design but is not built yet: says so and exits non-zero.
+protocol NotBuilt: ParsableCommand {
+    static var issue: String { get }
+}
+
+extension NotBuilt {
+    func run() throws {
+        printError("podium \(Self.configuration.commandName ?? ""): not built yet (\(Self.issue)).")
+        throw ExitCode(3)
+    }
+}
+
+struct Grade: NotBuilt {
+    static let configuration = CommandConfiguration(abstract: "Grade submissions like `mlebench grade` (not built yet: issue 6).")
+    static let issue = "issue 6: native MLE-bench graders and the official-grader bridge"
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Simulate: NotBuilt {
+    static let configuration = CommandConfiguration(abstract: "Simulate a sweep at cluster scale (not built yet: issue 8).")
+    static let issue = "issue 8: the simulator"
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Nodes: NotBuilt {
+    static let configuration = CommandConfiguration(abstract: "Check and enroll worker nodes over SSH (not built yet: issue 3).")
+    static let issue = "issue 3: the SSH transport"
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Cancel: NotBuilt {
+    static let configuration = CommandConfiguration(abstract: "Cancel a run or a sweep (not built yet: issue 5).")
+    static let issue = "issue 5: operator commands"
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}
+
+struct Retry: NotBuilt {
+    static let configuration = CommandConfiguration(abstract: "Retry a failed run (not built yet: issue 5).")
+    static let issue = "issue 5: operator commands"
+    @Argument(parsing: .allUnrecognized) var rest: [String] = []
+}

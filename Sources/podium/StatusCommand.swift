@@ -1,0 +1,117 @@
+import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCoordinator
+import PodiumCore
+import PodiumReport
+import PodiumStore
+
+/// Opens the state of the sweep named by the config (or flags), refusing clearly when there is none yet.
+func openState(_ options: SweepOptions) throws -> (store: StateStore, sweep: String, statePath: String) {
+    var config = try SweepConfig.load(path: options.config)
+    if let s = options.state { config.state = resolvePath(s, relativeTo: FileManager.default.currentDirectoryPath) }
+    guard FileManager.default.fileExists(atPath: config.state) else {
+        throw ConfigError(path: options.state != nil ? "--state" : "\(options.config): $.state", found: "no state at \(config.state)",
+                          expected: "the state file of a sweep that has run", fix: "run `podium sweep \(options.config)` first")
+    }
+    return (try StateStore(path: config.state), config.sweep, config.state)
+}
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Counts of runs by state and attempts so far.")
+
+    @OptionGroup var sweep: SweepOptions
+    @Option(help: "text or json.") var format: OutputFormat = .text
+
+    struct Output: Encodable {
+        var sweep: String
+        var state_file: String
+        var runs: [String: Int]
+        var runs_total: Int
+        var attempts_total: Int
+        var attempts_by_outcome: [String: Int]
+        var graded: Int
+        var note: String
+    }
+
+    func run() throws {
+        let (store, name, path) = try openState(sweep)
+        let runs = try store.runs(sweep: name)
+        let attempts = try store.attempts(sweep: name)
+        var byState = Dictionary(uniqueKeysWithValues: RunState.allCases.map { ($0.rawValue, 0) })
+        for r in runs { byState[r.state.rawValue, default: 0] += 1 }
+        var byOutcome = [String: Int]()
+        for a in attempts { byOutcome[a.outcome?.rawValue ?? "live", default: 0] += 1 }
+        let out = Output(sweep: name, state_file: path, runs: byState, runs_total: runs.count, attempts_total: attempts.count,
+                         attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0,
+                         note: "per-node GPU use, GPU-hours and --watch arrive with issue 5")
+        if format == .json { try printJSON(out); return }
+        print("sweep \(name) (\(path)): \(runs.count) runs, \(attempts.count) attempts")
+        print(TextTable.render(header: ["state", "runs"],
+                               rows: RunState.allCases.map { [$0.rawValue, String(byState[$0.rawValue] ?? 0)] }))
+        if !byOutcome.isEmpty {
+            print(TextTable.render(header: ["attempt outcome", "attempts"], rows: byOutcome.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
+        }
+    }
+}
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "pass@k, medal rates ± SEM per budget, from the sweep's state.")
+
+    @OptionGroup var sweep: SweepOptions
+    @Option(help: "text or json.") var format: OutputFormat = .text
+    @Flag(help: "Count missing results as failures instead of dropping incomplete seeds.") var padMissing = false
+    @Option(help: "A directory of MLE-bench grading reports (not built yet: issue 7).") var gradingReports: String?
+
+    struct RunRow: Encodable {
+        var id: String
+        var competition: String
+        var budget: String
+        var profile: String
+        var attempt: Int
+        var state: String
+        var epoch: Int
+        var graded: Bool
+        var score: Double?
+        var submission_exists: Bool
+        var valid_submission: Bool
+        var any_medal: Bool
+        var gold_medal: Bool
+        var silver_medal: Bool
+        var bronze_medal: Bool
+        var above_median: Bool
+        var snapshots_graded: Int
+    }
+
+    struct Output: Encodable {
+        var sweep: String
+        var groups: [GroupSummary]
+        var runs: [RunRow]
+    }
+
+    func run() throws {
+        if gradingReports != nil {
+            printError("podium report --grading-reports: not built yet (issue 7); this version reports from the sweep's state")
+            throw ExitCode(3)
+        }
+        let (store, name, _) = try openState(sweep)
+        let (runs, results, grades) = try SweepResults.collect(store: store, sweep: name)
+        let groups = summarize(results, padMissing: padMissing)
+        if format == .json {
+            let snapshotCounts = Dictionary(grouping: grades.filter { !$0.isFinal }, by: { "\($0.runID)#\($0.epoch)" }).mapValues(\.count)
+            let rows = zip(runs, results).map { r, x in
+                RunRow(id: r.id, competition: r.spec.competition, budget: r.spec.budget.description, profile: r.spec.profile,
+                       attempt: r.spec.attempt, state: r.state.rawValue, epoch: r.epoch, graded: x.graded, score: x.score,
+                       submission_exists: x.submissionExists, valid_submission: x.validSubmission, any_medal: x.anyMedal,
+                       gold_medal: x.gold, silver_medal: x.silver, bronze_medal: x.bronze, above_median: x.aboveMedian,
+                       snapshots_graded: snapshotCounts["\(r.id)#\(r.epoch)"] ?? 0)
+            }
+            try printJSON(Output(sweep: name, groups: groups, runs: rows))
+            return
+        }
+        print(ReportText.render(sweep: name, results: results, padMissing: padMissing))
+    }
+}
