@@ -35,7 +35,7 @@ public struct BudgetDuration: Hashable, Comparable, Sendable, Codable, CustomStr
     public var description: String {
         var rest = seconds
         var out = ""
-        for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)] where rest >= size {
+        for (unit, size) in [("h", 3_600), ("m", 60), ("s", 1)] where rest >= size {
             out += "\(rest / size)\(unit)"
             rest %= size
         }

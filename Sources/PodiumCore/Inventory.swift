@@ -107,7 +107,7 @@ public struct Inventory: Codable, Sendable, Equatable {
 
     public static func load(path: String) throws -> Inventory {
         var inv = try decodeConfigFile(Inventory.self, path: path)
-        let base = directoryOf(path)
+        let base = absolutePath(directoryOf(path))
         for i in inv.nodes.indices {
             if let w = inv.nodes[i].workDir { inv.nodes[i].workDir = resolvePath(w, relativeTo: base) }
             if let k = inv.nodes[i].identityFile { inv.nodes[i].identityFile = resolvePath(k, relativeTo: base) }

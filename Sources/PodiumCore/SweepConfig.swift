@@ -215,7 +215,7 @@ public struct SweepConfig: Codable, Sendable, Equatable {
     /// Loads a sweep file, resolving its relative paths against the file's directory.
     public static func load(path: String) throws -> SweepConfig {
         var config = try decodeConfigFile(SweepConfig.self, path: path)
-        let base = directoryOf(path)
+        let base = absolutePath(directoryOf(path))
         config.inventory = resolvePath(config.inventory, relativeTo: base)
         config.mlebenchDir = resolvePath(config.mlebenchDir, relativeTo: base)
         config.dataDir = resolvePath(config.dataDir, relativeTo: base)
@@ -237,8 +237,20 @@ public func directoryOf(_ path: String) -> String {
     return dir.isEmpty ? "/" : dir
 }
 
+/// The path made absolute against the current directory, with "." and ".." parts folded.
+public func absolutePath(_ path: String) -> String {
+    let full = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    var parts = [Substring]()
+    for p in full.split(separator: "/") {
+        if p == "." || p.isEmpty { continue }
+        if p == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+        parts.append(p)
+    }
+    return "/" + parts.joined(separator: "/")
+}
+
 public func resolvePath(_ path: String, relativeTo base: String) -> String {
     if path.hasPrefix("/") { return path }
     if path.hasPrefix("~/"), let home = ProcessInfo.processInfo.environment["HOME"] { return home + path.dropFirst(1) }
-    return base == "." ? path : base + "/" + path
+    return absolutePath(base == "." ? path : base + "/" + path)
 }

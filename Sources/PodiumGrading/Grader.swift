@@ -79,9 +79,9 @@ public struct GradingService: Sendable {
 
 /// "2025-05-07T14:59:41.765720", the timestamp form of MLE-bench's reports (UTC).
 public func isoTimestamp(_ date: Date) -> String {
-    let t = date.timeIntervalSince1970
-    var secs = Int(t.rounded(.down))
-    let micros = Int(((t - Double(secs)) * 1_000_000).rounded(.down))
+    let totalMicros = Int((date.timeIntervalSince1970 * 1_000_000).rounded())
+    var secs = totalMicros.floorDiv(1_000_000)
+    let micros = totalMicros - secs * 1_000_000
     let days = secs.floorDiv(86_400)
     secs -= days * 86_400
     let (y, m, d) = civilFromDays(days)

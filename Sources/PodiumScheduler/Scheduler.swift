@@ -33,8 +33,8 @@ public struct Scheduler: Sendable {
         case .nodeDown(let name):
             if let i = nodes.firstIndex(where: { $0.name == name }) { nodes[i].online = false }
         case .enqueue(let runs):
-            let known = Set(waiting.map(\.id)).union(placed.keys)
-            waiting.append(contentsOf: runs.filter { !known.contains($0.id) })
+            var known = Set(waiting.map(\.id)).union(placed.keys)
+            waiting.append(contentsOf: runs.filter { known.insert($0.id).inserted })
             waitingSorted = false
         case .released(let runID):
             if let p = placed.removeValue(forKey: runID), let i = nodes.firstIndex(where: { $0.name == p.node }) {

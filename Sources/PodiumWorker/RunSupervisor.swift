@@ -51,6 +51,9 @@ public final class RunSupervisor: @unchecked Sendable {
         } catch {
             return infra("cannot create the attempt directory \(layout.root): \(error)")
         }
+        guard request.dataDir.hasPrefix("/") else {
+            return infra("the public data path must be absolute, got '\(request.dataDir)'")
+        }
         guard fm.fileExists(atPath: request.dataDir) else {
             return infra("the competition's public data is not on this node at \(request.dataDir)")
         }

@@ -165,6 +165,8 @@ int main(void) {
     int seed = seed_s ? atoi(seed_s) : 1;
     const char *pace_s = getenv("AGENT_ROUND_SECS");
     double pace = pace_s ? atof(pace_s) : 1.0;
+    const char *spr_s = getenv("AGENT_SAMPLES_PER_ROUND");
+    int samples_per_round = spr_s ? atoi(spr_s) : 16;
     double t0 = now_s();
     double margin = limit * 0.1 > 3 ? limit * 0.1 : 3;
     rng_state ^= (unsigned long long)seed * 0x9E3779B97F4A7C15ULL;
@@ -230,12 +232,13 @@ int main(void) {
     D = d_in + n_rff + 1;
     W = calloc((size_t)K * D, sizeof(double));
     double *bestW = calloc((size_t)K * D, sizeof(double));
-    double lr0 = 0.01 * (0.5 + urand()), l2 = 1e-4 * (0.5 + urand());
+    double lr0 = 0.02 * (0.5 + urand()), l2 = 1e-4 * (0.5 + urand());
     double *phi = malloc(sizeof(double) * D), out[MAXCLASSES];
     double *val_score = malloc(sizeof(double) * n_val * MAXCLASSES);
     int *val_label = malloc(sizeof(int) * n_val);
     double best = NAN;
-    int use_rff = 0, best_rff = 0, rff_round = 12 + (int)(urand() * 8);
+    int use_rff = 0, best_rff = 0, rff_round = 45 + (int)(urand() * 20);
+    int cursor = n_fit; /* position in the current pass over the fit rows */
 
     printf("baseline: competition %s, task %s, %d train rows (%d fit / %d validation), %d test rows, %d features, seed %d, budget %.0f s\n",
            getenv("COMPETITION_ID") ? getenv("COMPETITION_ID") : "?", task_s, n, n_fit, n_val, te.rows, d_in, seed, limit);
@@ -246,12 +249,15 @@ int main(void) {
         double round_start = now_s();
         if (round_start - t0 + pace > limit - margin) break;
         if (round == rff_round) { use_rff = 1; printf("round %d: switching to random Fourier features (%d)\n", round, n_rff); }
-        double lr = lr0 / sqrt((double)round);
-        /* One SGD epoch over the fit rows in a fresh order. */
-        for (int i = n_fit - 1; i > 0; i--) { int j = (int)(urand() * (i + 1)); int t = perm[i]; perm[i] = perm[j]; perm[j] = t; }
-        /* keep validation rows at the tail: reshuffle only the fit part */
-        for (int s = 0; s < n_fit; s++) {
-            int i = perm[s];
+        double lr = lr0 / sqrt(1.0 + round / 20.0);
+        /* One paced round = a few SGD steps; a new pass over the fit rows starts in a fresh order
+           (only the fit part is reshuffled: validation rows stay at the tail). */
+        for (int step = 0; step < samples_per_round; step++) {
+            if (cursor >= n_fit) {
+                for (int i = n_fit - 1; i > 0; i--) { int j = (int)(urand() * (i + 1)); int t = perm[i]; perm[i] = perm[j]; perm[j] = t; }
+                cursor = 0;
+            }
+            int i = perm[cursor++];
             double x[MAXCOLS];
             for (int j = 0; j < d_in; j++) x[j] = tr.v[i * tr.cols + xcols_tr[j]];
             features(x, phi, use_rff);

@@ -1,0 +1,79 @@
+import XCTest
+@testable import PodiumCore
+
+final class RunLifecycleTests: XCTestCase {
+    let events: [RunEvent] = [.dispatch(epoch: 1), .started, .collected, .graded, .cancel, .retry]
+        + AttemptOutcome.allCases.map { .finished($0) }
+
+    /// The complete table of legal transitions; every other (state, event) pair must throw.
+    func expected(_ state: RunState, _ event: RunEvent) -> RunState? {
+        switch (state, event) {
+        case (.pending, .dispatch): return .dispatched
+        case (.pending, .cancel), (.dispatched, .cancel), (.running, .cancel): return .cancelled
+        case (.dispatched, .started): return .running
+        case (.dispatched, .finished(.infraError)), (.dispatched, .finished(.lost)),
+             (.running, .finished(.infraError)), (.running, .finished(.lost)): return .pending
+        case (.dispatched, .finished(.cancelled)), (.running, .finished(.cancelled)): return .cancelled
+        case (.running, .finished(let o)) where o.isResult: return .collecting
+        case (.collecting, .collected): return .grading
+        case (.grading, .graded): return .completed
+        case (.failed, .retry), (.cancelled, .retry): return .pending
+        default: return nil
+        }
+    }
+
+    func testEveryStateAndEvent() {
+        for state in RunState.allCases {
+            for event in events {
+                var m = RunLifecycle(state: state, epoch: 0)
+                let want = expected(state, event)
+                do {
+                    let got = try m.apply(event)
+                    XCTAssertEqual(got, want, "\(state) + \(event)")
+                } catch {
+                    XCTAssertNil(want, "\(state) + \(event) should be legal but threw \(error)")
+                    XCTAssertEqual(m.state, state, "a refused event leaves the state unchanged")
+                }
+            }
+        }
+    }
+
+    func testEpochsMustIncrease() throws {
+        var m = RunLifecycle()
+        try m.apply(.dispatch(epoch: 1))
+        try m.apply(.finished(.infraError))
+        XCTAssertThrowsError(try m.apply(.dispatch(epoch: 1)), "a stale epoch is fenced")
+        try m.apply(.dispatch(epoch: 2))
+        XCTAssertEqual(m.epoch, 2)
+    }
+
+    func testInfraRetriesAreBounded() throws {
+        var m = RunLifecycle(maxInfraRetries: 2)
+        for epoch in 1...3 {
+            try m.apply(.dispatch(epoch: epoch))
+            try m.apply(.started)
+            try m.apply(.finished(.infraError))
+        }
+        XCTAssertEqual(m.state, .failed)
+        XCTAssertEqual(m.infraFailures, 3)
+        try m.apply(.retry)
+        XCTAssertEqual(m.state, .pending)
+        XCTAssertEqual(m.infraFailures, 0)
+    }
+
+    func testAgentFailuresAreResultsNotRetries() throws {
+        for outcome in [AttemptOutcome.agentError, .timedOut, .oomKilled, .completed] {
+            var m = RunLifecycle()
+            try m.apply(.dispatch(epoch: 1))
+            try m.apply(.started)
+            XCTAssertEqual(try m.apply(.finished(outcome)), .collecting)
+            XCTAssertEqual(m.infraFailures, 0)
+        }
+    }
+
+    func testResultNeedsStartedAttempt() throws {
+        var m = RunLifecycle()
+        try m.apply(.dispatch(epoch: 1))
+        XCTAssertThrowsError(try m.apply(.finished(.completed)))
+    }
+}

@@ -1,0 +1,83 @@
+import XCTest
+@testable import PodiumScheduler
+import PodiumCore
+
+final class SchedulerTests: XCTestCase {
+    func run(_ id: String, attempt: Int = 1, hours: Int = 24, gpus: Int = 1, seq: Int = 0) -> QueuedRun {
+        QueuedRun(id: id, competition: "c-\(id)", attempt: attempt, budgetSeconds: hours * 3600,
+                  needs: Resources(gpus: gpus, cpus: 1, memoryBytes: 1 << 30), sequence: seq)
+    }
+    let node8 = Resources(gpus: 8, cpus: 64, memoryBytes: 512 << 30)
+
+    func placed(_ ds: [SchedulerDirective]) -> [String] {
+        ds.map { if case .place(let id, _) = $0 { return id } else { return "" } }
+    }
+
+    func testPlacesUpToCapacityAndReleases() {
+        var s = Scheduler()
+        _ = s.on(.nodeUp(name: "n1", capacity: Resources(gpus: 2, cpus: 64, memoryBytes: 512 << 30)))
+        let out = s.on(.enqueue((0..<5).map { run("r\($0)", seq: $0) }))
+        XCTAssertEqual(out.count, 2)
+        XCTAssertEqual(s.waiting.count, 3)
+        let next = s.on(.released(runID: placed(out)[0]))
+        XCTAssertEqual(next.count, 1, "a freed GPU is used at once")
+        XCTAssertEqual(s.runningCount, 2)
+    }
+
+    func testNothingPlacedWithoutNodesOrOnDownNode() {
+        var s = Scheduler()
+        XCTAssertTrue(s.on(.enqueue([run("a")])).isEmpty)
+        _ = s.on(.nodeUp(name: "n1", capacity: Resources(gpus: 1, cpus: 8, memoryBytes: 64 << 30)))
+        XCTAssertEqual(s.runningCount, 1)
+        _ = s.on(.nodeDown(name: "n1"))
+        XCTAssertTrue(s.on(.enqueue([run("b")])).isEmpty)
+        XCTAssertEqual(s.waiting.map(\.id), ["b"])
+    }
+
+    func testDefaultPolicyFirstAttemptsThenLongest() {
+        let runs = [run("a2-long", attempt: 2, hours: 100, seq: 0), run("a1-short", attempt: 1, hours: 24, seq: 1),
+                    run("a1-long", attempt: 1, hours: 100, seq: 2), run("a2-short", attempt: 2, hours: 24, seq: 3)]
+        var s = Scheduler(policy: .firstAttemptsThenLongest)
+        _ = s.on(.enqueue(runs))
+        let order = placed(s.on(.nodeUp(name: "n", capacity: node8)))
+        XCTAssertEqual(order, ["a1-long", "a1-short", "a2-long", "a2-short"])
+        var fifo = Scheduler(policy: .fifo)
+        _ = fifo.on(.enqueue(runs))
+        XCTAssertEqual(placed(fifo.on(.nodeUp(name: "n", capacity: node8))), ["a2-long", "a1-short", "a1-long", "a2-short"])
+    }
+
+    func testLargeRunDoesNotBlockSmallerOnes() {
+        var s = Scheduler(policy: .fifo)
+        _ = s.on(.nodeUp(name: "n", capacity: Resources(gpus: 2, cpus: 64, memoryBytes: 512 << 30)))
+        let out = s.on(.enqueue([run("big", gpus: 4, seq: 0), run("small", gpus: 1, seq: 1)]))
+        XCTAssertEqual(placed(out), ["small"])
+        XCTAssertEqual(s.waiting.map(\.id), ["big"])
+    }
+
+    func testBestFitKeepsWholeNodesForWideRuns() {
+        var s = Scheduler(policy: .fifo)
+        _ = s.on(.nodeUp(name: "big", capacity: Resources(gpus: 2, cpus: 64, memoryBytes: 512 << 30)))
+        _ = s.on(.nodeUp(name: "small", capacity: Resources(gpus: 1, cpus: 64, memoryBytes: 512 << 30)))
+        let out = s.on(.enqueue([run("one", gpus: 1, seq: 0), run("two", gpus: 2, seq: 1)]))
+        XCTAssertEqual(out, [.place(runID: "one", node: "small"), .place(runID: "two", node: "big")])
+    }
+
+    func testDuplicateEnqueueIgnored() {
+        var s = Scheduler()
+        _ = s.on(.enqueue([run("a"), run("a")]))
+        XCTAssertEqual(s.waiting.count, 1)
+    }
+
+    func testPlanLowerBound() {
+        // 75 × 8 × (24 h + 100 h) on 160 GPUs, one GPU per run: GPU-hours ÷ GPUs dominates.
+        let runs = Array(repeating: (budgetSeconds: 24 * 3600, needs: Resources(gpus: 1, cpus: 1, memoryBytes: 0)), count: 600)
+            + Array(repeating: (budgetSeconds: 100 * 3600, needs: Resources(gpus: 1, cpus: 1, memoryBytes: 0)), count: 600)
+        let e = PlanEstimate(runs: runs, capacity: Resources(gpus: 160, cpus: 10_000, memoryBytes: 0))
+        XCTAssertEqual(e.runs, 1200)
+        XCTAssertEqual(e.gpuHours, 74_400, accuracy: 1e-9)
+        XCTAssertEqual(e.makespanLowerBoundHours, 465, accuracy: 1e-9)
+        // With plenty of GPUs the longest run is the bound.
+        let wide = PlanEstimate(runs: runs, capacity: Resources(gpus: 100_000, cpus: 100_000, memoryBytes: 0))
+        XCTAssertEqual(wide.makespanLowerBoundHours, 100, accuracy: 1e-9)
+    }
+}

@@ -1,0 +1,75 @@
+import XCTest
+@testable import PodiumStore
+import PodiumCore
+
+final class StateStoreTests: XCTestCase {
+    var dir: String!
+
+    override func setUp() {
+        dir = NSTemporaryDirectory() + "podium-store-\(UUID().uuidString)"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func grid() -> [RunSpec] {
+        expandGrid(sweep: "s", agent: "a", competitions: ["c1", "c2"], budgets: [BudgetDuration(seconds: 60)], profiles: ["p"], attempts: 2)
+    }
+
+    func testDurabilitySettings() throws {
+        let store = try StateStore(path: dir + "/state.sqlite")
+        XCTAssertEqual(try store.journalMode(), "wal")
+        XCTAssertEqual(try store.synchronousMode(), 2, "synchronous=FULL")
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
+
+    func testRegisterIsIdempotent() throws {
+        let store = try StateStore(path: dir + "/state.sqlite")
+        XCTAssertEqual(try store.register(sweep: "s", configJSON: "{}", runs: grid()), 4)
+        XCTAssertEqual(try store.register(sweep: "s", configJSON: "{}", runs: grid()), 0)
+        let reopened = try StateStore(path: dir + "/state.sqlite")
+        XCTAssertEqual(try reopened.runs(sweep: "s").map(\.id), grid().map(\.id))
+    }
+
+    func testTransitionsRecordAttemptsAndEvents() throws {
+        let store = try StateStore(path: dir + "/state.sqlite")
+        try store.register(sweep: "s", configJSON: "{}", runs: grid())
+        let id = grid()[0].id
+        try store.apply(.dispatch(epoch: 1), to: id, node: "n1", maxInfraRetries: 3)
+        try store.apply(.started, to: id, maxInfraRetries: 3)
+        try store.apply(.finished(.infraError), to: id, detail: "image missing", maxInfraRetries: 3)
+        try store.apply(.dispatch(epoch: 2), to: id, node: "n2", maxInfraRetries: 3)
+        try store.apply(.started, to: id, maxInfraRetries: 3)
+        let r = try store.apply(.finished(.timedOut), to: id,
+                                result: .init(exitCode: 143, elapsedSeconds: 60.2, message: "budget"), maxInfraRetries: 3)
+        XCTAssertEqual(r.state, .collecting)
+        XCTAssertEqual(r.epoch, 2)
+        let attempts = try store.attempts(runID: id)
+        XCTAssertEqual(attempts.map(\.epoch), [1, 2])
+        XCTAssertEqual(attempts.map(\.node), ["n1", "n2"])
+        XCTAssertEqual(attempts.map(\.outcome), [.infraError, .timedOut])
+        XCTAssertEqual(attempts[1].exitCode, 143)
+        XCTAssertEqual(try store.eventCount(runID: id), 6)
+    }
+
+    func testIllegalTransitionChangesNothing() throws {
+        let store = try StateStore(path: dir + "/state.sqlite")
+        try store.register(sweep: "s", configJSON: "{}", runs: grid())
+        let id = grid()[0].id
+        XCTAssertThrowsError(try store.apply(.graded, to: id, maxInfraRetries: 3))
+        XCTAssertEqual(try store.run(id)?.state, .pending)
+        XCTAssertEqual(try store.eventCount(runID: id), 0)
+        XCTAssertThrowsError(try store.apply(.dispatch(epoch: 0), to: id, node: "n", maxInfraRetries: 3), "epoch 0 is not newer")
+        XCTAssertTrue(try store.attempts(runID: id).isEmpty)
+    }
+
+    func testEachArtifactGradedOnce() throws {
+        let store = try StateStore(path: dir + "/state.sqlite")
+        try store.register(sweep: "s", configJSON: "{}", runs: grid())
+        let g = GradeRecord(runID: grid()[0].id, epoch: 1, artifact: "submission/submission.csv", isFinal: true, elapsedSeconds: nil,
+                            score: 0.9, submissionExists: true, valid: true, anyMedal: true, gold: false, silver: true, bronze: false,
+                            aboveMedian: true, reportJSON: "{}")
+        XCTAssertTrue(try store.recordGrade(g))
+        XCTAssertFalse(try store.recordGrade(g), "the second grade of the same artifact is refused")
+        XCTAssertEqual(try store.grades(sweep: "s").count, 1)
+    }
+}
