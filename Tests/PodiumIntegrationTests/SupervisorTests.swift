@@ -1,0 +1,130 @@
+import XCTest
+import PodiumCore
+import PodiumProtocol
+@testable import PodiumWorker
+
+/// The worker's supervision against a real dockerd and a busybox image built offline with `docker import`.
+final class SupervisorTests: XCTestCase {
+    var dir: String!
+    var dataDir: String!
+
+    override func setUp() {
+        dir = makeTempDir("sup")
+        dataDir = dir + "/data"
+        try? FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: dataDir + "/sample_submission.csv", contents: Data("id,y\n1,0\n".utf8))
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
+
+    func attempt(_ script: String, budget: Int = 30, grace: Int = 2, snapshot: Int = 60, memory: Int64 = 256 << 20,
+                 image: String = testImage, sink: Locked<[Reply]>? = nil) throws -> (AttemptResult, AttemptLayout) {
+        let engine = try requireDocker()
+        let req = StartRequest(runID: "t\(UUID().uuidString.prefix(6).lowercased())", epoch: 1, sweep: "it", competition: "c",
+                               image: image, command: ["/bin/sh", "-c", script], env: [:], dataDir: dataDir,
+                               budgetSeconds: budget, graceSeconds: grace, snapshotIntervalSeconds: snapshot, cpus: 1,
+                               memoryBytes: memory, shmBytes: 16 << 20, gpus: 0, network: false)
+        let layout = AttemptLayout(workDir: dir + "/work", sweep: "it", runID: req.runID, epoch: 1)
+        let sup = RunSupervisor(request: req, layout: layout, runtime: DockerRuntime(engine: engine),
+                                labels: ["podium.test": "1"]) { r in sink?.withLock { $0.append(r) } }
+        return (sup.run(), layout)
+    }
+
+    func testCompletedRunWithSubmissionAndContract() throws {
+        let (r, layout) = try attempt("""
+            echo "id=$COMPETITION_ID limit=$TIME_LIMIT_SECS"; ls /home/data; cp /home/data/sample_submission.csv /home/submission/submission.csv;
+            echo note > /home/code/x.py; touch /home/data/forbidden 2>/dev/null && echo WRITABLE || echo readonly
+            """)
+        XCTAssertEqual(r.outcome, .completed, r.message ?? "")
+        XCTAssertEqual(r.exitCode, 0)
+        let log = try String(contentsOfFile: layout.agentLog, encoding: .utf8)
+        XCTAssertTrue(log.contains("id=c limit=30"), log)
+        XCTAssertTrue(log.contains("sample_submission.csv"))
+        XCTAssertTrue(log.contains("readonly"), "public data is mounted read-only: \(log)")
+        XCTAssertEqual(r.submissionSHA256, SHA256.hex(Array("id,y\n1,0\n".utf8)))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: layout.codeDir + "/x.py"))
+        XCTAssertEqual(r.snapshots.count, 1, "the final snapshot")
+    }
+
+    func testNonZeroExitIsAgentError() throws {
+        let (r, _) = try attempt("echo failing; exit 3")
+        XCTAssertEqual(r.outcome, .agentError)
+        XCTAssertEqual(r.exitCode, 3)
+    }
+
+    func testKilledAtBudgetKeepsLastSubmission() throws {
+        let (r, layout) = try attempt("echo 'id,y' > /home/submission/submission.csv; echo '1,0.7' >> /home/submission/submission.csv; sleep 600",
+                                      budget: 3, grace: 5)
+        XCTAssertEqual(r.outcome, .timedOut)
+        XCTAssertGreaterThanOrEqual(r.elapsedSeconds, 3)
+        XCTAssertLessThan(r.elapsedSeconds, 8, "sleep honours SIGTERM (through the container's init), no SIGKILL needed")
+        XCTAssertEqual(r.submissionSHA256, SHA256.hex(fileAt: layout.submissionFile))
+        XCTAssertNotNil(r.submissionSHA256)
+    }
+
+    func testIgnoringSIGTERMGetsSIGKILLAfterGrace() throws {
+        let (r, _) = try attempt("trap '' TERM; echo started; while true; do sleep 1; done", budget: 2, grace: 3)
+        XCTAssertEqual(r.outcome, .timedOut)
+        XCTAssertGreaterThanOrEqual(r.elapsedSeconds, 5, "budget + grace")
+        XCTAssertTrue(r.message?.contains("SIGKILL") ?? false, r.message ?? "")
+    }
+
+    func testOOMKill() throws {
+        let (r, _) = try attempt("x=$(head -c 300000000 /dev/zero | tr '\\0' a); echo ${#x}", memory: 32 << 20)
+        XCTAssertEqual(r.outcome, .oomKilled, "\(r)")
+    }
+
+    func testSnapshotsAtIntervalsOnChange() throws {
+        let (r, layout) = try attempt("""
+            for i in 1 2 3; do echo "id,y" > /home/submission/s.tmp; echo "1,$i" >> /home/submission/s.tmp; mv /home/submission/s.tmp /home/submission/submission.csv; sleep 2; done
+            """, snapshot: 1)
+        XCTAssertEqual(r.outcome, .completed)
+        XCTAssertEqual(r.snapshots.count, 3, "one per distinct content: \(r.snapshots)")
+        XCTAssertEqual(Set(r.snapshots.map(\.sha256)).count, 3)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: layout.snapshotsDir).count, 3)
+        XCTAssertTrue(r.snapshots.map(\.elapsedSeconds) == r.snapshots.map(\.elapsedSeconds).sorted())
+    }
+
+    func testLogIsByteExactFromEveryOffset() throws {
+        let sink = Locked<[Reply]>([])
+        let (r, layout) = try attempt("seq 1 30000; echo err >&2; printf 'no newline at end'", sink: sink)
+        XCTAssertEqual(r.outcome, .completed)
+        var expected = (1...30000).map { "\($0)\n" }.joined()
+        expected += "err\nno newline at end"
+        let onDisk = try Data(contentsOf: URL(fileURLWithPath: layout.agentLog))
+        XCTAssertEqual(onDisk.count, expected.utf8.count)
+        XCTAssertEqual(String(decoding: onDisk, as: UTF8.self).replacingOccurrences(of: "err\n", with: ""),
+                       expected.replacingOccurrences(of: "err\n", with: ""), "stdout bytes in order")
+        // The streamed chunks, placed at their offsets, rebuild the file exactly.
+        var rebuilt = [UInt8](repeating: 0, count: onDisk.count)
+        var covered = 0
+        for case .log(_, _, let offset, let data) in sink.withLock({ $0 }) {
+            rebuilt.replaceSubrange(Int(offset)..<Int(offset) + data.count, with: data)
+            covered += data.count
+        }
+        XCTAssertEqual(covered, onDisk.count)
+        XCTAssertEqual(Data(rebuilt), onDisk)
+        XCTAssertEqual(r.logBytes, Int64(onDisk.count))
+    }
+
+    func testLogCapWritesMarker() throws {
+        let engine = try requireDocker()
+        let req = StartRequest(runID: "tcap", epoch: 1, sweep: "it", competition: "c", image: testImage,
+                               command: ["/bin/sh", "-c", "seq 1 100000"], env: [:], dataDir: dataDir, budgetSeconds: 30,
+                               graceSeconds: 2, snapshotIntervalSeconds: 60, cpus: 1, memoryBytes: 256 << 20, shmBytes: 16 << 20,
+                               gpus: 0, network: false)
+        let layout = AttemptLayout(workDir: dir + "/work", sweep: "it", runID: "tcap", epoch: 1)
+        let r = RunSupervisor(request: req, layout: layout, runtime: DockerRuntime(engine: engine), labels: [:],
+                              logCapBytes: 1000) { _ in }.run()
+        XCTAssertEqual(r.outcome, .completed)
+        let log = try String(contentsOfFile: layout.agentLog, encoding: .utf8)
+        XCTAssertTrue(log.hasSuffix("[podium: log truncated at 1000 bytes; further output was discarded]\n"), String(log.suffix(100)))
+        XCTAssertTrue(log.hasPrefix("1\n2\n3\n"))
+    }
+
+    func testMissingImageIsInfraError() throws {
+        _ = try requireDocker()
+        let (r, _) = try attempt("true", image: "podium/does-not-exist:0")
+        XCTAssertEqual(r.outcome, .infraError)
+        XCTAssertTrue(r.message?.contains("not on this node") ?? false, r.message ?? "")
+    }
+}

@@ -1,0 +1,37 @@
+import XCTest
+import PodiumCore
+import PodiumWorker
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+let testImage = "podium/test-busybox:0.1"
+let baselineImage = "podium/baseline-agent:0.1"
+
+/// Real dockerd is required. Without it these tests skip locally, and fail where PODIUM_REQUIRE_DOCKER=1 (scripts/test, CI).
+func requireDocker(images: [String] = [testImage]) throws -> DockerEngine {
+    let engine = DockerEngine()
+    let strict = ProcessInfo.processInfo.environment["PODIUM_REQUIRE_DOCKER"] == "1"
+    do {
+        _ = try engine.version()
+        for image in images where try !engine.imageExists(image) {
+            let message = "image \(image) is missing: run scripts/build-agent-images"
+            if strict { XCTFail(message) }
+            throw XCTSkip(message)
+        }
+    } catch let e as EngineError {
+        if strict { XCTFail("Docker Engine not reachable: \(e)") }
+        throw XCTSkip("Docker Engine not reachable: \(e)")
+    }
+    return engine
+}
+
+func makeTempDir(_ tag: String) -> String {
+    let dir = "/tmp/podium-it-\(tag)-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// The podium-worker built next to the tests.
+var workerBinary: String {
+    if let p = ProcessInfo.processInfo.environment["PODIUM_WORKER_BIN"] { return p }
+    return repoRoot + "/.build/debug/podium-worker"
+}

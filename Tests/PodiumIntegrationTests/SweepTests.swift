@@ -1,0 +1,95 @@
+import XCTest
+import PodiumCore
+import PodiumStore
+@testable import PodiumCoordinator
+
+/// The walking skeleton end to end: config → local worker child → real containers → central grading → results.
+final class SweepTests: XCTestCase {
+    func writeSweep(_ dir: String, attempts: Int = 2, budget: String = "8s") throws -> String {
+        let inventory = """
+        {"nodes": [{"name": "local", "transport": "local", "cpus": 4, "memory": "8g"}]}
+        """
+        let sweep = """
+        {"sweep": "it-sweep",
+         "agent": {"name": "baseline", "image": "\(baselineImage)", "env": {"AGENT_ROUND_SECS": "0.2"}},
+         "competitions": ["wine-cultivar", "breast-cancer-diagnosis"], "attempts": \(attempts), "budgets": ["\(budget)"],
+         "hardware": [{"name": "cpu", "cpus": 1, "memory": "512m"}], "snapshot_interval": "2s", "grace_period": "3s",
+         "inventory": "inventory.json", "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data",
+         "state": "state/state.sqlite"}
+        """
+        try inventory.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        try sweep.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        return dir + "/sweep.json"
+    }
+
+    func runSweep(_ path: String) throws -> (SweepRunner.Outcome, StateStore, SweepSetup) {
+        let setup = try SweepSetup.load(configPath: path, overrides: SweepOverrides())
+        try setup.checkPreparedData()
+        try FileManager.default.createDirectory(atPath: directoryOf(setup.config.state), withIntermediateDirectories: true)
+        let store = try StateStore(path: setup.config.state)
+        var options = SweepRunner.Options(workerCommand: [workerBinary])
+        options.progress = false
+        options.retryBackoff = 0.5
+        let outcome = try SweepRunner(setup: setup, store: store, options: options).run()
+        return (outcome, store, setup)
+    }
+
+    func testSmallGridCompletesGradedAndResumesIdempotently() throws {
+        _ = try requireDocker(images: [baselineImage])
+        guard FileManager.default.isExecutableFile(atPath: workerBinary) else {
+            return XCTFail("podium-worker not built at \(workerBinary) (swift build first, or set PODIUM_WORKER_BIN)")
+        }
+        let dir = makeTempDir("sweep")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try writeSweep(dir)
+        let (outcome, store, setup) = try runSweep(path)
+        XCTAssertFalse(outcome.interrupted)
+        XCTAssertEqual(outcome.counts[.completed], 4, "\(outcome.counts)")
+
+        let (runs, results, grades) = try SweepResults.collect(store: store, sweep: "it-sweep")
+        XCTAssertEqual(runs.count, 4)
+        XCTAssertTrue(results.allSatisfy { $0.graded && $0.validSubmission && $0.score != nil }, "\(results)")
+        XCTAssertTrue(grades.contains { !$0.isFinal }, "snapshots are graded too")
+        XCTAssertEqual(Set(grades.map { "\($0.runID)#\($0.artifact)" }).count, grades.count, "each artifact graded once")
+        for r in runs {
+            XCTAssertEqual(r.epoch, 1)
+            let attempts = try store.attempts(runID: r.id)
+            XCTAssertEqual(attempts.count, 1)
+            XCTAssertEqual(attempts[0].outcome, .completed)
+            // The central log equals the node's file (its sha256 came with the artifacts) byte for byte.
+            let artifacts = try store.artifacts(runID: r.id, epoch: 1)
+            let log = try XCTUnwrap(artifacts.first { $0.name == "agent.log" })
+            XCTAssertEqual(SHA256.hex(fileAt: log.path), log.sha256)
+            XCTAssertEqual(attempts[0].logBytes, log.bytes, "streamed bytes = node's log size")
+            XCTAssertGreaterThan(log.bytes, 100)
+        }
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+
+        // Run again: nothing is dispatched twice.
+        let (again, store2, _) = try runSweep(path)
+        XCTAssertEqual(again.counts[.completed], 4)
+        XCTAssertEqual(try store2.attempts(sweep: "it-sweep").count, 4)
+        XCTAssertEqual(try store2.register(sweep: "it-sweep", configJSON: setup.configJSON, runs: setup.runs), 0)
+    }
+
+    func testCoordinatorRestartRequeuesLiveAttemptsWithNewEpoch() throws {
+        _ = try requireDocker(images: [baselineImage])
+        let dir = makeTempDir("restart")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = try writeSweep(dir, attempts: 1, budget: "6s")
+        // Simulate a coordinator that died after committing a dispatch: the attempt is in the state, nothing runs it.
+        let setup = try SweepSetup.load(configPath: path, overrides: SweepOverrides())
+        try FileManager.default.createDirectory(atPath: directoryOf(setup.config.state), withIntermediateDirectories: true)
+        let store = try StateStore(path: setup.config.state)
+        try store.register(sweep: "it-sweep", configJSON: setup.configJSON, runs: setup.runs)
+        let victim = setup.runs[0].id
+        try store.apply(.dispatch(epoch: 1), to: victim, node: "local", maxInfraRetries: 3)
+        try store.apply(.started, to: victim, maxInfraRetries: 3)
+
+        let (outcome, store2, _) = try runSweep(path)
+        XCTAssertEqual(outcome.counts[.completed], 2, "\(outcome.counts)")
+        let attempts = try store2.attempts(runID: victim)
+        XCTAssertEqual(attempts.map(\.epoch), [1, 2])
+        XCTAssertEqual(attempts.map(\.outcome), [.lost, .completed], "the orphaned attempt is recorded as lost, a new epoch ran")
+    }
+}

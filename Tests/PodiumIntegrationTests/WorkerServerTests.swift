@@ -1,0 +1,97 @@
+import XCTest
+import PodiumCore
+import PodiumProtocol
+@testable import PodiumWorker
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The worker's frame server over pipes, with real containers: handshake, start, artifacts, acknowledgement, fencing.
+final class WorkerServerTests: XCTestCase {
+    func testStartFetchAcknowledgeAndFencing() throws {
+        let engine = try requireDocker()
+        let dir = makeTempDir("srv")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&toServer), 0)
+        XCTAssertEqual(pipe(&fromServer), 0)
+        let server = WorkerServer(node: "it-node", workDir: dir + "/work", runtime: DockerRuntime(engine: engine),
+                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (0, 2, 1 << 30))
+        let serverIn = FrameReader(fd: toServer[0])
+        let finished = Locked(false)
+        BlockingThread.start { server.serve(input: serverIn); finished.withLock { $0 = true } }
+        let send = FrameWriter(fd: toServer[1])
+        let replies = FrameReader(fd: fromServer[0])
+
+        try send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test"))
+        guard case .welcome(let v, _, let node, _, _, _) = try replies.next(Reply.self) else { return XCTFail("no welcome") }
+        XCTAssertEqual(v, podiumProtocolVersion)
+        XCTAssertEqual(node, "it-node")
+
+        func start(epoch: Int) -> StartRequest {
+            StartRequest(runID: "rsrv", epoch: epoch, sweep: "it", competition: "c", image: testImage,
+                         command: ["/bin/sh", "-c", "echo hello; echo 'id,y' > /home/submission/submission.csv"], env: [:],
+                         dataDir: dir + "/data", budgetSeconds: 20, graceSeconds: 2, snapshotIntervalSeconds: 60, cpus: 1,
+                         memoryBytes: 128 << 20, shmBytes: 16 << 20, gpus: 0, network: false)
+        }
+        try send.send(Request.start(start(epoch: 2)))
+        var result: AttemptResult?
+        while result == nil {
+            switch try replies.next(Reply.self) {
+            case .finished(_, let e, let r): XCTAssertEqual(e, 2); result = r
+            default: continue
+            }
+        }
+        XCTAssertEqual(result?.outcome, .completed)
+
+        // An older epoch of the same run is refused: the worker has seen epoch 2.
+        try send.send(Request.start(start(epoch: 1)))
+        guard case .error(let rid, let message) = try replies.next(Reply.self) else { return XCTFail("stale epoch not refused") }
+        XCTAssertEqual(rid, "rsrv")
+        XCTAssertTrue(message.contains("stale"), message)
+
+        try send.send(Request.fetchArtifacts(runID: "rsrv", epoch: 2))
+        var files = [String: Data]()
+        loop: while true {
+            switch try replies.next(Reply.self) {
+            case .file(_, _, let name, let sha, let data):
+                XCTAssertEqual(SHA256.hex(Array(data)), sha)
+                files[name] = data
+            case .artifactsDone(_, _, let count):
+                XCTAssertEqual(count, files.count)
+                break loop
+            default: continue
+            }
+        }
+        XCTAssertEqual(files["agent.log"].map { String(decoding: $0, as: UTF8.self) }, "hello\n")
+        XCTAssertEqual(files["submission/submission.csv"].map { String(decoding: $0, as: UTF8.self) }, "id,y\n")
+        let attemptDir = dir + "/work/it/rsrv/e2"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: attemptDir))
+        try send.send(Request.acknowledge(runID: "rsrv", epoch: 2))
+        try send.send(Request.list)
+        guard case .held(let held) = try replies.next(Reply.self) else { return XCTFail("no list reply") }
+        XCTAssertTrue(held.isEmpty)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: attemptDir), "acknowledged artifacts are removed from the node")
+
+        close(toServer[1])
+        let until = monotonicSeconds() + 10
+        while !finished.withLock({ $0 }) && monotonicSeconds() < until { sleepSeconds(0.05) }
+        XCTAssertTrue(finished.withLock { $0 }, "the server ends when the connection closes")
+        close(fromServer[0])
+    }
+
+    func testVersionMismatchIsRefusedClearly() throws {
+        var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&toServer), 0)
+        XCTAssertEqual(pipe(&fromServer), 0)
+        let server = WorkerServer(node: "n", workDir: makeTempDir("ver"), runtime: DockerRuntime(),
+                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (0, 1, 1 << 30))
+        let input = FrameReader(fd: toServer[0])
+        BlockingThread.start { server.serve(input: input) }
+        try FrameWriter(fd: toServer[1]).send(Request.hello(protocolVersion: 999, coordinator: "future"))
+        guard case .error(_, let m) = try FrameReader(fd: fromServer[0]).next(Reply.self) else { return XCTFail("no error") }
+        XCTAssertTrue(m.contains("protocol version mismatch"), m)
+        close(toServer[1])
+    }
+}
