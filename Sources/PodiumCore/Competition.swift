@@ -65,7 +65,9 @@ public struct CompetitionRegistry: Sendable {
     }
 
     /// Ids of a split, in file order; a clear error naming the known splits otherwise.
-    public func ids(inSplit name: String, source: String) throws -> [String] {
+    public func ids(inSplit requested: String, source: String) throws -> [String] {
+        // MLE-bench calls the low-complexity split "Lite".
+        let name = requested.lowercased() == "lite" && splits["lite"] == nil ? "low" : requested
         guard let ids = splits[name] else {
             let known = splits.keys.sorted()
             let fix = nearest(name, in: known).map { "did you mean '\($0)'? " } ?? ""

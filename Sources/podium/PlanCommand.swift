@@ -1,6 +1,7 @@
 import ArgumentParser
 import PodiumCoordinator
 import PodiumCore
+import PodiumReport
 
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,8 +44,8 @@ struct Plan: ParsableCommand {
         print("sweep \(out.sweep): \(out.runs) runs = \(out.competitions) competitions × \(setup.config.budgets.count) budgets × \(out.profiles.count) profiles × \(out.attempts) attempts")
         print("budgets: \(setup.config.budgets.map(\.description).joined(separator: ", ")); profiles: \(out.profiles.joined(separator: ", "))")
         print("inventory: \(out.nodes) nodes, \(out.gpus) GPUs, \(out.cpus) CPUs")
-        print("GPU-hours: \(out.gpu_hours); CPU-hours: \(out.cpu_hours)")
-        print("makespan lower bound: \(out.makespan_lower_bound_hours) h")
+        print("GPU-hours: \(fixed(out.gpu_hours, 2)); CPU-hours: \(fixed(out.cpu_hours, 2))")
+        print("makespan lower bound: \(fixed(out.makespan_lower_bound_hours, 3)) h (\(fixed(out.makespan_lower_bound_hours * 60, 1)) min)")
         print("splits: " + splits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
     }
 }

@@ -88,7 +88,7 @@ protocol NotBuilt: ParsableCommand {
 
 extension NotBuilt {
     func run() throws {
-        printError("podium \(Self.configuration.commandName ?? ""): not built yet (\(Self.issue)).")
+        printError("podium \(String(describing: Self.self).lowercased()): not built yet (\(Self.issue)).")
         throw ExitCode(3)
     }
 }
