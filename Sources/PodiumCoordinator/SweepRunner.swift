@@ -145,8 +145,13 @@ public final class SweepRunner: @unchecked Sendable {
                     let conn = try WorkerConnection.local(node: node, workerCommand: node.workerCommand ?? options.workerCommand,
                                                           workDir: workDir, stderrPath: logPath, inbox: nodeInbox)
                     connections[node.name] = conn
-                    try store.logEvent(kind: "node_up", detail: "\(node.name): worker \(conn.welcome?.workerVersion ?? "?")")
-                    apply(scheduler.on(.nodeUp(name: node.name, capacity: Resources(node))))
+                    // Place against the GPUs the worker found (or its declared stand-in slots), not only the inventory's word.
+                    let gpus = conn.welcome?.gpus ?? node.gpus
+                    if gpus != node.gpus {
+                        printError("podium: node \(node.name): the inventory declares \(node.gpus) GPU(s), the worker has \(gpus); using \(gpus)")
+                    }
+                    try store.logEvent(kind: "node_up", detail: "\(node.name): worker \(conn.welcome?.workerVersion ?? "?"), runtime \(node.runtime), \(gpus) GPU(s)")
+                    apply(scheduler.on(.nodeUp(name: node.name, capacity: Resources(gpus: gpus, cpus: node.cpus, memoryBytes: node.memoryBytes))))
                 } catch {
                     failures.append("\(node.name): \(error)")
                 }

@@ -23,8 +23,8 @@ public final class WorkerConnection: @unchecked Sendable {
     public static func local(node: NodeSpec, workerCommand: [String], workDir: String, stderrPath: String,
                              inbox: BlockingQueue<NodeInput>) throws -> WorkerConnection {
         let args = workerCommand + ["serve", "--node", node.name, "--work-dir", workDir, "--gpus", String(node.gpus),
-                                    "--cpus", String(node.cpus), "--memory", String(node.memoryBytes)]
-        let child = try ChildProcess(arguments: args, stderrPath: stderrPath)
+                                    "--cpus", String(node.cpus), "--memory", String(node.memoryBytes), "--runtime", node.runtime]
+        let child = try ChildProcess(arguments: args, stderr: .file(stderrPath))
         let conn = WorkerConnection(node: node.name, writer: FrameWriter(fd: child.stdinFD), child: child)
         try conn.handshake(reader: FrameReader(fd: child.stdoutFD), inbox: inbox)
         return conn

@@ -28,6 +28,8 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var workerCommand: [String]?
     /// Where the node keeps run directories.
     public var workDir: String?
+    /// How the worker starts agents: `docker` (isolated containers) or `process` (no isolation; machines without Docker).
+    public var runtime: String
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, transport, host, port, user
@@ -36,6 +38,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         case gpus, cpus, memory
         case workerCommand = "worker_command"
         case workDir = "work_dir"
+        case runtime
         case comment = "$comment"
     }
 
@@ -43,6 +46,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
                 workDir: String? = nil, workerCommand: [String]? = nil) {
         self.name = name; self.transport = transport; self.gpus = gpus; self.cpus = cpus
         self.memoryBytes = memoryBytes; self.workDir = workDir; self.workerCommand = workerCommand
+        self.runtime = "docker"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -60,6 +64,11 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         memoryBytes = try decodeSize(c, .memory, default: 8 << 30)
         workerCommand = try c.decodeIfPresent([String].self, forKey: .workerCommand)
         workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
+        runtime = try c.decodeIfPresent(String.self, forKey: .runtime) ?? "docker"
+        guard ["docker", "process"].contains(runtime) else {
+            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.runtime]), found: "'\(runtime)'",
+                              expected: "\"docker\" or \"process\"")
+        }
         if transport == .ssh && host == nil {
             throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.host]), found: "nothing",
                               expected: "an ssh node needs \"host\"", fix: "add \"host\" or set \"transport\": \"local\"")
@@ -76,6 +85,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         try c.encode(gpus, forKey: .gpus)
         try c.encode(cpus, forKey: .cpus)
         try c.encode(memoryBytes, forKey: .memory)
+        try c.encode(runtime, forKey: .runtime)
     }
 }
 

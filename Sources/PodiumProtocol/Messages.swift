@@ -62,11 +62,13 @@ public struct AttemptResult: Codable, Sendable, Equatable {
     public var snapshots: [SnapshotInfo]
     public var submissionSHA256: String?
     public var logBytes: Int64
+    /// GPU UUIDs (or stand-in slot names) the attempt held.
+    public var gpus: [String]
 
     public init(outcome: AttemptOutcome, exitCode: Int?, elapsedSeconds: Double, message: String?,
-                snapshots: [SnapshotInfo], submissionSHA256: String?, logBytes: Int64) {
+                snapshots: [SnapshotInfo], submissionSHA256: String?, logBytes: Int64, gpus: [String] = []) {
         self.outcome = outcome; self.exitCode = exitCode; self.elapsedSeconds = elapsedSeconds; self.message = message
-        self.snapshots = snapshots; self.submissionSHA256 = submissionSHA256; self.logBytes = logBytes
+        self.snapshots = snapshots; self.submissionSHA256 = submissionSHA256; self.logBytes = logBytes; self.gpus = gpus
     }
 
     enum CodingKeys: String, CodingKey {
@@ -76,6 +78,7 @@ public struct AttemptResult: Codable, Sendable, Equatable {
         case message, snapshots
         case submissionSHA256 = "submission_sha256"
         case logBytes = "log_bytes"
+        case gpus
     }
 }
 

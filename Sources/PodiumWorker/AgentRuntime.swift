@@ -38,7 +38,8 @@ public protocol AgentHandle: Sendable {
 public protocol AgentRuntime: Sendable {
     var name: String { get }
     /// Throws `InfraFailure` for anything that is the node's fault, not the agent's.
-    func launch(_ request: StartRequest, layout: AttemptLayout, labels: [String: String]) throws -> any AgentHandle
+    /// `gpus` are the devices the worker reserved for this attempt (real or declared stand-in slots).
+    func launch(_ request: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice]) throws -> any AgentHandle
 }
 
 /// A failure of the node or runtime (image missing, engine down, start failed): retried by the coordinator.
@@ -53,7 +54,7 @@ public struct DockerRuntime: AgentRuntime {
     public var name: String { "docker" }
     public init(engine: DockerEngine = DockerEngine()) { self.engine = engine }
 
-    public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String]) throws -> any AgentHandle {
+    public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice]) throws -> any AgentHandle {
         do {
             guard try engine.imageExists(r.image) else {
                 throw InfraFailure("image '\(r.image)' is not on this node; build or load it (scripts/build-agent-images builds the bundled ones)")
@@ -70,7 +71,7 @@ public struct DockerRuntime: AgentRuntime {
                 binds: [(r.dataDir, "/home/data", true), (layout.submissionDir, "/home/submission", false),
                         (layout.logsDir, "/home/logs", false), (layout.codeDir, "/home/code", false)],
                 nanoCPUs: Int64(r.cpus * 1e9), memoryBytes: r.memoryBytes, shmBytes: r.shmBytes, pidsLimit: 4096,
-                network: r.network, gpuUUIDs: [], workingDir: "/home")
+                network: r.network, gpuUUIDs: gpus.filter { !$0.standIn }.map(\.uuid), workingDir: "/home")
             let id = try engine.create(spec)
             do { try engine.start(id) } catch {
                 try? engine.remove(id)

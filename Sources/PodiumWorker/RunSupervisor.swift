@@ -17,13 +17,14 @@ public final class RunSupervisor: @unchecked Sendable {
     let runtime: any AgentRuntime
     let labels: [String: String]
     let logCapBytes: Int64
+    let gpus: [GPUDevice]
     let emit: @Sendable (Reply) -> Void
     private let cancelled = Locked(false)
 
     public init(request: StartRequest, layout: AttemptLayout, runtime: any AgentRuntime, labels: [String: String],
-                logCapBytes: Int64 = 1 << 30, emit: @escaping @Sendable (Reply) -> Void) {
+                logCapBytes: Int64 = 1 << 30, gpus: [GPUDevice] = [], emit: @escaping @Sendable (Reply) -> Void) {
         self.request = request; self.layout = layout; self.runtime = runtime; self.labels = labels
-        self.logCapBytes = logCapBytes; self.emit = emit
+        self.logCapBytes = logCapBytes; self.gpus = gpus; self.emit = emit
     }
 
     public func cancel() { cancelled.withLock { $0 = true } }
@@ -39,7 +40,7 @@ public final class RunSupervisor: @unchecked Sendable {
 
     private func infra(_ message: String, elapsed: Double = 0, logBytes: Int64 = 0) -> AttemptResult {
         AttemptResult(outcome: .infraError, exitCode: nil, elapsedSeconds: elapsed, message: message, snapshots: [],
-                      submissionSHA256: nil, logBytes: logBytes)
+                      submissionSHA256: nil, logBytes: logBytes, gpus: gpus.map(\.uuid))
     }
 
     private func supervise() -> AttemptResult {
@@ -59,7 +60,7 @@ public final class RunSupervisor: @unchecked Sendable {
         }
         let handle: any AgentHandle
         do {
-            handle = try runtime.launch(request, layout: layout, labels: labels)
+            handle = try runtime.launch(request, layout: layout, labels: labels, gpus: gpus)
         } catch {
             return infra("\(error)")
         }
@@ -144,7 +145,7 @@ public final class RunSupervisor: @unchecked Sendable {
         }
         return AttemptResult(outcome: outcome, exitCode: exit.exitCode, elapsedSeconds: elapsed, message: message,
                              snapshots: snapshots.taken, submissionSHA256: SHA256.hex(fileAt: layout.submissionFile),
-                             logBytes: log.size)
+                             logBytes: log.size, gpus: gpus.map(\.uuid))
     }
 }
 

@@ -16,14 +16,17 @@ public final class WorkerServer: @unchecked Sendable {
     let writer: FrameWriter
     let version: String
     let capacity: (gpus: Int, cpus: Double, memoryBytes: Int64)
+    public let gpuPool: GPUPool
     /// runID → newest epoch seen; an older epoch is refused (fencing).
     private let epochs = Locked<[String: Int]>([:])
     private let live = Locked<[String: RunSupervisor]>([:])
 
+    /// `gpus` are the node's devices (from `GPUInventory.resolve`); the count reported to the coordinator is theirs.
     public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter, version: String,
-                capacity: (gpus: Int, cpus: Double, memoryBytes: Int64)) {
+                capacity: (cpus: Double, memoryBytes: Int64), gpus: [GPUDevice] = []) {
         self.node = node; self.workDir = workDir; self.runtime = runtime; self.writer = output
-        self.version = version; self.capacity = capacity
+        self.version = version; self.capacity = (gpus.count, capacity.cpus, capacity.memoryBytes)
+        self.gpuPool = GPUPool(devices: gpus)
     }
 
     private func send(_ r: Reply) {
@@ -94,13 +97,19 @@ public final class WorkerServer: @unchecked Sendable {
         let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
         let labels = ["podium.sweep": r.sweep, "podium.run": r.runID, "podium.epoch": String(r.epoch),
                       "podium.node": node, "podium.attempt": r.env["AGENT_SEED"] ?? "1"]
-        let sup = RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels) { [weak self] reply in
+        let owner = "\(r.runID)#\(r.epoch)"
+        guard let gpus = gpuPool.acquire(r.gpus, for: owner) else {
+            send(.error(runID: r.runID, message: "node \(node) has no \(r.gpus) free GPU(s) for \(r.runID) epoch \(r.epoch)"))
+            return
+        }
+        let sup = RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus) { [weak self] reply in
             self?.send(reply)
         }
         live.withLock { $0[r.runID] = sup }
         send(.started(runID: r.runID, epoch: r.epoch, container: "podium-\(r.runID)-e\(r.epoch)"))
         BlockingThread.start { [self] in
             let result = sup.run()
+            gpuPool.release(owner: owner)
             live.withLock { if $0[r.runID] === sup { $0[r.runID] = nil } }
             send(.finished(runID: r.runID, epoch: r.epoch, result: result))
         }

@@ -17,7 +17,7 @@ final class WorkerServerTests: XCTestCase {
         XCTAssertEqual(pipe(&toServer), 0)
         XCTAssertEqual(pipe(&fromServer), 0)
         let server = WorkerServer(node: "it-node", workDir: dir + "/work", runtime: DockerRuntime(engine: engine),
-                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (0, 2, 1 << 30))
+                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (2, 1 << 30))
         let serverIn = FrameReader(fd: toServer[0])
         let finished = Locked(false)
         BlockingThread.start { server.serve(input: serverIn); finished.withLock { $0 = true } }
@@ -86,7 +86,7 @@ final class WorkerServerTests: XCTestCase {
         XCTAssertEqual(pipe(&toServer), 0)
         XCTAssertEqual(pipe(&fromServer), 0)
         let server = WorkerServer(node: "n", workDir: makeTempDir("ver"), runtime: DockerRuntime(),
-                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (0, 1, 1 << 30))
+                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (1, 1 << 30))
         let input = FrameReader(fd: toServer[0])
         BlockingThread.start { server.serve(input: input) }
         try FrameWriter(fd: toServer[1]).send(Request.hello(protocolVersion: 999, coordinator: "future"))

@@ -1,0 +1,67 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import PodiumCore
+import PodiumProtocol
+
+/// Runs the agent as a plain process for machines without Docker. There is NO isolation: the agent sees the whole
+/// machine, its network and files. The directory contract is kept through environment variables instead of mounts
+/// (DATA_DIR, SUBMISSION_DIR, LOGS_DIR, CODE_DIR), and GPUs are pinned with CUDA_VISIBLE_DEVICES.
+public struct ProcessRuntime: AgentRuntime {
+    public var name: String { "process" }
+    public static let warning = "process runtime: NO isolation — the agent runs as a plain process with this machine's files, network and privileges"
+
+    public init() {}
+
+    public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice]) throws -> any AgentHandle {
+        guard !r.command.isEmpty else { throw InfraFailure("the process runtime needs the agent's command (the sweep's agent.command)") }
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in r.env { env[k] = v }
+        env["COMPETITION_ID"] = r.competition
+        env["TIME_LIMIT_SECS"] = String(r.budgetSeconds)
+        env["DATA_DIR"] = r.dataDir
+        env["SUBMISSION_DIR"] = layout.submissionDir
+        env["LOGS_DIR"] = layout.logsDir
+        env["CODE_DIR"] = layout.codeDir
+        env["AGENT_SEED"] = labels["podium.attempt"] ?? "1"
+        let real = gpus.filter { !$0.standIn }
+        env["CUDA_VISIBLE_DEVICES"] = real.map(\.uuid).joined(separator: ",")
+        env["PODIUM_GPUS"] = gpus.map(\.uuid).joined(separator: ",")
+        do {
+            let child = try ChildProcess(arguments: r.command, environment: env, workingDirectory: layout.codeDir,
+                                         stdinPipe: false, stdoutPipe: true, stderr: .stdout, newProcessGroup: true)
+            return ProcessHandle(child: child)
+        } catch {
+            throw InfraFailure("\(error)")
+        }
+    }
+}
+
+struct ProcessHandle: AgentHandle {
+    let child: ChildProcess
+
+    func poll() throws -> ExitStatus? { child.poll().map { ExitStatus(exitCode: Int($0), oomKilled: false) } }
+
+    func signal(_ name: String) throws { child.signal(name == "SIGKILL" ? SIGKILL : SIGTERM) }
+
+    func followOutput(_ sink: ([UInt8]) -> Void) throws {
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(child.stdoutFD, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            sink(Array(buf[0..<n]))
+        }
+        close(child.stdoutFD)
+    }
+
+    func cleanup() {
+        // Whatever the agent left behind in its process group goes too.
+        child.signal(SIGKILL)
+    }
+}
