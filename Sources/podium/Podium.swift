@@ -93,12 +93,6 @@ extension NotBuilt {
     }
 }
 
-struct Grade: NotBuilt {
-    static let configuration = CommandConfiguration(abstract: "Grade submissions like `mlebench grade` (not built yet: issue 6).")
-    static let issue = "issue 6: native MLE-bench graders and the official-grader bridge"
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
-
 struct Simulate: NotBuilt {
     static let configuration = CommandConfiguration(abstract: "Simulate a sweep at cluster scale (not built yet: issue 8).")
     static let issue = "issue 8: the simulator"

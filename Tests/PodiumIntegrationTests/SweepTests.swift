@@ -72,6 +72,33 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(try store2.register(sweep: "it-sweep", configJSON: setup.configJSON, runs: setup.runs), 0)
     }
 
+    /// Without Docker: a process-runtime node with 2 declared GPU slots; each run holds one slot, pinned by name.
+    func testProcessRuntimeSweepWithDeclaredGPUSlots() throws {
+        guard FileManager.default.isExecutableFile(atPath: workerBinary) else {
+            return XCTFail("podium-worker not built at \(workerBinary)")
+        }
+        let dir = makeTempDir("procsweep")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let agent = #"echo "slot=$PODIUM_GPUS"; cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv""#
+        try #"{"nodes": [{"name": "slots", "transport": "local", "runtime": "process", "gpus": 2, "cpus": 8, "memory": "8g"}]}"#
+            .write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        let sweep = """
+        {"sweep": "proc", "agent": {"name": "copy", "image": "none", "command": ["/bin/sh", "-c", \(String(reflecting: agent))]},
+         "competitions": ["wine-cultivar", "handwritten-digits"], "attempts": 2, "budgets": ["20s"],
+         "hardware": [{"name": "1gpu", "gpus": 1, "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
+         "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+        """
+        try sweep.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        let (outcome, store, _) = try runSweep(dir + "/sweep.json")
+        XCTAssertEqual(outcome.counts[.completed], 4, "\(outcome.counts)")
+        let (runs, results, _) = try SweepResults.collect(store: store, sweep: "proc")
+        XCTAssertTrue(results.allSatisfy { $0.graded && $0.validSubmission && !$0.anyMedal }, "the sample submission earns nothing")
+        for r in runs {
+            let log = try String(contentsOfFile: dir + "/runs/proc/\(r.id)/e1/agent.log", encoding: .utf8)
+            XCTAssertTrue(log.hasPrefix("slot=stand-in-slot-"), log)
+        }
+    }
+
     func testCoordinatorRestartRequeuesLiveAttemptsWithNewEpoch() throws {
         _ = try requireDocker(images: [baselineImage])
         let dir = makeTempDir("restart")
