@@ -29,7 +29,8 @@ final class RegistryAndGridTests: XCTestCase {
             XCTAssertEqual(c?.path, "--competitions")
             XCTAssertTrue(c?.fix?.contains("aerial-cactus-identification") ?? false, "\(String(describing: c))")
         }
-        XCTAssertThrowsError(try reg.ids(inSplit: "lite", source: "--split"))
+        XCTAssertThrowsError(try reg.ids(inSplit: "lowest", source: "--split"))
+        XCTAssertEqual(try reg.ids(inSplit: "lite", source: "--split").count, 22, "MLE-bench calls low Lite")
     }
 
     func testBundledMiniBenchmarkLoads() throws {
