@@ -10,6 +10,7 @@ import PodiumCore
 import PodiumGrading
 import PodiumProtocol
 import PodiumScheduler
+import PodiumSSH
 import PodiumStore
 
 /// The coordinator's shell for one sweep: reconciles the state, connects nodes, carries out the scheduler's
@@ -134,17 +135,20 @@ public final class SweepRunner: @unchecked Sendable {
     func connectNodes() throws {
         var failures = [String]()
         for node in setup.inventory.nodes {
-            switch node.transport {
-            case .ssh:
-                failures.append("\(node.name): the ssh transport is not built yet (issue 3); use \"transport\": \"local\"")
-                continue
-            case .local:
-                let workDir = node.workDir ?? (directoryOf(setup.config.state) + "/worker-" + node.name)
+            do {
                 let logPath = directoryOf(setup.config.state) + "/worker-\(node.name).log"
-                do {
-                    let conn = try WorkerConnection.local(node: node, workerCommand: node.workerCommand ?? options.workerCommand,
-                                                          workDir: workDir, stderrPath: logPath, inbox: nodeInbox)
-                    connections[node.name] = conn
+                let conn: WorkerConnection
+                switch node.transport {
+                case .local:
+                    conn = try WorkerConnection.local(node: node, workerCommand: node.workerCommand ?? options.workerCommand,
+                                                      workDir: node.workDir ?? (directoryOf(setup.config.state) + "/worker-" + node.name),
+                                                      stderrPath: logPath, inbox: nodeInbox)
+                case .ssh:
+                    conn = try WorkerConnection.ssh(node: node, target: SSHTarget.from(node: node),
+                                                    workerCommand: node.workerCommand ?? ["podium-worker"],
+                                                    workDir: node.workDir ?? "/var/lib/podium-worker", stderrPath: logPath, inbox: nodeInbox)
+                }
+                connections[node.name] = conn
                     // Place against the GPUs the worker found (or its declared stand-in slots), not only the inventory's word.
                     let gpus = conn.welcome?.gpus ?? node.gpus
                     if gpus != node.gpus {
@@ -152,9 +156,8 @@ public final class SweepRunner: @unchecked Sendable {
                     }
                     try store.logEvent(kind: "node_up", detail: "\(node.name): worker \(conn.welcome?.workerVersion ?? "?"), runtime \(node.runtime), \(gpus) GPU(s)")
                     apply(scheduler.on(.nodeUp(name: node.name, capacity: Resources(gpus: gpus, cpus: node.cpus, memoryBytes: node.memoryBytes))))
-                } catch {
-                    failures.append("\(node.name): \(error)")
-                }
+            } catch {
+                failures.append("\(node.name): \(error)")
             }
         }
         for f in failures { printError("podium: node \(f)") }
@@ -205,7 +208,8 @@ public final class SweepRunner: @unchecked Sendable {
         let req = StartRequest(
             runID: runID, epoch: epoch, sweep: r.spec.sweep, competition: r.spec.competition, image: setup.config.agent.image,
             command: setup.config.agent.command, env: env, secretNames: setup.config.agent.secrets,
-            dataDir: setup.publicDataDir(r.spec.competition), budgetSeconds: r.spec.budget.seconds,
+            dataDir: setup.publicDataDir(r.spec.competition, node: setup.inventory.nodes.first { $0.name == node }),
+            budgetSeconds: r.spec.budget.seconds,
             graceSeconds: setup.config.gracePeriod.seconds, snapshotIntervalSeconds: setup.config.snapshotInterval.seconds,
             cpus: p.cpus, memoryBytes: p.memoryBytes, shmBytes: p.shmBytes, gpus: p.gpus, network: setup.config.network)
         do {

@@ -89,7 +89,10 @@ public struct SweepSetup: Sendable {
     }
 
     /// The node-side path of a competition's public data, and the coordinator-side answers.
-    public func publicDataDir(_ competition: String) -> String { "\(config.dataDir)/\(competition)/prepared/public" }
+    /// On `node` when it keeps the prepared data elsewhere (inventory `data_dir`); staging it there is issue 5.
+    public func publicDataDir(_ competition: String, node: NodeSpec? = nil) -> String {
+        "\(node?.dataDir ?? config.dataDir)/\(competition)/prepared/public"
+    }
     public func answersPath(_ competition: String) -> String { "\(config.dataDir)/\(competition)/prepared/private/test.csv" }
 
     /// Refuses to start a sweep whose prepared data is missing, naming the competition and the fix.

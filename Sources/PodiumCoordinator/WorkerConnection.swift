@@ -5,6 +5,7 @@ import Foundation
 #endif
 import PodiumCore
 import PodiumProtocol
+import PodiumSSH
 
 /// What reaches the coordinator's loop from a node.
 public enum NodeInput: Sendable {
@@ -17,21 +18,43 @@ public final class WorkerConnection: @unchecked Sendable {
     public let node: String
     let writer: FrameWriter
     let child: ChildProcess?
+    let ssh: (session: SSHSession, exec: SSHExec)?
     public private(set) var welcome: (workerVersion: String, gpus: Int, cpus: Double, memoryBytes: Int64)?
 
     /// `local` transport: starts `podium-worker serve` as a child process and shakes hands.
     public static func local(node: NodeSpec, workerCommand: [String], workDir: String, stderrPath: String,
                              inbox: BlockingQueue<NodeInput>) throws -> WorkerConnection {
-        let args = workerCommand + ["serve", "--node", node.name, "--work-dir", workDir, "--gpus", String(node.gpus),
-                                    "--cpus", String(node.cpus), "--memory", String(node.memoryBytes), "--runtime", node.runtime]
-        let child = try ChildProcess(arguments: args, stderr: .file(stderrPath))
-        let conn = WorkerConnection(node: node.name, writer: FrameWriter(fd: child.stdinFD), child: child)
+        let child = try ChildProcess(arguments: serveArguments(node, workerCommand: workerCommand, workDir: workDir),
+                                     stderr: .file(stderrPath))
+        let conn = WorkerConnection(node: node.name, writer: FrameWriter(fd: child.stdinFD), child: child, ssh: nil)
         try conn.handshake(reader: FrameReader(fd: child.stdoutFD), inbox: inbox)
         return conn
     }
 
-    init(node: String, writer: FrameWriter, child: ChildProcess?) {
-        self.node = node; self.writer = writer; self.child = child
+    /// `ssh` transport: `podium-worker serve` on the node over an exec channel of a verified SSH session;
+    /// the worker's stderr lands in `stderrPath` on the coordinator.
+    public static func ssh(node: NodeSpec, target: SSHTarget, workerCommand: [String], workDir: String, stderrPath: String,
+                           inbox: BlockingQueue<NodeInput>) throws -> WorkerConnection {
+        let session = try SSHSession(target: target)
+        do {
+            let command = serveArguments(node, workerCommand: workerCommand, workDir: workDir).map(shellQuote).joined(separator: " ")
+            let exec = try session.exec(command, stderrPath: stderrPath)
+            let conn = WorkerConnection(node: node.name, writer: FrameWriter(fd: exec.fd), child: nil, ssh: (session, exec))
+            try conn.handshake(reader: FrameReader(fd: exec.fd), inbox: inbox)
+            return conn
+        } catch {
+            session.disconnect()
+            throw error
+        }
+    }
+
+    static func serveArguments(_ node: NodeSpec, workerCommand: [String], workDir: String) -> [String] {
+        workerCommand + ["serve", "--node", node.name, "--work-dir", workDir, "--gpus", String(node.gpus),
+                         "--cpus", String(node.cpus), "--memory", String(node.memoryBytes), "--runtime", node.runtime]
+    }
+
+    init(node: String, writer: FrameWriter, child: ChildProcess?, ssh: (session: SSHSession, exec: SSHExec)?) {
+        self.node = node; self.writer = writer; self.child = child; self.ssh = ssh
     }
 
     private func handshake(reader: FrameReader, inbox: BlockingQueue<NodeInput>) throws {
@@ -71,6 +94,11 @@ public final class WorkerConnection: @unchecked Sendable {
         try? writer.send(Request.shutdown)
         child?.closeInput()
         child?.wait(timeout: timeout)
+        if let (session, exec) = ssh {
+            exec.closeWrite()
+            _ = exec.waitExit(timeout: timeout)
+            session.disconnect()
+        }
     }
 }
 
@@ -78,4 +106,12 @@ public struct ConnectionError: Error, CustomStringConvertible {
     public var node: String
     public var message: String
     public var description: String { "node \(node): \(message)" }
+}
+
+/// POSIX shell single-quoting, for commands sent over SSH.
+public func shellQuote(_ s: String) -> String {
+    if !s.isEmpty && s.utf8.allSatisfy({ c in
+        (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "-_./=:,@%+".utf8.contains(c)
+    }) { return s }
+    return "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
 }

@@ -20,6 +20,10 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var user: String?
     public var identityFile: String?
     public var knownHosts: String?
+    /// Name of an environment variable holding the identity file's passphrase.
+    public var passphraseEnv: String?
+    /// SSH keepalive interval in seconds (a peer silent for 3 intervals is dead; default 15).
+    public var keepaliveSeconds: Int?
     /// Capacity the scheduler places against. On a machine without GPUs, `gpus` declares GPU *slots* (a stand-in, named as such).
     public var gpus: Int
     public var cpus: Double
@@ -28,6 +32,8 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var workerCommand: [String]?
     /// Where the node keeps run directories.
     public var workDir: String?
+    /// Where the node keeps prepared public data (`<id>/prepared/public`); default: the sweep's data_dir.
+    public var dataDir: String?
     /// How the worker starts agents: `docker` (isolated containers) or `process` (no isolation; machines without Docker).
     public var runtime: String
 
@@ -35,9 +41,12 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         case name, transport, host, port, user
         case identityFile = "identity_file"
         case knownHosts = "known_hosts"
+        case passphraseEnv = "passphrase_env"
+        case keepaliveSeconds = "keepalive"
         case gpus, cpus, memory
         case workerCommand = "worker_command"
         case workDir = "work_dir"
+        case dataDir = "data_dir"
         case runtime
         case comment = "$comment"
     }
@@ -59,12 +68,15 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         user = try c.decodeIfPresent(String.self, forKey: .user)
         identityFile = try c.decodeIfPresent(String.self, forKey: .identityFile)
         knownHosts = try c.decodeIfPresent(String.self, forKey: .knownHosts)
+        passphraseEnv = try c.decodeIfPresent(String.self, forKey: .passphraseEnv)
+        keepaliveSeconds = try c.decodeIfPresent(Int.self, forKey: .keepaliveSeconds)
         gpus = try c.decodeIfPresent(Int.self, forKey: .gpus) ?? 0
         cpus = try c.decodeIfPresent(Double.self, forKey: .cpus) ?? 1
         memoryBytes = try decodeSize(c, .memory, default: 8 << 30)
         workerCommand = try c.decodeIfPresent([String].self, forKey: .workerCommand)
         workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
         runtime = try c.decodeIfPresent(String.self, forKey: .runtime) ?? "docker"
+        dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
         guard ["docker", "process"].contains(runtime) else {
             throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.runtime]), found: "'\(runtime)'",
                               expected: "\"docker\" or \"process\"")
@@ -82,6 +94,13 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         try c.encodeIfPresent(host, forKey: .host)
         try c.encodeIfPresent(port, forKey: .port)
         try c.encodeIfPresent(user, forKey: .user)
+        try c.encodeIfPresent(identityFile, forKey: .identityFile)
+        try c.encodeIfPresent(knownHosts, forKey: .knownHosts)
+        try c.encodeIfPresent(passphraseEnv, forKey: .passphraseEnv)
+        try c.encodeIfPresent(keepaliveSeconds, forKey: .keepaliveSeconds)
+        try c.encodeIfPresent(workerCommand, forKey: .workerCommand)
+        try c.encodeIfPresent(workDir, forKey: .workDir)
+        try c.encodeIfPresent(dataDir, forKey: .dataDir)
         try c.encode(gpus, forKey: .gpus)
         try c.encode(cpus, forKey: .cpus)
         try c.encode(memoryBytes, forKey: .memory)

@@ -1,7 +1,6 @@
 internal import CLibSSH2
 
-/// The libssh2 library podium links against. The SSH transport itself (sessions, channels, SFTP,
-/// host-key verification) is issue 3 and not built yet; the coordinator refuses `ssh` nodes until it is.
+/// The libssh2 library podium links against.
 public enum LibSSH2 {
     private static let initialized: Int32 = libssh2_init(0)
 

@@ -1,0 +1,216 @@
+import XCTest
+import PodiumCore
+import PodiumSSH
+import PodiumStore
+@testable import PodiumCoordinator
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The SSH transport against a real sshd on loopback.
+final class SSHTests: XCTestCase {
+    var sshd: TestSSHD!
+
+    override func setUpWithError() throws { sshd = try TestSSHD() }
+    override func tearDown() { sshd?.stop() }
+
+    func testExecRoundTripAndExitCodes() throws {
+        let s = try SSHSession(target: sshd.target())
+        defer { s.disconnect() }
+        XCTAssertTrue(s.hostKeyFingerprint.hasPrefix("SHA256:"))
+        let (status, out) = try s.run("echo hello; echo err >&2; exit 3")
+        XCTAssertEqual(status, 3)
+        XCTAssertEqual(String(decoding: out, as: UTF8.self), "hello\n")
+        let (s2, out2) = try s.run("cat", input: Array("ping".utf8))
+        XCTAssertEqual(s2, 0)
+        XCTAssertEqual(String(decoding: out2, as: UTF8.self), "ping")
+    }
+
+    /// 1 GiB each way through exec channels, checksummed with sha256sum on both ends (the debug build's own hashing
+    /// would dominate the time). sshd is on loopback, so "remote" files are local files too.
+    func testStreamsOneGiBBothWaysWithMatchingChecksums() throws {
+        let file = sshd.dir + "/blob"
+        let mib = Int(ProcessInfo.processInfo.environment["PODIUM_SSH_TEST_MIB"] ?? "1024")!
+        XCTAssertEqual(ChildProcess.capture(["dd", "if=/dev/urandom", "of=\(file)", "bs=1M", "count=\(mib)", "status=none"])?.code, 0)
+        let expected = try XCTUnwrap(ChildProcess.capture(["sha256sum", file])?.output.split(separator: " ").first.map(String.init))
+        let s = try SSHSession(target: sshd.target())
+        defer { s.disconnect() }
+
+        // remote → local: stream `cat` into a local sha256sum.
+        let e = try s.exec("cat \(file)")
+        let hasher = try ChildProcess(arguments: ["sha256sum"], stdinPipe: true, stdoutPipe: true)
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        var total = 0
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(e.fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            total += n
+            var off = 0
+            while off < n { off += buf.withUnsafeBytes { write(hasher.stdinFD, $0.baseAddress! + off, n - off) } }
+        }
+        hasher.closeInput()
+        var out = [UInt8](repeating: 0, count: 200)
+        let k = out.withUnsafeMutableBytes { read(hasher.stdoutFD, $0.baseAddress, $0.count) }
+        hasher.wait(timeout: 10)
+        XCTAssertEqual(total, mib << 20)
+        XCTAssertEqual(e.waitExit(timeout: 30), 0)
+        XCTAssertEqual(String(decoding: out[0..<max(k, 0)], as: UTF8.self).split(separator: " ").first.map(String.init), expected)
+        e.close()
+
+        // local → remote: stream the file into a remote sha256sum.
+        let up = try s.exec("sha256sum")
+        let fd = open(file, O_RDONLY)
+        BlockingThread.start {
+            var b = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = b.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                up.writeAll(Array(b[0..<n]))
+            }
+            close(fd)
+            up.closeWrite()
+        }
+        let remoteSum = String(decoding: up.readAll(), as: UTF8.self).split(separator: " ").first.map(String.init)
+        XCTAssertEqual(up.waitExit(timeout: 30), 0)
+        XCTAssertEqual(remoteSum, expected)
+        up.close()
+    }
+
+    func testChangedHostKeyIsRefusedLoudly() throws {
+        let otherPub = try String(contentsOfFile: sshd.dir + "/host2_ed25519.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        try "[127.0.0.1]:\(sshd.port) \(otherPub)\n".write(toFile: sshd.knownHosts, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SSHSession(target: sshd.target())) { error in
+            let e = error as? SSHError
+            XCTAssertEqual(e?.kind, .hostKeyChanged)
+            XCTAssertTrue(e?.message.contains("HAS CHANGED") ?? false)
+            XCTAssertEqual(e?.message.components(separatedBy: "SHA256:").count, 3, "both fingerprints are shown: \(e?.message ?? "")")
+        }
+    }
+
+    func testUnknownHostKeyRefusedUnlessEnrolled() throws {
+        try "".write(toFile: sshd.knownHosts, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SSHSession(target: sshd.target())) { XCTAssertEqual(($0 as? SSHError)?.kind, .hostKeyUnknown) }
+        var t = sshd.target()
+        t.acceptNewHostKey = true
+        try SSHSession(target: t).disconnect()
+        let line = try String(contentsOfFile: sshd.knownHosts, encoding: .utf8)
+        XCTAssertTrue(line.hasPrefix("[127.0.0.1]:\(sshd.port) ssh-ed25519 "), line)
+        try SSHSession(target: sshd.target()).disconnect()  // now known, no enrollment flag needed
+    }
+
+    func testHashedKnownHostsEntry() throws {
+        let pub = try String(contentsOfFile: sshd.hostKeyPub, encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        try "[127.0.0.1]:\(sshd.port) \(pub)\n".write(toFile: sshd.knownHosts, atomically: true, encoding: .utf8)
+        XCTAssertEqual(ChildProcess.capture(["ssh-keygen", "-H", "-f", sshd.knownHosts])?.code, 0)
+        XCTAssertTrue(try String(contentsOfFile: sshd.knownHosts, encoding: .utf8).hasPrefix("|1|"))
+        try SSHSession(target: sshd.target()).disconnect()
+    }
+
+    func testWrongUserKeyRefused() throws {
+        var t = sshd.target()
+        t.identityFile = sshd.dir + "/other_ed25519"
+        XCTAssertThrowsError(try SSHSession(target: t)) { XCTAssertEqual(($0 as? SSHError)?.kind, .auth) }
+    }
+
+    func testStoppedPeerDetectedWithinBound() throws {
+        let s = try SSHSession(target: sshd.target(keepalive: 1))
+        defer { s.disconnect() }
+        let e = try s.exec("sleep 120")
+        sleepSeconds(0.5)
+        let procs = sshd.connectionProcesses()
+        XCTAssertFalse(procs.isEmpty)
+        for p in procs { kill(p, SIGSTOP) }
+        defer { for p in procs { kill(p, SIGCONT) } }
+        let start = monotonicSeconds()
+        _ = e.readAll()  // returns when the session declares the peer dead
+        let detected = monotonicSeconds() - start
+        XCTAssertEqual(s.error?.kind, .peerDead, "\(String(describing: s.error))")
+        XCTAssertLessThan(detected, 3 + 3, "dead after 3 missed keepalives of 1 s (+ slack)")
+        XCTAssertNil(e.waitExit(timeout: 1))
+    }
+
+    func testKilledPeerDetected() throws {
+        let s = try SSHSession(target: sshd.target(keepalive: 1))
+        defer { s.disconnect() }
+        let e = try s.exec("sleep 120")
+        sleepSeconds(0.3)
+        for p in sshd.connectionProcesses() { kill(p, SIGKILL) }
+        _ = e.readAll()
+        XCTAssertNotNil(s.error)
+        XCTAssertThrowsError(try s.exec("true"))
+    }
+
+    func testManyConcurrentChannels() throws {
+        let s = try SSHSession(target: sshd.target())
+        defer { s.disconnect() }
+        let results = Locked([Int: String]())
+        let count = 24
+        for i in 0..<count {
+            BlockingThread.start {
+                if let (st, out) = try? s.run("echo \(i); sleep 0.2; echo done-\(i)"), st == 0 {
+                    results.withLock { $0[i] = String(decoding: out, as: UTF8.self) }
+                }
+            }
+        }
+        let until = monotonicSeconds() + 30
+        while results.withLock({ $0.count }) < count && monotonicSeconds() < until { sleepSeconds(0.05) }
+        XCTAssertEqual(results.withLock { $0.count }, count)
+        for i in 0..<count { XCTAssertEqual(results.withLock { $0[i] }, "\(i)\ndone-\(i)\n") }
+    }
+
+    func testSSHConfigAliases() throws {
+        let cfg = sshd.dir + "/config"
+        try "Host gpu-alias\n  HostName 127.0.0.1\n  Port \(sshd.port)\n  User \(sshd.user)\n  IdentityFile \(sshd.userKey)\n"
+            .write(toFile: cfg, atomically: true, encoding: .utf8)
+        var node = NodeSpec(name: "n1", transport: .ssh, cpus: 1, memoryBytes: 1 << 30)
+        node.host = "gpu-alias"
+        node.knownHosts = sshd.knownHosts
+        let t = SSHTarget.from(node: node, sshConfigPath: cfg)
+        XCTAssertEqual(t.host, "127.0.0.1")
+        XCTAssertEqual(t.port, sshd.port)
+        XCTAssertEqual(t.identityFile, sshd.userKey)
+        let s = try SSHSession(target: t)
+        XCTAssertEqual(try s.run("echo ok").status, 0)
+        s.disconnect()
+    }
+}
+
+/// A sweep whose node is reached over SSH (real sshd on loopback), its worker started on the node over an exec channel.
+final class SSHSweepTests: XCTestCase {
+    func testSweepOverSSHTransport() throws {
+        let sshd = try TestSSHD()
+        defer { sshd.stop() }
+        guard FileManager.default.isExecutableFile(atPath: workerBinary) else { return XCTFail("podium-worker not built at \(workerBinary)") }
+        let dir = makeTempDir("sshsweep")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let inventory = """
+        {"nodes": [{"name": "remote1", "transport": "ssh", "host": "127.0.0.1", "port": \(sshd.port), "user": "\(sshd.user)",
+          "identity_file": "\(sshd.userKey)", "known_hosts": "\(sshd.knownHosts)", "runtime": "process", "cpus": 4, "memory": "4g",
+          "worker_command": ["\(workerBinary)"], "work_dir": "\(dir)/remote-work"}]}
+        """
+        try inventory.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        let agent = #"echo "on $(hostname) seed=$AGENT_SEED"; cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv""#
+        let sweep = """
+        {"sweep": "viassh", "agent": {"name": "copy", "image": "none", "command": ["/bin/sh", "-c", \(String(reflecting: agent))]},
+         "competitions": ["breast-cancer-diagnosis", "diabetes-progression"], "attempts": 2, "budgets": ["20s"],
+         "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
+         "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+        """
+        try sweep.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
+        let store = try StateStore(path: setup.config.state)
+        var options = SweepRunner.Options(workerCommand: [workerBinary])
+        options.progress = false
+        let outcome = try SweepRunner(setup: setup, store: store, options: options).run()
+        XCTAssertEqual(outcome.counts[.completed], 4, "\(outcome.counts)")
+        let (runs, results, _) = try SweepResults.collect(store: store, sweep: "viassh")
+        XCTAssertTrue(results.allSatisfy { $0.graded && $0.validSubmission })
+        for r in runs {
+            let log = try String(contentsOfFile: dir + "/runs/viassh/\(r.id)/e1/agent.log", encoding: .utf8)
+            XCTAssertTrue(log.contains("seed=\(r.spec.attempt)"), log)
+            XCTAssertEqual(try store.attempts(runID: r.id).map(\.node), ["remote1"])
+        }
+        let workerLog = try String(contentsOfFile: dir + "/worker-remote1.log", encoding: .utf8)
+        XCTAssertTrue(workerLog.contains("coordinator podium"), "the remote worker's stderr comes back: \(workerLog)")
+    }
+}
