@@ -99,12 +99,6 @@ struct Simulate: NotBuilt {
     @Argument(parsing: .allUnrecognized) var rest: [String] = []
 }
 
-struct Nodes: NotBuilt {
-    static let configuration = CommandConfiguration(abstract: "Check and enroll worker nodes over SSH (not built yet: issue 3).")
-    static let issue = "issue 3: the SSH transport"
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
-
 struct Cancel: NotBuilt {
     static let configuration = CommandConfiguration(abstract: "Cancel a run or a sweep (not built yet: issue 5).")
     static let issue = "issue 5: operator commands"

@@ -214,3 +214,67 @@ final class SSHSweepTests: XCTestCase {
         XCTAssertTrue(workerLog.contains("coordinator podium"), "the remote worker's stderr comes back: \(workerLog)")
     }
 }
+
+final class SSHTransferTests: XCTestCase {
+    func testDownloadUploadResumeAndCorruption() throws {
+        let sshd = try TestSSHD()
+        defer { sshd.stop() }
+        let s = try SSHSession(target: sshd.target())
+        defer { s.disconnect() }
+        let src = sshd.dir + "/src.bin"
+        XCTAssertEqual(ChildProcess.capture(["dd", "if=/dev/urandom", "of=\(src)", "bs=1M", "count=8", "status=none"])?.code, 0)
+        let want = try XCTUnwrap(ChildProcess.capture(["sha256sum", src])?.output.split(separator: " ").first.map(String.init))
+
+        let dst = sshd.dir + "/dst.bin"
+        let r = try s.download(remote: src, to: dst)
+        XCTAssertEqual(r.bytes, 8 << 20)
+        XCTAssertEqual(r.sha256, want)
+        XCTAssertEqual(r.resumedFrom, 0)
+
+        // An interrupted download leaves a .part: the next one resumes from it.
+        let dst2 = sshd.dir + "/dst2.bin"
+        XCTAssertEqual(ChildProcess.capture(["sh", "-c", "head -c 3000000 \(src) > \(dst2).part"])?.code, 0)
+        let resumed = try s.download(remote: src, to: dst2)
+        XCTAssertEqual(resumed.resumedFrom, 3_000_000)
+        XCTAssertEqual(resumed.sha256, want)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dst2 + ".part"))
+
+        // A corrupt .part is caught by the checksum and discarded.
+        let dst3 = sshd.dir + "/dst3.bin"
+        XCTAssertEqual(ChildProcess.capture(["sh", "-c", "head -c 1000 /dev/zero > \(dst3).part"])?.code, 0)
+        XCTAssertThrowsError(try s.download(remote: src, to: dst3)) { XCTAssertTrue("\($0)".contains("sha256 mismatch"), "\($0)") }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dst3 + ".part"))
+        XCTAssertEqual(try s.download(remote: src, to: dst3).sha256, want, "then a fresh copy succeeds")
+
+        // Upload, resuming a partial remote file.
+        let up = sshd.dir + "/up.bin"
+        XCTAssertEqual(ChildProcess.capture(["sh", "-c", "head -c 2000000 \(src) > \(up).part"])?.code, 0)
+        let u = try s.upload(local: src, to: up)
+        XCTAssertEqual(u.resumedFrom, 2_000_000)
+        XCTAssertEqual(ChildProcess.capture(["sha256sum", up])?.output.split(separator: " ").first.map(String.init), want)
+    }
+
+    func testNodesCheckOverSSH() throws {
+        let sshd = try TestSSHD()
+        defer { sshd.stop() }
+        var node = NodeSpec(name: "probe", transport: .ssh, cpus: 1, memoryBytes: 1 << 30)
+        node.host = "127.0.0.1"
+        node.port = sshd.port
+        node.user = sshd.user
+        node.identityFile = sshd.userKey
+        node.knownHosts = sshd.knownHosts
+        node.workerCommand = [workerBinary]
+        node.runtime = "process"
+        let r = NodeProbe.check(node, localWorker: [workerBinary])
+        XCTAssertTrue(r.ok, r.error ?? "")
+        XCTAssertEqual(r.worker, podiumVersion)
+        XCTAssertGreaterThan(r.cpus ?? 0, 0)
+        XCTAssertGreaterThan(r.memory_bytes ?? 0, 1 << 20)
+        XCTAssertTrue(r.host_key?.hasPrefix("SHA256:") ?? false)
+        XCTAssertLessThan(abs(r.clock_skew_seconds ?? 99), 2)
+        node.knownHosts = sshd.dir + "/empty_known_hosts"
+        let refused = NodeProbe.check(node, localWorker: [workerBinary])
+        XCTAssertFalse(refused.ok)
+        XCTAssertTrue(refused.error?.contains("unknown host key") ?? false, refused.error ?? "")
+    }
+}

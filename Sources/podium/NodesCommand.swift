@@ -1,0 +1,172 @@
+import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import PodiumCoordinator
+import PodiumCore
+import PodiumReport
+import PodiumSSH
+
+struct Nodes: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check, enroll and reach worker nodes (SSH with verified host keys).",
+        subcommands: [Check.self, Add.self, Exec.self, Fetch.self, Push.self])
+
+    struct InventoryOption: ParsableArguments {
+        @Option(help: "Inventory file (default: the inventory of ./scheduler.json, else workers/local.json).") var inventory: String?
+
+        var path: String {
+            if let inventory { return inventory }
+            if let c = try? SweepConfig.load(path: "scheduler.json") { return c.inventory }
+            return "workers/local.json"
+        }
+
+        func node(_ name: String) throws -> NodeSpec {
+            let inv = try Inventory.load(path: path)
+            guard let n = inv.nodes.first(where: { $0.name == name }) else {
+                throw ConfigError(file: path, path: "NODE", found: "no node '\(name)'", expected: "one of \(inv.nodes.map(\.name).joined(separator: ", "))",
+                                  fix: nearest(name, in: inv.nodes.map(\.name)).map { "did you mean '\($0)'?" })
+            }
+            return n
+        }
+    }
+
+    static func session(_ node: NodeSpec) throws -> SSHSession {
+        guard node.transport == .ssh else {
+            throw ConfigError(path: "NODE", found: "node '\(node.name)' uses the local transport", expected: "an ssh node")
+        }
+        return try SSHSession(target: SSHTarget.from(node: node))
+    }
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Connect to every node and report OS, CPUs, memory, disk, GPUs, Docker, worker, clock skew.")
+        @OptionGroup var inv: InventoryOption
+        @Option(help: "text or json.") var format: OutputFormat = .text
+
+        func run() throws {
+            let inventory = try Inventory.load(path: inv.path)
+            let reports = inventory.nodes.map { NodeProbe.check($0, localWorker: [workerExecutable()]) }
+            if format == .json { try printJSON(reports) } else {
+                func gib(_ b: Int64?) -> String { b.map { fixed(Double($0) / Double(1 << 30), 1) + " GiB" } ?? "-" }
+                print(TextTable.render(
+                    header: ["node", "ok", "os", "cpus", "memory", "disk free", "gpus", "docker", "worker", "skew s"],
+                    rows: reports.map { r in
+                        [r.node, r.ok ? "yes" : "NO", r.os ?? "-", r.cpus.map(String.init) ?? "-", gib(r.memory_bytes),
+                         gib(r.disk_free_bytes), r.gpus.isEmpty ? "0" : "\(r.gpus.count)", r.docker ?? "-", r.worker ?? "-",
+                         r.clock_skew_seconds.map { fixed($0, 3) } ?? "-"]
+                    }))
+                for r in reports { if let k = r.host_key { print("\(r.node): host key \(k)") } }
+                for r in reports where !r.ok { printError("\(r.node): \(r.error ?? "failed")") }
+            }
+            if reports.contains(where: { !$0.ok }) { throw ExitCode(1) }
+        }
+    }
+
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enroll an SSH node: verify (or, with --accept-new-host-key, record) its host key and add it to the inventory.")
+        @Argument(help: "Node name.") var name: String
+        @Option(help: "Host name or ~/.ssh/config alias.") var host: String
+        @Option(help: "SSH port.") var port: Int?
+        @Option(help: "User.") var user: String?
+        @Option(help: "Private key file (default: ssh-agent).") var identityFile: String?
+        @Option(help: "known_hosts file (default: ~/.ssh/known_hosts).") var knownHosts: String?
+        @Flag(help: "Record the node's host key if it is unknown (explicit trust; a changed key is still refused).") var acceptNewHostKey = false
+        @Option(help: "GPUs the node offers to the scheduler.") var gpus: Int = 0
+        @Option(help: "CPUs the node offers.") var cpus: Double = 1
+        @Option(help: "Memory the node offers, e.g. 512g.") var memory: String = "8g"
+        @OptionGroup var inv: InventoryOption
+
+        func run() throws {
+            guard isSafeName(name) else { throw ConfigError(path: "NAME", found: "'\(name)'", expected: "letters, digits, '-', '_', '.'") }
+            guard let mem = parseByteSize(memory) else { throw ConfigError(path: "--memory", found: "'\(memory)'", expected: "a size such as 512g") }
+            var inventory = (try? Inventory.load(path: inv.path)) ?? Inventory(nodes: [])
+            guard !inventory.nodes.contains(where: { $0.name == name }) else {
+                throw ConfigError(file: inv.path, path: "NAME", found: "node '\(name)' already there", expected: "a new node name")
+            }
+            var node = NodeSpec(name: name, transport: .ssh, gpus: gpus, cpus: cpus, memoryBytes: mem)
+            node.host = host
+            node.port = port
+            node.user = user
+            node.identityFile = identityFile.map(absolutePath)
+            node.knownHosts = knownHosts.map(absolutePath)
+            var target = SSHTarget.from(node: node)
+            target.acceptNewHostKey = acceptNewHostKey
+            let s = try SSHSession(target: target)
+            print("\(name): connected to \(target.user)@\(target.host):\(target.port), host key \(s.hostKeyFingerprint)")
+            s.disconnect()
+            inventory.nodes.append(node)
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            try enc.encode(inventory).write(to: URL(fileURLWithPath: inv.path))
+            print("\(name): added to \(inv.path); `podium nodes check` reports what it offers")
+        }
+    }
+
+    struct Exec: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a command on a node, streaming its stdout and stderr (like `ssh NODE CMD`).")
+        @Argument(help: "Node name.") var node: String
+        @Argument(parsing: .postTerminator, help: "Command (after --).") var command: [String] = []
+        @OptionGroup var inv: InventoryOption
+
+        func run() throws {
+            guard !command.isEmpty else { throw ValidationError("give the command after --") }
+            let s = try Nodes.session(try inv.node(node))
+            defer { s.disconnect() }
+            let e = try s.exec(command.map(shellQuote).joined(separator: " "), stderrPath: "/dev/stderr")
+            e.closeWrite()
+            var buf = [UInt8](repeating: 0, count: 1 << 20)
+            while true {
+                let n = buf.withUnsafeMutableBytes { read(e.fd, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                var off = 0
+                while off < n { let w = buf.withUnsafeBytes { write(1, $0.baseAddress! + off, n - off) }; if w <= 0 { break }; off += w }
+            }
+            let status = e.waitExit(timeout: 30)
+            e.close()
+            guard let status else {
+                if let err = e.error ?? s.error { throw err }
+                throw ExitCode(255)
+            }
+            if status != 0 { throw ExitCode(status) }
+        }
+    }
+
+    struct Fetch: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Copy a file from a node (sha256-verified, resumes an interrupted copy).")
+        @Argument(help: "Node name.") var node: String
+        @Argument(help: "Path on the node.") var remote: String
+        @Argument(help: "Local path.") var local: String
+        @OptionGroup var inv: InventoryOption
+
+        func run() throws {
+            let s = try Nodes.session(try inv.node(node))
+            defer { s.disconnect() }
+            let start = monotonicSeconds()
+            let r = try s.download(remote: remote, to: local)
+            let secs = monotonicSeconds() - start
+            printError("\(node):\(remote) → \(local): \(r.bytes) bytes\(r.resumedFrom > 0 ? " (resumed at \(r.resumedFrom))" : "") in \(fixed(secs, 2)) s, \(fixed(Double(r.bytes) / 1048576 / max(secs, 1e-9), 1)) MiB/s, sha256 \(r.sha256)")
+        }
+    }
+
+    struct Push: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Copy a file to a node (sha256-verified, resumes an interrupted copy).")
+        @Argument(help: "Node name.") var node: String
+        @Argument(help: "Local path.") var local: String
+        @Argument(help: "Path on the node.") var remote: String
+        @OptionGroup var inv: InventoryOption
+
+        func run() throws {
+            let s = try Nodes.session(try inv.node(node))
+            defer { s.disconnect() }
+            let start = monotonicSeconds()
+            let r = try s.upload(local: local, to: remote)
+            let secs = monotonicSeconds() - start
+            printError("\(local) → \(node):\(remote): \(r.bytes) bytes\(r.resumedFrom > 0 ? " (resumed at \(r.resumedFrom))" : "") in \(fixed(secs, 2)) s, \(fixed(Double(r.bytes) / 1048576 / max(secs, 1e-9), 1)) MiB/s, sha256 \(r.sha256)")
+        }
+    }
+}
