@@ -44,6 +44,10 @@ public final class SSHSession: @unchecked Sendable {
         do {
             libssh2_session_set_blocking(session, 1)
             libssh2_session_set_timeout(session, Int(target.operationTimeout * 1000))
+            // Throughput: AES-128-CTR (AES-NI) first; libssh2 1.10 has no chacha20/AES-GCM. MACs keep libssh2's order.
+            for m in [LIBSSH2_METHOD_CRYPT_CS, LIBSSH2_METHOD_CRYPT_SC] {
+                _ = libssh2_session_method_pref(session, m, "aes128-ctr,aes192-ctr,aes256-ctr")
+            }
             let rc = libssh2_session_handshake(session, sock)
             if rc != 0 { throw SSHError.libssh2(.connect, session, doing: "SSH handshake with \(target.host):\(target.port)", code: rc) }
             try HostKeys.verify(session: session, target: target)

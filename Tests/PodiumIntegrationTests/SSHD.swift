@@ -44,6 +44,7 @@ final class TestSSHD {
             ClientAliveInterval 0
             MaxSessions 64
             MaxStartups 64
+            Subsystem sftp /usr/lib/openssh/sftp-server
             LogLevel ERROR
             """
         try config.write(toFile: dir + "/sshd_config", atomically: true, encoding: .utf8)
