@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "PodiumProtocolTests", dependencies: ["PodiumProtocol", "PodiumCore"]),
         .testTarget(name: "PodiumStoreTests", dependencies: ["PodiumStore", "PodiumCore"]),
         .testTarget(name: "PodiumGradingTests", dependencies: ["PodiumGrading", "PodiumCore"]),
-        .testTarget(name: "PodiumReportTests", dependencies: ["PodiumReport", "PodiumCore"]),
+        .testTarget(name: "PodiumReportTests", dependencies: ["PodiumReport", "PodiumCore", "PodiumGrading"]),
         .testTarget(
             name: "PodiumIntegrationTests",
             dependencies: ["PodiumCoordinator", "PodiumWorker", "PodiumCore", "PodiumStore", "PodiumSSH"]

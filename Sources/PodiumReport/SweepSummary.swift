@@ -100,7 +100,11 @@ public struct GroupSummary: Codable, Sendable, Equatable {
         validSubmissionsPercentage = pct(\.validSubmission)
         submissionExistsPercentage = pct(\.submissionExists)
 
-        let byCompetition = Dictionary(grouping: results.filter(\.graded), by: \.competition)
+        // Padded, a missing result is a failed attempt for pass@k too.
+        let effective = padMissing
+            ? results.map { r in r.graded ? r : RunResult(competition: r.competition, budget: r.budget, profile: r.profile, attempt: r.attempt, graded: true) }
+            : results
+        let byCompetition = Dictionary(grouping: effective.filter(\.graded), by: \.competition)
         let maxN = byCompetition.values.map(\.count).max() ?? 0
         var pk = [String: Double]()
         if maxN > 0 {

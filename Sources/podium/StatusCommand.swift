@@ -64,7 +64,7 @@ struct Report: ParsableCommand {
     @OptionGroup var sweep: SweepOptions
     @Option(help: "text or json.") var format: OutputFormat = .text
     @Flag(help: "Count missing results as failures instead of dropping incomplete seeds.") var padMissing = false
-    @Option(help: "A directory of MLE-bench grading reports (not built yet: issue 7).") var gradingReports: String?
+    @Option(help: "Aggregate a directory of MLE-bench grading reports instead of the sweep's state.") var gradingReports: String?
 
     struct RunRow: Encodable {
         var id: String
@@ -93,10 +93,7 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        if gradingReports != nil {
-            printError("podium report --grading-reports: not built yet (issue 7); this version reports from the sweep's state")
-            throw ExitCode(3)
-        }
+        if let dir = gradingReports { return try reportFromGradingReports(dir) }
         let (store, name, _) = try openState(sweep)
         let (runs, results, grades) = try SweepResults.collect(store: store, sweep: name)
         let groups = summarize(results, padMissing: padMissing)
@@ -113,5 +110,36 @@ struct Report: ParsableCommand {
             return
         }
         print(ReportText.render(sweep: name, results: results, padMissing: padMissing))
+    }
+
+    /// `--grading-reports DIR`: MLE-bench's aggregation over a split (`--split`, else every competition in the reports).
+    func reportFromGradingReports(_ dir: String) throws {
+        let reports = try GradingReportsInput.load(directory: dir)
+        var competitions = reports.keys.sorted()
+        var splitName = "all competitions in the reports"
+        if let split = sweep.split {
+            guard let mle = sweep.mlebenchDir else {
+                throw ConfigError(path: "--split", found: "no --mlebench-dir", expected: "--mlebench-dir to read the split from")
+            }
+            competitions = try CompetitionRegistry.load(mlebenchDir: mle).ids(inSplit: split, source: "--split")
+            splitName = split
+        } else if let list = sweep.competitions {
+            competitions = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            splitName = "custom"
+        }
+        let results = GradingReportsInput.results(reports, competitions: competitions)
+        let r = SplitReport(split: splitName, competitions: competitions, results: results, padMissing: padMissing)
+        if format == .json { try printJSON(r); return }
+        func cell(_ m: MeanSEM) -> String { "\(fixed(m.mean))% ± \(fixed(m.standardError)) (95% CI \(fixed(m.ciLower))–\(fixed(m.ciUpper)))" }
+        print("\(splitName): \(r.num_competitions) competitions, \(r.num_seeds) \(padMissing ? "seeds (missing counted as failures)" : "complete seeds")")
+        print(TextTable.render(header: ["metric", "mean ± SEM over seeds"], rows: [
+            ["any medal", cell(r.any_medal_percentage)], ["gold", cell(r.gold_medal_percentage)],
+            ["silver", cell(r.silver_medal_percentage)], ["bronze", cell(r.bronze_medal_percentage)],
+            ["above median", cell(r.above_median_percentage)], ["valid submission", cell(r.valid_submissions_percentage)],
+            ["made submission", cell(r.submission_exists_percentage)],
+        ] + r.pass_at_k.keys.compactMap(Int.init).sorted().map { ["pass@\($0)", fixed(r.pass_at_k[String($0)]!) + "%"] }))
+        if !r.competitions_without_reports.isEmpty {
+            print("no reports for \(r.competitions_without_reports.count) competitions of the split" + (padMissing ? " (counted as failures)" : " (their seeds are incomplete; --pad-missing counts them as failures)"))
+        }
     }
 }
