@@ -12,13 +12,13 @@ public protocol Grader: Sendable {
     func score(submission: CSVTable, answers: CSVTable) throws(GradingError) -> Double
 }
 
-/// Finds the grader for a competition. Competition-specific MLE-bench graders arrive with issue 6.
+/// Finds the grader for a competition: the generic one for podium-layout competitions, else a verified MLE-bench one.
 public enum GraderRegistry {
     public static func grader(for competition: Competition) -> (any Grader)? {
         if competition.graderEngine == "podium-generic", let name = competition.graderName, let m = GenericGrader.Metric(rawValue: name) {
             return GenericGrader(metric: m)
         }
-        return nil
+        return MLEBenchGraders.verified[competition.id]
     }
 }
 

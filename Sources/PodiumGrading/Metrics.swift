@@ -46,6 +46,43 @@ public enum Metrics {
         return total / Double(trueClass.count)
     }
 
+    /// Binary log loss on P(class 1): sklearn appends 1 − p, then clips both to [eps, 1 − eps].
+    public static func binaryLogLoss(_ truth: [Double], _ p: [Double]) -> Double {
+        let eps = Double.ulpOfOne
+        var total = 0.0
+        for (y, q) in zip(truth, p) {
+            let p1 = min(max(q, eps), 1 - eps), p0 = min(max(1 - q, eps), 1 - eps)
+            total -= y * _log(p1) + (1 - y) * _log(p0)
+        }
+        return total / Double(max(truth.count, 1))
+    }
+
+    /// Cohen's kappa with quadratic weights over the union of labels present (sklearn's cohen_kappa_score).
+    public static func quadraticWeightedKappa(_ a: [Double], _ b: [Double]) -> Double {
+        let labels = Array(Set(a).union(b)).sorted()
+        let index = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        let k = labels.count
+        guard k > 1 else { return 0 }
+        var observed = [Double](repeating: 0, count: k * k)
+        var ha = [Double](repeating: 0, count: k), hb = [Double](repeating: 0, count: k)
+        for (x, y) in zip(a, b) {
+            let i = index[x]!, j = index[y]!
+            observed[i * k + j] += 1
+            ha[i] += 1
+            hb[j] += 1
+        }
+        let n = Double(a.count)
+        var num = 0.0, den = 0.0
+        for i in 0..<k {
+            for j in 0..<k {
+                let w = Double((i - j) * (i - j))
+                num += w * observed[i * k + j]
+                den += w * ha[i] * hb[j] / n
+            }
+        }
+        return den == 0 ? 0 : 1 - num / den
+    }
+
     public static func rmse(_ truth: [Double], _ pred: [Double]) -> Double {
         var s = 0.0
         for (t, p) in zip(truth, pred) { s += (t - p) * (t - p) }
@@ -62,7 +99,9 @@ public enum Metrics {
 #if canImport(Glibc)
 @preconcurrency import Glibc
 func _log(_ x: Double) -> Double { Glibc.log(x) }
+func _log1p(_ x: Double) -> Double { Glibc.log1p(x) }
 #else
 import Darwin
 func _log(_ x: Double) -> Double { Darwin.log(x) }
+func _log1p(_ x: Double) -> Double { Darwin.log1p(x) }
 #endif
