@@ -68,15 +68,17 @@ public final class SweepRunner: @unchecked Sendable {
     public func run() throws -> Outcome {
         try store.register(sweep: setup.config.sweep, configJSON: setup.configJSON, runs: setup.runs)
         for r in try store.runs(sweep: setup.config.sweep) { runs[r.id] = r }
-        try reconcile()
         try connectNodes()
+        let collectingBefore = runs.values.filter { $0.state == .collecting }
+        let early = try reconcile()
         let pending = runs.values.filter { $0.state == .pending }
         apply(scheduler.on(.enqueue(pending.map(queued))))
-        for r in runs.values where r.state == .collecting { requestArtifacts(r) }
+        for r in collectingBefore { requestArtifacts(r) }
         for r in runs.values where r.state == .grading { try gradeAndFinish(r) }
 
         // Node replies arrive on their reader threads; fold them into the one inbox.
         let nodeInbox = self.nodeInbox, inbox = self.inbox
+        for i in early { inbox.push(.node(i)) }
         BlockingThread.start { while true { if let i = nodeInbox.pop(timeout: 3600) { inbox.push(.node(i)) } } }
 
         var interrupted = false
@@ -92,7 +94,8 @@ public final class SweepRunner: @unchecked Sendable {
             guard let input = inbox.pop(timeout: 1) else { continue }
             switch input {
             case .interrupt(let sig):
-                printError("\npodium: received signal \(sig); stopping. Run the same command again to resume.")
+                let live = runs.values.filter { $0.state.hasLiveAttempt }.count
+                printError("\npodium: received signal \(sig); detaching. \(live) attempt(s) keep running on their nodes; run the same command again to resume.")
                 interrupted = true
             case .node(.disconnected(let node, let reason)):
                 try nodeLost(node, reason: reason)
@@ -102,6 +105,8 @@ public final class SweepRunner: @unchecked Sendable {
             if interrupted { break }
         }
         progress.finish()
+        // Sweep over: daemons with nothing live may exit; an interrupted sweep leaves them running its attempts.
+        if !interrupted { for c in connections.values { try? c.send(.exitWhenIdle) } }
         closeAll()
         for fd in logFDs.values { close(fd) }
         var counts = [RunState: Int]()
@@ -120,14 +125,54 @@ public final class SweepRunner: @unchecked Sendable {
 
     // MARK: reconcile
 
-    /// Before scheduling: attempts a previous coordinator left live cannot be adopted yet (no daemon; issue 4/5),
-    /// and the local worker that ran them stopped them when that coordinator went away. Mark them lost (a new
-    /// attempt with a higher epoch follows); orphaned containers are removed by the new worker at its start.
-    func reconcile() throws {
-        for r in runs.values where r.state.hasLiveAttempt {
-            try transition(r.id, .finished(.lost),
-                           detail: "coordinator restarted while attempt \(r.epoch) was live on \(r.node ?? "?"); it was stopped and is requeued")
+    /// Before scheduling: asks every node which attempts it holds and matches them with the state. Live attempts of
+    /// the current epoch are adopted (resources held, log streamed from the central copy's end), finished ones are
+    /// collected, attempts the nodes do not know are lost (requeued with a higher epoch), and attempts the state does
+    /// not expect are fenced (cancelled) or cleaned up. Returns replies that arrived meanwhile, to be handled next.
+    func reconcile() throws -> [NodeInput] {
+        for c in connections.values { try? c.send(.list) }
+        var held = [String: [HeldAttempt]]()
+        var early = [NodeInput]()
+        let until = monotonicSeconds() + 30
+        while held.count < connections.count && monotonicSeconds() < until {
+            guard let input = nodeInbox.pop(timeout: 1) else { continue }
+            if case .reply(let node, .held(let list)) = input { held[node] = list } else { early.append(input) }
         }
+        var finishedNow = [(RunRecord, AttemptResult)]()
+        for r in runs.values where r.state.hasLiveAttempt {
+            let node = r.node ?? lastNode(r) ?? "?"
+            guard let h = held[node]?.first(where: { $0.runID == r.id && $0.epoch == r.epoch }) else {
+                try transition(r.id, .finished(.lost), detail: connections[node] == nil
+                    ? "node \(node) is not reachable after a coordinator restart; attempt \(r.epoch) is requeued"
+                    : "node \(node) does not hold attempt \(r.epoch) after a coordinator restart; it is requeued")
+                continue
+            }
+            if r.state == .dispatched { try transition(r.id, .started, detail: "adopted after a coordinator restart") }
+            apply(scheduler.on(.adopt(runID: r.id, node: node, needs: queued(r).needs)))
+            let central = fileSize(attemptDir(r.id, r.epoch) + "/agent.log")
+            try? connections[node]?.send(.streamLog(runID: r.id, epoch: r.epoch, from: central))
+            try store.logEvent(kind: "adopted", runID: r.id, epoch: r.epoch,
+                               detail: "\(h.running ? "running" : "finished") on \(node); log resumes at byte \(central)")
+            if !h.running, let result = h.result { finishedNow.append((runs[r.id]!, result)) }
+        }
+        // Attempts the state does not expect: fence live ones, clean up finished ones nobody will collect.
+        for (node, list) in held {
+            for h in list {
+                let r = runs[h.runID]
+                let expected = r.map { $0.epoch == h.epoch && ($0.state.hasLiveAttempt || $0.state == .collecting) } ?? false
+                if expected { continue }
+                if h.running {
+                    try? connections[node]?.send(.cancel(runID: h.runID, epoch: h.epoch))
+                    try store.logEvent(kind: "fenced", runID: h.runID, epoch: h.epoch, detail: "stale attempt on \(node) cancelled")
+                } else if r == nil || r!.epoch != h.epoch || r!.state.isTerminal {
+                    try? connections[node]?.send(.acknowledge(runID: h.runID, epoch: h.epoch))
+                }
+            }
+        }
+        for (r, result) in finishedNow {
+            try finishAttempt(r, outcome: result.outcome, result: result, detail: result.message)
+        }
+        return early
     }
 
     // MARK: nodes

@@ -21,23 +21,23 @@ public final class WorkerConnection: @unchecked Sendable {
     let ssh: (session: SSHSession, exec: SSHExec)?
     public private(set) var welcome: (workerVersion: String, gpus: Int, cpus: Double, memoryBytes: Int64)?
 
-    /// `local` transport: starts `podium-worker serve` as a child process and shakes hands.
+    /// `local` transport: `podium-worker attach` as a child process (it starts the node's daemon if none runs).
     public static func local(node: NodeSpec, workerCommand: [String], workDir: String, stderrPath: String,
                              inbox: BlockingQueue<NodeInput>) throws -> WorkerConnection {
-        let child = try ChildProcess(arguments: serveArguments(node, workerCommand: workerCommand, workDir: workDir),
+        let child = try ChildProcess(arguments: attachArguments(node, workerCommand: workerCommand, workDir: workDir),
                                      stderr: .file(stderrPath))
         let conn = WorkerConnection(node: node.name, writer: FrameWriter(fd: child.stdinFD), child: child, ssh: nil)
         try conn.handshake(reader: FrameReader(fd: child.stdoutFD), inbox: inbox)
         return conn
     }
 
-    /// `ssh` transport: `podium-worker serve` on the node over an exec channel of a verified SSH session;
+    /// `ssh` transport: `podium-worker attach` on the node over an exec channel of a verified SSH session;
     /// the worker's stderr lands in `stderrPath` on the coordinator.
     public static func ssh(node: NodeSpec, target: SSHTarget, workerCommand: [String], workDir: String, stderrPath: String,
                            inbox: BlockingQueue<NodeInput>) throws -> WorkerConnection {
         let session = try SSHSession(target: target)
         do {
-            let command = serveArguments(node, workerCommand: workerCommand, workDir: workDir).map(shellQuote).joined(separator: " ")
+            let command = attachArguments(node, workerCommand: workerCommand, workDir: workDir).map(shellQuote).joined(separator: " ")
             let exec = try session.exec(command, stderrPath: stderrPath)
             let conn = WorkerConnection(node: node.name, writer: FrameWriter(fd: exec.fd), child: nil, ssh: (session, exec))
             try conn.handshake(reader: FrameReader(fd: exec.fd), inbox: inbox)
@@ -48,8 +48,8 @@ public final class WorkerConnection: @unchecked Sendable {
         }
     }
 
-    static func serveArguments(_ node: NodeSpec, workerCommand: [String], workDir: String) -> [String] {
-        workerCommand + ["serve", "--node", node.name, "--work-dir", workDir, "--gpus", String(node.gpus),
+    static func attachArguments(_ node: NodeSpec, workerCommand: [String], workDir: String) -> [String] {
+        workerCommand + ["attach", "--node", node.name, "--work-dir", workDir, "--gpus", String(node.gpus),
                          "--cpus", String(node.cpus), "--memory", String(node.memoryBytes), "--runtime", node.runtime]
     }
 

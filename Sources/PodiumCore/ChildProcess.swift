@@ -30,7 +30,7 @@ public final class ChildProcess: @unchecked Sendable {
     ///   - newProcessGroup: the child leads its own process group, so `signal` reaches everything it started.
     public init(arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
                 stdinPipe: Bool = true, stdoutPipe: Bool = true, stderr: StandardError = .inherit,
-                newProcessGroup: Bool = false) throws {
+                newProcessGroup: Bool = false, newSession: Bool = false) throws {
         guard !arguments.isEmpty else { throw SpawnError(description: "no command to start") }
         // posix_spawn_file_actions_addchdir_np is not visible to Swift here; a tiny sh trampoline changes directory.
         let arguments = workingDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + arguments } ?? arguments
@@ -70,6 +70,9 @@ public final class ChildProcess: @unchecked Sendable {
             flags |= Int32(POSIX_SPAWN_SETPGROUP)
             posix_spawnattr_setpgroup(&attr, 0)
         }
+        // POSIX_SPAWN_SETSID (glibc ≥ 2.26; not imported into Swift): the child leads a new session, detached from
+        // this terminal's signals (a daemon).
+        if newSession { flags |= 0x80 }
         posix_spawnattr_setflags(&attr, Int16(flags))
 
         var cargs: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]

@@ -82,12 +82,18 @@ public struct AttemptResult: Codable, Sendable, Equatable {
     }
 }
 
-/// A live or finished attempt the worker holds.
+/// A live or finished (not yet acknowledged) attempt the worker holds.
 public struct HeldAttempt: Codable, Sendable, Equatable {
     public var runID: String
     public var epoch: Int
     public var running: Bool
-    public init(runID: String, epoch: Int, running: Bool) { self.runID = runID; self.epoch = epoch; self.running = running }
+    /// How it ended, once it has.
+    public var result: AttemptResult?
+    /// Bytes of its log on the node so far.
+    public var logBytes: Int64
+    public init(runID: String, epoch: Int, running: Bool, result: AttemptResult? = nil, logBytes: Int64 = 0) {
+        self.runID = runID; self.epoch = epoch; self.running = running; self.result = result; self.logBytes = logBytes
+    }
 }
 
 /// Coordinator → worker.
@@ -97,6 +103,10 @@ public enum Request: Codable, Sendable, Equatable {
     case cancel(runID: String, epoch: Int)
     /// Which attempts does the node hold? Answered by `.held`.
     case list
+    /// Send the attempt's log from byte `from` to its current end (live chunks follow as they are written).
+    case streamLog(runID: String, epoch: Int, from: Int64)
+    /// A daemon with no live attempt exits (the sweep is over); one with live attempts ignores it.
+    case exitWhenIdle
     /// Send the artifact files of a finished attempt (answered by `.file` frames then `.artifactsDone`).
     case fetchArtifacts(runID: String, epoch: Int)
     /// The coordinator has stored the artifacts; the worker may delete them.

@@ -40,6 +40,12 @@ public struct Scheduler: Sendable {
             if let p = placed.removeValue(forKey: runID), let i = nodes.firstIndex(where: { $0.name == p.node }) {
                 nodes[i].used = nodes[i].used - p.needs
             }
+        case .adopt(let runID, let node, let needs):
+            waiting.removeAll { $0.id == runID }
+            if placed[runID] == nil, let i = nodes.firstIndex(where: { $0.name == node }) {
+                nodes[i].used = nodes[i].used + needs
+                placed[runID] = (node, needs)
+            }
         case .cancel(let runID):
             waiting.removeAll { $0.id == runID }
         case .tick:

@@ -68,6 +68,8 @@ public enum SchedulerEvent: Equatable, Sendable {
     case enqueue([QueuedRun])
     /// The attempt placed for this run ended (any outcome); its resources are free again.
     case released(runID: String)
+    /// A run already running on `node` (taken over after a coordinator restart): its resources are held.
+    case adopt(runID: String, node: String, needs: Resources)
     case cancel(runID: String)
     /// Re-evaluate placements (e.g. after a batch of events).
     case tick

@@ -16,6 +16,7 @@ public struct AttemptLayout: Sendable {
     public var agentLog: String { root + "/agent.log" }
     public var submissionFile: String { submissionDir + "/submission.csv" }
     public var resultFile: String { root + "/result.json" }
+    public var attemptFile: String { root + "/attempt.json" }
 }
 
 /// How the agent process ended, as the runtime reports it.
@@ -26,6 +27,8 @@ public struct ExitStatus: Sendable, Equatable {
 
 /// A started agent the supervisor watches. All calls block; the supervisor calls them from its own thread.
 public protocol AgentHandle: Sendable {
+    /// What identifies it across a daemon restart: a container id, or a process id.
+    var identity: String { get }
     /// nil while running.
     func poll() throws -> ExitStatus?
     func signal(_ name: String) throws
@@ -40,6 +43,20 @@ public protocol AgentRuntime: Sendable {
     /// Throws `InfraFailure` for anything that is the node's fault, not the agent's.
     /// `gpus` are the devices the worker reserved for this attempt (real or declared stand-in slots).
     func launch(_ request: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice]) throws -> any AgentHandle
+    /// Takes over an agent a previous daemon started (after a crash or restart); throws `InfraFailure` when it cannot.
+    func adopt(_ record: AttemptRecord) throws -> any AgentHandle
+}
+
+/// What the daemon persists about a started attempt (`attempt.json`), so a restarted daemon can take it over.
+public struct AttemptRecord: Codable, Sendable {
+    public var request: StartRequest
+    public var labels: [String: String]
+    public var gpus: [GPUDevice]
+    public var runtime: String
+    /// Container id or process id.
+    public var identity: String
+    /// Wall-clock start (Unix seconds): the budget runs from here, across restarts.
+    public var startedAt: Double
 }
 
 /// A failure of the node or runtime (image missing, engine down, start failed): retried by the coordinator.
@@ -53,6 +70,15 @@ public struct DockerRuntime: AgentRuntime {
     public let engine: DockerEngine
     public var name: String { "docker" }
     public init(engine: DockerEngine = DockerEngine()) { self.engine = engine }
+
+    public func adopt(_ record: AttemptRecord) throws -> any AgentHandle {
+        do {
+            _ = try engine.inspect(record.identity)
+            return DockerHandle(engine: engine, id: record.identity)
+        } catch {
+            throw InfraFailure("container \(record.identity.prefix(12)) of \(record.request.runID) epoch \(record.request.epoch) is gone: \(error)")
+        }
+    }
 
     public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice]) throws -> any AgentHandle {
         do {
@@ -87,6 +113,7 @@ public struct DockerRuntime: AgentRuntime {
 struct DockerHandle: AgentHandle {
     let engine: DockerEngine
     let id: String
+    var identity: String { id }
 
     func poll() throws -> ExitStatus? {
         let s = try engine.inspect(id)

@@ -18,6 +18,13 @@ public struct ProcessRuntime: AgentRuntime {
 
     public init() {}
 
+    /// A plain process is the child of the daemon that started it: a new daemon cannot wait for it or read its
+    /// output, so it stops what is left of it and reports an infra error (the coordinator retries the run).
+    public func adopt(_ record: AttemptRecord) throws -> any AgentHandle {
+        if let pid = Int32(record.identity), pid > 1 { kill(-pid, SIGKILL) }
+        throw InfraFailure("the worker daemon restarted; the process runtime cannot re-adopt a running agent (stopped it)")
+    }
+
     public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice]) throws -> any AgentHandle {
         guard !r.command.isEmpty else { throw InfraFailure("the process runtime needs the agent's command (the sweep's agent.command)") }
         var env = ProcessInfo.processInfo.environment
@@ -44,6 +51,7 @@ public struct ProcessRuntime: AgentRuntime {
 
 struct ProcessHandle: AgentHandle {
     let child: ChildProcess
+    var identity: String { String(child.pid) }
 
     func poll() throws -> ExitStatus? { child.poll().map { ExitStatus(exitCode: Int($0), oomKilled: false) } }
 

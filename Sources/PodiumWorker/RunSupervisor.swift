@@ -19,12 +19,15 @@ public final class RunSupervisor: @unchecked Sendable {
     let logCapBytes: Int64
     let gpus: [GPUDevice]
     let emit: @Sendable (Reply) -> Void
+    /// Set when taking over an attempt a previous daemon started.
+    let adopting: AttemptRecord?
     private let cancelled = Locked(false)
 
     public init(request: StartRequest, layout: AttemptLayout, runtime: any AgentRuntime, labels: [String: String],
-                logCapBytes: Int64 = 1 << 30, gpus: [GPUDevice] = [], emit: @escaping @Sendable (Reply) -> Void) {
+                logCapBytes: Int64 = 1 << 30, gpus: [GPUDevice] = [], adopting: AttemptRecord? = nil,
+                emit: @escaping @Sendable (Reply) -> Void) {
         self.request = request; self.layout = layout; self.runtime = runtime; self.labels = labels
-        self.logCapBytes = logCapBytes; self.gpus = gpus; self.emit = emit
+        self.logCapBytes = logCapBytes; self.gpus = gpus; self.adopting = adopting; self.emit = emit
     }
 
     public func cancel() { cancelled.withLock { $0 = true } }
@@ -32,9 +35,7 @@ public final class RunSupervisor: @unchecked Sendable {
     /// Runs the attempt to its end and returns how it ended (also written to `result.json` in the attempt directory).
     public func run() -> AttemptResult {
         let result = supervise()
-        if let data = try? JSONEncoder().encode(result) {
-            FileManager.default.createFile(atPath: layout.resultFile, contents: data)
-        }
+        if let data = try? JSONEncoder().encode(result) { writeDurably(layout.resultFile, data) }
         return result
     }
 
@@ -44,35 +45,53 @@ public final class RunSupervisor: @unchecked Sendable {
     }
 
     private func supervise() -> AttemptResult {
-        let fm = FileManager.default
-        do {
-            for d in [layout.submissionDir, layout.logsDir, layout.codeDir, layout.snapshotsDir] {
-                try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
-            }
-        } catch {
-            return infra("cannot create the attempt directory \(layout.root): \(error)")
-        }
-        guard request.dataDir.hasPrefix("/") else {
-            return infra("the public data path must be absolute, got '\(request.dataDir)'")
-        }
-        guard fm.fileExists(atPath: request.dataDir) else {
-            return infra("the competition's public data is not on this node at \(request.dataDir)")
-        }
         let handle: any AgentHandle
-        do {
-            handle = try runtime.launch(request, layout: layout, labels: labels, gpus: gpus)
-        } catch {
-            return infra("\(error)")
+        let startedAt: Double
+        if let record = adopting {
+            do { handle = try runtime.adopt(record) } catch { return infra("\(error)") }
+            startedAt = record.startedAt
+        } else {
+            let fm = FileManager.default
+            do {
+                for d in [layout.submissionDir, layout.logsDir, layout.codeDir, layout.snapshotsDir] {
+                    try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
+                }
+            } catch {
+                return infra("cannot create the attempt directory \(layout.root): \(error)")
+            }
+            guard request.dataDir.hasPrefix("/") else {
+                return infra("the public data path must be absolute, got '\(request.dataDir)'")
+            }
+            guard fm.fileExists(atPath: request.dataDir) else {
+                return infra("the competition's public data is not on this node at \(request.dataDir)")
+            }
+            do {
+                handle = try runtime.launch(request, layout: layout, labels: labels, gpus: gpus)
+            } catch {
+                return infra("\(error)")
+            }
+            startedAt = wallClockSeconds()
+            // What a restarted daemon needs to take this attempt over, budget clock included.
+            let record = AttemptRecord(request: request, labels: labels, gpus: gpus, runtime: runtime.name,
+                                       identity: handle.identity, startedAt: startedAt)
+            if let data = try? JSONEncoder().encode(record) { writeDurably(layout.attemptFile, data) }
         }
-        let start = monotonicSeconds()
+        // The budget runs from the original start, also for an adopted attempt.
+        let start = monotonicSeconds() - max(0, wallClockSeconds() - startedAt)
         defer { handle.cleanup() }
 
-        let log = CappedLog(path: layout.agentLog, capBytes: logCapBytes)
+        let log = CappedLog(path: layout.agentLog, capBytes: logCapBytes, append: adopting != nil)
+        // An adopted container's log stream replays from its start: skip what the previous daemon already wrote.
+        let skip = Locked(adopting != nil ? log.size : 0)
         let logDone = Locked(false)
         let runID = request.runID, epoch = request.epoch, emit = self.emit
         BlockingThread.start {
             do {
-                try handle.followOutput { chunk in
+                try handle.followOutput { raw in
+                    var chunk = raw
+                    let drop = skip.withLock { s -> Int in let d = min(Int(s), chunk.count); s -= Int64(d); return d }
+                    if drop > 0 { chunk.removeFirst(drop) }
+                    guard !chunk.isEmpty else { return }
                     if let (offset, written) = log.append(chunk) {
                         emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data(written)))
                     }
@@ -86,7 +105,8 @@ public final class RunSupervisor: @unchecked Sendable {
         }
 
         var snapshots = Snapshotter(layout: layout)
-        var nextSnapshot = Double(request.snapshotIntervalSeconds)
+        let interval = Double(max(1, request.snapshotIntervalSeconds))
+        var nextSnapshot = interval * ((monotonicSeconds() - start) / interval).rounded(.down) + interval
         var termSentAt: Double?
         var killSent = false
         var cancelledRun = false
@@ -107,7 +127,7 @@ public final class RunSupervisor: @unchecked Sendable {
             if status != nil { break }
             if elapsed >= nextSnapshot {
                 if let s = snapshots.capture(elapsed: elapsed) { emit(.snapshot(runID: runID, epoch: epoch, info: s)) }
-                nextSnapshot += Double(max(1, request.snapshotIntervalSeconds))
+                nextSnapshot += interval
             }
             let wantStop = cancelled.withLock { $0 }
             if termSentAt == nil && (elapsed >= Double(request.budgetSeconds) || wantStop) {
@@ -155,9 +175,10 @@ final class CappedLog: @unchecked Sendable {
     private let cap: Int64
     private var state = Locked<(size: Int64, truncated: Bool)>((0, false))
 
-    init(path: String, capBytes: Int64) {
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    init(path: String, capBytes: Int64, append: Bool = false) {
+        fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
         cap = capBytes
+        if append && fd >= 0 { state.withLock { $0.size = Int64(lseek(fd, 0, SEEK_END)) } }
     }
     deinit { if fd >= 0 { close(fd) } }
 
@@ -192,7 +213,17 @@ struct Snapshotter {
     var lastHash: String?
     var taken: [SnapshotInfo] = []
 
-    init(layout: AttemptLayout) { self.layout = layout }
+    /// Picks up the snapshots already taken (by a previous daemon, for an adopted attempt).
+    init(layout: AttemptLayout) {
+        self.layout = layout
+        let fm = FileManager.default
+        for name in ((try? fm.contentsOfDirectory(atPath: layout.snapshotsDir)) ?? []).sorted() where name.hasPrefix("t") {
+            guard let data = fm.contents(atPath: layout.snapshotsDir + "/" + name), let t = Double(name.dropFirst().prefix(7)) else { continue }
+            let sha = SHA256.hex(Array(data))
+            taken.append(SnapshotInfo(elapsedSeconds: t, sha256: sha, bytes: Int64(data.count)))
+            lastHash = sha
+        }
+    }
 
     mutating func capture(elapsed: Double) -> SnapshotInfo? {
         guard let data = FileManager.default.contents(atPath: layout.submissionFile) else { return nil }
@@ -209,4 +240,15 @@ struct Snapshotter {
     static func fileName(elapsed: Double) -> String {
         "t" + String(Int(elapsed.rounded())).leftPadded(7) + ".csv"
     }
+}
+
+/// Writes a small file so that it is whole or absent after a crash (temporary file, fsync, rename).
+func writeDurably(_ path: String, _ data: Data) {
+    let tmp = path + ".tmp"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { return }
+    _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    fsync(fd)
+    close(fd)
+    rename(tmp, path)
 }

@@ -3,42 +3,56 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import PodiumCore
 import PodiumProtocol
 
-/// Serves the frame protocol for one node: starts and supervises attempts, returns artifacts, fences stale epochs.
-/// In this first version the server lives as long as its connection (the `local` transport's child process);
-/// the long-lived daemon with re-adoption after restarts is issue 4.
+/// Owns the attempts of one node and serves the frame protocol to whichever coordinator is connected.
+/// As a daemon (`podium-worker daemon`) it outlives connections: attempts keep running while no coordinator is
+/// attached, their results wait on disk, and a restarted daemon takes running containers over (`recover`).
+/// As `podium-worker serve` (one connection, `stopOnDisconnect`) it stops its attempts when the connection ends.
 public final class WorkerServer: @unchecked Sendable {
     public let node: String
     public let workDir: String
     let runtime: any AgentRuntime
-    let writer: FrameWriter
     let version: String
     let capacity: (gpus: Int, cpus: Double, memoryBytes: Int64)
     public let gpuPool: GPUPool
-    /// runID → newest epoch seen; an older epoch is refused (fencing).
+    let stopOnDisconnect: Bool
+    private let output = Locked<FrameWriter?>(nil)
+    /// runID → newest epoch seen (also from attempt directories on disk); an older epoch is refused (fencing).
     private let epochs = Locked<[String: Int]>([:])
     private let live = Locked<[String: RunSupervisor]>([:])
+    /// Set by `exitWhenIdle` on a daemon: exit once no attempt is live.
+    public let exitRequested = Locked(false)
 
     /// `gpus` are the node's devices (from `GPUInventory.resolve`); the count reported to the coordinator is theirs.
-    public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter, version: String,
-                capacity: (cpus: Double, memoryBytes: Int64), gpus: [GPUDevice] = []) {
-        self.node = node; self.workDir = workDir; self.runtime = runtime; self.writer = output
+    public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter? = nil, version: String,
+                capacity: (cpus: Double, memoryBytes: Int64), gpus: [GPUDevice] = [], stopOnDisconnect: Bool = true) {
+        self.node = node; self.workDir = workDir; self.runtime = runtime
         self.version = version; self.capacity = (gpus.count, capacity.cpus, capacity.memoryBytes)
         self.gpuPool = GPUPool(devices: gpus)
+        self.stopOnDisconnect = stopOnDisconnect
+        self.output.withLock { $0 = output }
+        loadEpochs()
     }
 
     private func send(_ r: Reply) {
-        do { try writer.send(r) } catch { log("cannot send to the coordinator: \(error)") }
+        guard let w = output.withLock({ $0 }) else { return }
+        do { try w.send(r) } catch { log("cannot send to the coordinator: \(error)") }
     }
 
-    func log(_ s: String) {
-        printError("podium-worker[\(node)]: \(s)")
-    }
+    func log(_ s: String) { printError("podium-worker[\(node)]: \(s)") }
 
-    /// Reads requests until the connection closes, then stops the attempts it started.
-    public func serve(input: FrameReader) {
+    public var liveCount: Int { live.withLock { $0.count } }
+
+    /// Serves one connection until it closes. `output` replaces any earlier connection's.
+    public func serve(input: FrameReader, output connection: FrameWriter? = nil) {
+        if let connection { output.withLock { $0 = connection } }
+        let mine = output.withLock { $0 }
+        defer { output.withLock { if $0 === mine { $0 = nil } } }
         do {
             guard case .hello(let v, let who) = try input.next(Request.self) else {
                 send(.error(runID: nil, message: "expected hello as the first frame"))
@@ -61,7 +75,7 @@ public final class WorkerServer: @unchecked Sendable {
         } catch {
             log("connection failed: \(error)")
         }
-        stopAll()
+        if stopOnDisconnect { stopAll() }
     }
 
     func handle(_ req: Request) {
@@ -73,16 +87,21 @@ public final class WorkerServer: @unchecked Sendable {
         case .cancel(let runID, let epoch):
             live.withLock { $0[runID] }.flatMap { $0.request.epoch == epoch ? $0 : nil }?.cancel()
         case .list:
-            let held = live.withLock { $0.values.map { HeldAttempt(runID: $0.request.runID, epoch: $0.request.epoch, running: true) } }
-            send(.held(held.sorted { $0.runID < $1.runID }))
+            send(.held(held()))
+        case .streamLog(let runID, let epoch, let from):
+            streamLog(runID: runID, epoch: epoch, from: from)
         case .fetchArtifacts(let runID, let epoch):
             sendArtifacts(runID: runID, epoch: epoch)
         case .acknowledge(let runID, let epoch):
-            if let dir = attemptDir(runID: runID, epoch: epoch) { try? FileManager.default.removeItem(atPath: dir) }
+            if let dir = attemptDir(runID: runID, epoch: epoch), !isLive(runID, epoch) { try? FileManager.default.removeItem(atPath: dir) }
+        case .exitWhenIdle:
+            exitRequested.withLock { $0 = true }
         case .shutdown:
             break
         }
     }
+
+    func isLive(_ runID: String, _ epoch: Int) -> Bool { live.withLock { $0[runID]?.request.epoch == epoch } }
 
     private func start(_ r: StartRequest) {
         let fenced = epochs.withLock { seen -> Int? in
@@ -94,35 +113,102 @@ public final class WorkerServer: @unchecked Sendable {
             send(.error(runID: r.runID, message: "refused epoch \(r.epoch) of \(r.runID): epoch \(newer) was already seen (stale dispatch)"))
             return
         }
-        let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
-        let labels = ["podium.sweep": r.sweep, "podium.run": r.runID, "podium.epoch": String(r.epoch),
-                      "podium.node": node, "podium.attempt": r.env["AGENT_SEED"] ?? "1"]
+        // A newer epoch fences any older attempt of the same run still live here.
+        if let old = live.withLock({ $0[r.runID] }), old.request.epoch < r.epoch { old.cancel() }
         let owner = "\(r.runID)#\(r.epoch)"
         guard let gpus = gpuPool.acquire(r.gpus, for: owner) else {
             send(.error(runID: r.runID, message: "node \(node) has no \(r.gpus) free GPU(s) for \(r.runID) epoch \(r.epoch)"))
             return
         }
-        let sup = RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus) { [weak self] reply in
-            self?.send(reply)
-        }
-        live.withLock { $0[r.runID] = sup }
+        let labels = ["podium.sweep": r.sweep, "podium.run": r.runID, "podium.epoch": String(r.epoch),
+                      "podium.node": node, "podium.attempt": r.env["AGENT_SEED"] ?? "1"]
+        let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
+        launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus) { [weak self] in self?.send($0) },
+               owner: owner)
         send(.started(runID: r.runID, epoch: r.epoch, container: "podium-\(r.runID)-e\(r.epoch)"))
+    }
+
+    private func launch(_ sup: RunSupervisor, owner: String) {
+        let runID = sup.request.runID, epoch = sup.request.epoch
+        live.withLock { $0[runID] = sup }
         BlockingThread.start { [self] in
             let result = sup.run()
             gpuPool.release(owner: owner)
-            live.withLock { if $0[r.runID] === sup { $0[r.runID] = nil } }
-            send(.finished(runID: r.runID, epoch: r.epoch, result: result))
+            live.withLock { if $0[runID] === sup { $0[runID] = nil } }
+            send(.finished(runID: runID, epoch: epoch, result: result))
         }
+    }
+
+    /// Live attempts, and finished ones whose artifacts the coordinator has not acknowledged.
+    func held() -> [HeldAttempt] {
+        var out = live.withLock { $0.values.map { s in
+            HeldAttempt(runID: s.request.runID, epoch: s.request.epoch, running: true, logBytes: fileSize(s.layout.agentLog))
+        } }
+        let liveKeys = Set(out.map { "\($0.runID)#\($0.epoch)" })
+        for a in attemptDirectories() where !liveKeys.contains("\(a.runID)#\(a.epoch)") {
+            guard let data = FileManager.default.contents(atPath: a.dir + "/result.json"),
+                  let result = try? JSONDecoder().decode(AttemptResult.self, from: data) else { continue }
+            out.append(HeldAttempt(runID: a.runID, epoch: a.epoch, running: false, result: result, logBytes: fileSize(a.dir + "/agent.log")))
+        }
+        return out.sorted { ($0.runID, $0.epoch) < ($1.runID, $1.epoch) }
+    }
+
+    /// Sends the log from `from` to its current end; chunks written later arrive live (the connection is already current).
+    private func streamLog(runID: String, epoch: Int, from: Int64) {
+        guard let dir = attemptDir(runID: runID, epoch: epoch) else { return }
+        let fd = open(dir + "/agent.log", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var offset = from
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+            if n <= 0 { break }
+            send(.log(runID: runID, epoch: epoch, offset: offset, data: Data(buf[0..<n])))
+            offset += Int64(n)
+        }
+    }
+
+    struct AttemptDirectory { var runID: String; var epoch: Int; var dir: String }
+
+    /// Every `<work>/<sweep>/<run>/e<epoch>` on disk.
+    func attemptDirectories() -> [AttemptDirectory] {
+        let fm = FileManager.default
+        var out = [AttemptDirectory]()
+        for sweep in (try? fm.contentsOfDirectory(atPath: workDir)) ?? [] where isSafeName(sweep) {
+            for run in (try? fm.contentsOfDirectory(atPath: "\(workDir)/\(sweep)")) ?? [] where isSafeName(run) {
+                for e in (try? fm.contentsOfDirectory(atPath: "\(workDir)/\(sweep)/\(run)")) ?? [] where e.hasPrefix("e") {
+                    if let epoch = Int(e.dropFirst()) { out.append(AttemptDirectory(runID: run, epoch: epoch, dir: "\(workDir)/\(sweep)/\(run)/\(e)")) }
+                }
+            }
+        }
+        return out
+    }
+
+    private func loadEpochs() {
+        let dirs = attemptDirectories()
+        epochs.withLock { seen in for a in dirs { seen[a.runID] = max(seen[a.runID] ?? 0, a.epoch) } }
     }
 
     private func attemptDir(runID: String, epoch: Int) -> String? {
         guard isSafeName(runID) else { return nil }
-        let fm = FileManager.default
-        for sweep in (try? fm.contentsOfDirectory(atPath: workDir)) ?? [] {
-            let dir = "\(workDir)/\(sweep)/\(runID)/e\(epoch)"
-            if fm.fileExists(atPath: dir) { return dir }
+        return attemptDirectories().first { $0.runID == runID && $0.epoch == epoch }?.dir
+    }
+
+    /// After a daemon restart: takes over every attempt that was started but has no result yet.
+    public func recover() {
+        for a in attemptDirectories() {
+            let fm = FileManager.default
+            guard !fm.fileExists(atPath: a.dir + "/result.json"), let data = fm.contents(atPath: a.dir + "/attempt.json"),
+                  let record = try? JSONDecoder().decode(AttemptRecord.self, from: data) else { continue }
+            let r = record.request
+            let owner = "\(r.runID)#\(r.epoch)"
+            _ = gpuPool.acquire(record.gpus.count, for: owner)
+            let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
+            log("taking over \(r.runID) epoch \(r.epoch) (\(record.runtime) \(record.identity.prefix(12)), started \(Int(wallClockSeconds() - record.startedAt)) s ago)")
+            launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: record.labels, gpus: record.gpus,
+                                 adopting: record) { [weak self] in self?.send($0) }, owner: owner)
         }
-        return nil
     }
 
     /// Sends the final submission and every snapshot, each with its sha256, then `artifactsDone`.
@@ -147,22 +233,29 @@ public final class WorkerServer: @unchecked Sendable {
         send(.artifactsDone(runID: runID, epoch: epoch, count: count))
     }
 
-    /// Stops every attempt this connection started (no daemon to keep them yet) and waits for them to end.
-    private func stopAll() {
+    /// Stops every live attempt and waits for them to end (the single-connection `serve` mode).
+    public func stopAll() {
         let sups = live.withLock { Array($0.values) }
         guard !sups.isEmpty else { return }
-        log("stopping \(sups.count) attempt(s): the coordinator is gone and this worker is not a daemon yet")
+        log("stopping \(sups.count) attempt(s)")
         for s in sups { s.cancel() }
-        let until = monotonicSeconds() + 30
+        let until = monotonicSeconds() + 120
         while !live.withLock({ $0.isEmpty }) && monotonicSeconds() < until { sleepSeconds(0.1) }
     }
 
-    /// Removes containers a previous worker of this node left behind (it crashed); their attempts are fenced.
+    /// Removes this node's containers that no attempt on disk accounts for (started, then the daemon died before
+    /// recording them); containers of recorded attempts are left for `recover`.
     public func removeOrphans(engine: DockerEngine) {
-        guard let orphans = try? engine.list(label: "podium.node=\(node)") else { return }
-        for o in orphans {
-            log("removing orphaned container \(o.id.prefix(12)) of run \(o.labels["podium.run"] ?? "?") epoch \(o.labels["podium.epoch"] ?? "?")")
-            try? engine.remove(o.id)
+        guard let containers = try? engine.list(label: "podium.node=\(node)") else { return }
+        let fm = FileManager.default
+        let recorded = Set(attemptDirectories().compactMap { a -> String? in
+            guard !fm.fileExists(atPath: a.dir + "/result.json"), let d = fm.contents(atPath: a.dir + "/attempt.json"),
+                  let r = try? JSONDecoder().decode(AttemptRecord.self, from: d) else { return nil }
+            return r.identity
+        })
+        for c in containers where !recorded.contains(c.id) {
+            log("removing orphaned container \(c.id.prefix(12)) of run \(c.labels["podium.run"] ?? "?") epoch \(c.labels["podium.epoch"] ?? "?")")
+            try? engine.remove(c.id)
         }
     }
 }

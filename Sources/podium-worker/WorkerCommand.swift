@@ -17,7 +17,7 @@ struct WorkerCommand: ParsableCommand {
         commandName: "podium-worker",
         abstract: "podium's worker: runs agent attempts on this node under a budget and returns their artifacts.",
         version: podiumVersion,
-        subcommands: [Serve.self, Run.self, Attach.self])
+        subcommands: [Daemon.self, Attach.self, Stop.self, Serve.self, Run.self])
 }
 
 /// Exit code 2 for usage/config errors, as in `podium`.
@@ -25,44 +25,216 @@ struct UsageError: Error, CustomStringConvertible {
     var description: String
 }
 
-extension ParsableCommand {
+extension ParsableArguments {
     static func failUsage(_ message: String) -> ExitCode {
         printError("error: \(message)")
         return ExitCode(2)
     }
 }
 
-struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Serve the coordinator's frame protocol on stdin/stdout (what the local transport starts).")
-
+/// What defines a node's worker; shared by daemon, attach (which starts the daemon with them) and serve.
+struct NodeOptions: ParsableArguments {
     @Option(help: "Node name, as in the inventory.") var node: String = "local"
-    @Option(help: "Directory for attempt files (submission, logs, code, snapshots).") var workDir: String = "/var/lib/podium-worker"
+    @Option(help: "Directory for attempt files (submission, logs, code, snapshots) and the daemon's socket.") var workDir: String = "/var/lib/podium-worker"
     @Option(help: "Declared GPU slots, used only when nvidia-smi finds no GPU (a stand-in for scheduling on machines without GPUs).") var gpus: Int = 0
     @Option(help: "CPUs to report.") var cpus: Double = 1
     @Option(help: "Memory to report, e.g. 16g.") var memory: String = "8g"
     @Option(help: "Docker Engine socket (default: DOCKER_HOST or /var/run/docker.sock).") var dockerSocket: String?
     @Option(help: "docker (isolated containers) or process (no isolation; for machines without Docker).") var runtime: String = "docker"
 
-    func run() throws {
-        guard let mem = parseByteSize(memory) else { throw Self.failUsage("--memory: '\(memory)' is not a size such as 16g") }
+    var socketPath: String { workDir + "/daemon.sock" }
+
+    /// The same options, to start a daemon with.
+    var arguments: [String] {
+        ["--node", node, "--work-dir", workDir, "--gpus", String(gpus), "--cpus", String(cpus), "--memory", memory,
+         "--runtime", runtime] + (dockerSocket.map { ["--docker-socket", $0] } ?? [])
+    }
+
+    /// The node's server with its GPUs discovered, orphaned containers removed and unfinished attempts taken over.
+    func makeServer(stopOnDisconnect: Bool, output: FrameWriter?) throws -> WorkerServer {
+        guard let mem = parseByteSize(memory) else { throw WorkerCommand.failUsage("--memory: '\(memory)' is not a size such as 16g") }
         guard let rt = makeRuntime(runtime, dockerSocket: dockerSocket) else {
-            throw Self.failUsage("--runtime \(runtime): expected docker or process")
+            throw WorkerCommand.failUsage("--runtime \(runtime): expected docker or process")
         }
-        // The coordinator's Ctrl-C reaches this child too; the worker ends on EOF instead, after stopping its attempts.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGPIPE, SIG_IGN)
         do { try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true) } catch {
-            throw Self.failUsage("--work-dir \(workDir): cannot create it (\(error))")
+            throw WorkerCommand.failUsage("--work-dir \(workDir): cannot create it (\(error))")
         }
         let devices = GPUInventory.resolve(declared: gpus)
         printError("podium-worker[\(node)]: runtime \(rt.name); GPUs: " + (devices.isEmpty ? "none"
             : devices.map { "\($0.index) \($0.name) \($0.uuid)" }.joined(separator: "; ")))
         if rt is ProcessRuntime { printError("podium-worker[\(node)]: warning: \(ProcessRuntime.warning)") }
-        let server = WorkerServer(node: node, workDir: workDir, runtime: rt, output: FrameWriter(fd: 1), version: podiumVersion,
-                                  capacity: (cpus, mem), gpus: devices)
+        let server = WorkerServer(node: node, workDir: absolutePath(workDir), runtime: rt, output: output, version: podiumVersion,
+                                  capacity: (cpus, mem), gpus: devices, stopOnDisconnect: stopOnDisconnect)
         if rt is DockerRuntime { server.removeOrphans(engine: DockerEngine(socketPath: dockerSocket)) }
+        server.recover()
+        return server
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve one coordinator on stdin/stdout and stop its attempts when it goes (no daemon).")
+    @OptionGroup var options: NodeOptions
+
+    func run() throws {
+        // The coordinator's Ctrl-C reaches this child too; it ends on EOF instead, after stopping its attempts.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let server = try options.makeServer(stopOnDisconnect: true, output: FrameWriter(fd: 1))
         server.serve(input: FrameReader(fd: 0))
+    }
+}
+
+struct Daemon: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The node's long-lived worker: owns its attempts across coordinator disconnects and its own restarts.",
+        discussion: "Listens on <work-dir>/daemon.sock; coordinators reach it through `podium-worker attach`. One daemon per work directory.")
+    @OptionGroup var options: NodeOptions
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        try FileManager.default.createDirectory(atPath: options.workDir, withIntermediateDirectories: true)
+        let lock = open(options.workDir + "/daemon.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
+            printError("podium-worker daemon: another daemon already serves \(options.workDir)")
+            throw ExitCode(1)
+        }
+        try String(getpid()).write(toFile: options.workDir + "/daemon.pid", atomically: true, encoding: .utf8)
+        let server = try options.makeServer(stopOnDisconnect: false, output: nil)
+        let listener = try UnixSocket.listen(path: options.socketPath)
+        printError("podium-worker[\(options.node)]: daemon \(getpid()) listening on \(options.socketPath)")
+        let socketPath = options.socketPath
+        BlockingThread.start {
+            while true {
+                sleepSeconds(1)
+                if server.exitRequested.withLock({ $0 }) && server.liveCount == 0 {
+                    printError("podium-worker[\(server.node)]: idle and asked to exit")
+                    unlink(socketPath)
+                    Glibc.exit(0)
+                }
+            }
+        }
+        while true {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 { if errno == EINTR { continue }; throw WorkerCommand.failUsage("accept: \(String(cString: strerror(errno)))") }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            BlockingThread.start {
+                server.serve(input: FrameReader(fd: fd), output: FrameWriter(fd: fd))
+                close(fd)
+            }
+        }
+    }
+}
+
+struct Attach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Bridge stdin/stdout to the node's daemon, starting it first if none runs (what the coordinator runs).")
+    @OptionGroup var options: NodeOptions
+
+    func run() throws {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        var fd = UnixSocket.connect(path: options.socketPath)
+        if fd < 0 {
+            try FileManager.default.createDirectory(atPath: options.workDir, withIntermediateDirectories: true)
+            let log = options.workDir + "/daemon.log"
+            let me = selfExecutable()
+            _ = try ChildProcess(arguments: ["/bin/sh", "-c", "exec \"$@\" </dev/null >>\(shellSingleQuoted(log)) 2>&1", "sh", me, "daemon"] + options.arguments,
+                                 stdinPipe: false, stdoutPipe: false, newSession: true)
+            let until = monotonicSeconds() + 20
+            while fd < 0 && monotonicSeconds() < until { sleepSeconds(0.05); fd = UnixSocket.connect(path: options.socketPath) }
+            guard fd >= 0 else {
+                printError("podium-worker attach: the daemon did not come up; see \(log)")
+                throw ExitCode(1)
+            }
+        }
+        let sock = fd
+        BlockingThread.start {
+            pump(from: 0, to: sock)
+            shutdown(sock, Int32(SHUT_WR))
+        }
+        pump(from: sock, to: 1)
+    }
+}
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Stop the node's daemon (its attempts keep running and are taken over by the next daemon).")
+    @Option(help: "The daemon's work directory.") var workDir: String = "/var/lib/podium-worker"
+
+    func run() throws {
+        guard let text = try? String(contentsOfFile: workDir + "/daemon.pid", encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 else {
+            printError("podium-worker stop: no daemon runs for \(workDir)")
+            return
+        }
+        kill(pid, SIGTERM)
+        let until = monotonicSeconds() + 10
+        while kill(pid, 0) == 0 && monotonicSeconds() < until { sleepSeconds(0.05) }
+        if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        unlink(workDir + "/daemon.sock")
+    }
+}
+
+/// Copies bytes until EOF on `from` or an error on `to`.
+func pump(from: Int32, to: Int32) {
+    var buf = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        var off = 0
+        while off < n {
+            let w = buf.withUnsafeBytes { write(to, $0.baseAddress! + off, n - off) }
+            if w < 0 && errno == EINTR { continue }
+            if w <= 0 { return }
+            off += w
+        }
+    }
+}
+
+func selfExecutable() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+}
+
+func shellSingleQuoted(_ s: String) -> String { "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
+
+/// Unix-domain stream sockets for the daemon.
+enum UnixSocket {
+    static func address(_ path: String) -> sockaddr_un? {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { return nil }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+            raw[bytes.count] = 0
+        }
+        return addr
+    }
+
+    /// A connected socket, or −1.
+    static func connect(path: String) -> Int32 {
+        guard var addr = address(path) else { return -1 }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        if rc != 0 { close(fd); return -1 }
+        return fd
+    }
+
+    static func listen(path: String) throws -> Int32 {
+        guard var addr = address(path) else { throw WorkerCommand.failUsage("socket path too long: \(path)") }
+        unlink(path)
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        guard rc == 0, Glibc.listen(fd, 16) == 0 else { throw WorkerCommand.failUsage("cannot listen on \(path): \(String(cString: strerror(errno)))") }
+        chmod(path, 0o600)
+        return fd
     }
 }
 
@@ -71,15 +243,6 @@ func makeRuntime(_ name: String, dockerSocket: String?) -> (any AgentRuntime)? {
     case "docker": return DockerRuntime(engine: DockerEngine(socketPath: dockerSocket))
     case "process": return ProcessRuntime()
     default: return nil
-    }
-}
-
-struct Attach: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Bridge stdin/stdout to a long-lived worker daemon (not built yet: issue 4).")
-    func run() throws {
-        printError("podium-worker attach: the long-lived daemon is not built yet (issue 4); the local transport uses `podium-worker serve`.")
-        throw ExitCode(3)
     }
 }
 

@@ -210,8 +210,8 @@ final class SSHSweepTests: XCTestCase {
             XCTAssertTrue(log.contains("seed=\(r.spec.attempt)"), log)
             XCTAssertEqual(try store.attempts(runID: r.id).map(\.node), ["remote1"])
         }
-        let workerLog = try String(contentsOfFile: dir + "/worker-remote1.log", encoding: .utf8)
-        XCTAssertTrue(workerLog.contains("coordinator podium"), "the remote worker's stderr comes back: \(workerLog)")
+        let daemonLog = try String(contentsOfFile: dir + "/remote-work/daemon.log", encoding: .utf8)
+        XCTAssertTrue(daemonLog.contains("coordinator podium"), "the node's daemon served the coordinator: \(daemonLog)")
     }
 }
 
