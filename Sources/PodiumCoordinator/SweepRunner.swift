@@ -46,6 +46,9 @@ public final class SweepRunner: @unchecked Sendable {
     var scheduler = Scheduler(policy: .firstAttemptsThenLongest)
     var runs: [String: RunRecord] = [:]
     var retryAt: [(at: Double, runID: String)] = []
+    /// Unreachable nodes: since when, and when to try again (with the current backoff).
+    var downSince: [String: Double] = [:]
+    var reconnectAt: [String: (at: Double, delay: Double)] = [:]
     var logFDs: [String: Int32] = [:]
     var logBytes: [String: Int64] = [:]
     let grading = GradingService()
@@ -85,6 +88,7 @@ public final class SweepRunner: @unchecked Sendable {
         progress.start(total: runs.count)
         while !allDone() {
             showProgress()
+            try tendDownNodes()
             let now = monotonicSeconds()
             let due = retryAt.filter { $0.at <= now }
             if !due.isEmpty {
@@ -98,7 +102,7 @@ public final class SweepRunner: @unchecked Sendable {
                 printError("\npodium: received signal \(sig); detaching. \(live) attempt(s) keep running on their nodes; run the same command again to resume.")
                 interrupted = true
             case .node(.disconnected(let node, let reason)):
-                try nodeLost(node, reason: reason)
+                try markDown(node, reason: reason)
             case .node(.reply(let node, let reply)):
                 try handle(reply, from: node)
             }
@@ -138,16 +142,20 @@ public final class SweepRunner: @unchecked Sendable {
             guard let input = nodeInbox.pop(timeout: 1) else { continue }
             if case .reply(let node, .held(let list)) = input { held[node] = list } else { early.append(input) }
         }
+        for (node, list) in held.sorted(by: { $0.key < $1.key }) { try reconcile(node: node, held: list) }
+        return early
+    }
+
+    /// Matches what one node holds with the state (at startup, and whenever a node comes back).
+    func reconcile(node: String, held: [HeldAttempt]) throws {
         var finishedNow = [(RunRecord, AttemptResult)]()
-        for r in runs.values where r.state.hasLiveAttempt {
-            let node = r.node ?? lastNode(r) ?? "?"
-            guard let h = held[node]?.first(where: { $0.runID == r.id && $0.epoch == r.epoch }) else {
-                try transition(r.id, .finished(.lost), detail: connections[node] == nil
-                    ? "node \(node) is not reachable after a coordinator restart; attempt \(r.epoch) is requeued"
-                    : "node \(node) does not hold attempt \(r.epoch) after a coordinator restart; it is requeued")
+        for r in runs.values where r.state.hasLiveAttempt && (r.node ?? lastNode(r)) == node {
+            guard let h = held.first(where: { $0.runID == r.id && $0.epoch == r.epoch }) else {
+                try finishAttempt(r, outcome: .lost, result: nil,
+                                  detail: "node \(node) does not hold attempt \(r.epoch) any more; it is requeued")
                 continue
             }
-            if r.state == .dispatched { try transition(r.id, .started, detail: "adopted after a coordinator restart") }
+            if r.state == .dispatched { try transition(r.id, .started, detail: "adopted on reconnection") }
             apply(scheduler.on(.adopt(runID: r.id, node: node, needs: queued(r).needs)))
             let central = fileSize(attemptDir(r.id, r.epoch) + "/agent.log")
             try? connections[node]?.send(.streamLog(runID: r.id, epoch: r.epoch, from: central))
@@ -156,23 +164,20 @@ public final class SweepRunner: @unchecked Sendable {
             if !h.running, let result = h.result { finishedNow.append((runs[r.id]!, result)) }
         }
         // Attempts the state does not expect: fence live ones, clean up finished ones nobody will collect.
-        for (node, list) in held {
-            for h in list {
-                let r = runs[h.runID]
-                let expected = r.map { $0.epoch == h.epoch && ($0.state.hasLiveAttempt || $0.state == .collecting) } ?? false
-                if expected { continue }
-                if h.running {
-                    try? connections[node]?.send(.cancel(runID: h.runID, epoch: h.epoch))
-                    try store.logEvent(kind: "fenced", runID: h.runID, epoch: h.epoch, detail: "stale attempt on \(node) cancelled")
-                } else if r == nil || r!.epoch != h.epoch || r!.state.isTerminal {
-                    try? connections[node]?.send(.acknowledge(runID: h.runID, epoch: h.epoch))
-                }
+        for h in held {
+            let r = runs[h.runID]
+            let expected = r.map { $0.epoch == h.epoch && ($0.state.hasLiveAttempt || $0.state == .collecting) } ?? false
+            if expected { continue }
+            if h.running {
+                try? connections[node]?.send(.cancel(runID: h.runID, epoch: h.epoch))
+                try store.logEvent(kind: "fenced", runID: h.runID, epoch: h.epoch, detail: "stale attempt on \(node) cancelled")
+            } else if r == nil || r!.epoch != h.epoch || r!.state.isTerminal {
+                try? connections[node]?.send(.acknowledge(runID: h.runID, epoch: h.epoch))
             }
         }
         for (r, result) in finishedNow {
             try finishAttempt(r, outcome: result.outcome, result: result, detail: result.message)
         }
-        return early
     }
 
     // MARK: nodes
@@ -180,29 +185,9 @@ public final class SweepRunner: @unchecked Sendable {
     func connectNodes() throws {
         var failures = [String]()
         for node in setup.inventory.nodes {
-            do {
-                let logPath = directoryOf(setup.config.state) + "/worker-\(node.name).log"
-                let conn: WorkerConnection
-                switch node.transport {
-                case .local:
-                    conn = try WorkerConnection.local(node: node, workerCommand: node.workerCommand ?? options.workerCommand,
-                                                      workDir: node.workDir ?? (directoryOf(setup.config.state) + "/worker-" + node.name),
-                                                      stderrPath: logPath, inbox: nodeInbox)
-                case .ssh:
-                    conn = try WorkerConnection.ssh(node: node, target: SSHTarget.from(node: node),
-                                                    workerCommand: node.workerCommand ?? ["podium-worker"],
-                                                    workDir: node.workDir ?? "/var/lib/podium-worker", stderrPath: logPath, inbox: nodeInbox)
-                }
-                connections[node.name] = conn
-                    // Place against the GPUs the worker found (or its declared stand-in slots), not only the inventory's word.
-                    let gpus = conn.welcome?.gpus ?? node.gpus
-                    if gpus != node.gpus {
-                        printError("podium: node \(node.name): the inventory declares \(node.gpus) GPU(s), the worker has \(gpus); using \(gpus)")
-                    }
-                    try store.logEvent(kind: "node_up", detail: "\(node.name): worker \(conn.welcome?.workerVersion ?? "?"), runtime \(node.runtime), \(gpus) GPU(s)")
-                    apply(scheduler.on(.nodeUp(name: node.name, capacity: Resources(gpus: gpus, cpus: node.cpus, memoryBytes: node.memoryBytes))))
-            } catch {
+            do { try connect(node) } catch {
                 failures.append("\(node.name): \(error)")
+                try markDown(node.name, reason: "\(error)")
             }
         }
         for f in failures { printError("podium: node \(f)") }
@@ -211,16 +196,64 @@ public final class SweepRunner: @unchecked Sendable {
         }
     }
 
-    func nodeLost(_ node: String, reason: String) throws {
-        guard connections.removeValue(forKey: node) != nil else { return }
-        printError("podium: lost node \(node): \(reason)")
-        try store.logEvent(kind: "node_down", detail: "\(node): \(reason)")
-        apply(scheduler.on(.nodeDown(name: node)))
-        for r in runs.values where r.node == node && r.state.hasLiveAttempt {
-            try finishAttempt(r, outcome: .lost, result: nil, detail: "node \(node) was lost: \(reason)")
+    /// Connects one node (local: `podium-worker attach` as a child; ssh: the same over a verified session).
+    func connect(_ node: NodeSpec) throws {
+        let logPath = directoryOf(setup.config.state) + "/worker-\(node.name).log"
+        let conn: WorkerConnection
+        switch node.transport {
+        case .local:
+            conn = try WorkerConnection.local(node: node, workerCommand: node.workerCommand ?? options.workerCommand,
+                                              workDir: node.workDir ?? (directoryOf(setup.config.state) + "/worker-" + node.name),
+                                              stderrPath: logPath, inbox: nodeInbox)
+        case .ssh:
+            conn = try WorkerConnection.ssh(node: node, target: SSHTarget.from(node: node),
+                                            workerCommand: node.workerCommand ?? ["podium-worker"],
+                                            workDir: node.workDir ?? "/var/lib/podium-worker", stderrPath: logPath, inbox: nodeInbox)
         }
-        if connections.isEmpty {
-            throw ConnectionError(node: node, message: "every node is gone; the sweep cannot continue (state is saved; run again to resume)")
+        connections[node.name] = conn
+        downSince[node.name] = nil
+        reconnectAt[node.name] = nil
+        // Place against the GPUs the worker found (or its declared stand-in slots), not only the inventory's word.
+        let gpus = conn.welcome?.gpus ?? node.gpus
+        if gpus != node.gpus {
+            printError("podium: node \(node.name): the inventory declares \(node.gpus) GPU(s), the worker has \(gpus); using \(gpus)")
+        }
+        try store.logEvent(kind: "node_up", detail: "\(node.name): worker \(conn.welcome?.workerVersion ?? "?"), runtime \(node.runtime), \(gpus) GPU(s)")
+        apply(scheduler.on(.nodeUp(name: node.name, capacity: Resources(gpus: gpus, cpus: node.cpus, memoryBytes: node.memoryBytes))))
+    }
+
+    /// A node stopped answering: no new work goes there, reconnection is tried with backoff, and only after
+    /// `lost_after` are its attempts declared lost and requeued (they may well be running on, under the daemon).
+    func markDown(_ node: String, reason: String) throws {
+        if let c = connections[node], c.alive.withLock({ $0 }) { return }  // a late notice about an older connection
+        connections.removeValue(forKey: node)
+        if downSince[node] == nil {
+            downSince[node] = monotonicSeconds()
+            printError("podium: node \(node) is unreachable (\(reason)); retrying; its attempts are requeued if it stays away for \(setup.config.lostAfter)")
+            try store.logEvent(kind: "node_down", detail: "\(node): \(reason)")
+        }
+        reconnectAt[node] = (monotonicSeconds() + (reconnectAt[node]?.delay ?? 2), min((reconnectAt[node]?.delay ?? 1) * 2, 60))
+        apply(scheduler.on(.nodeDown(name: node)))
+    }
+
+    /// Reconnects nodes whose retry is due; requeues the attempts of nodes silent for longer than `lost_after`.
+    func tendDownNodes() throws {
+        let now = monotonicSeconds()
+        for (name, since) in downSince {
+            if now - since >= Double(setup.config.lostAfter.seconds) {
+                for r in runs.values where r.node == name && r.state.hasLiveAttempt {
+                    try finishAttempt(r, outcome: .lost, result: nil,
+                                      detail: "node \(name) unreachable for \(Int(now - since)) s (lost_after \(setup.config.lostAfter)); requeued")
+                }
+            }
+            guard let due = reconnectAt[name], due.at <= now, let spec = setup.inventory.nodes.first(where: { $0.name == name }) else { continue }
+            do {
+                try connect(spec)
+                printError("podium: node \(name) is back")
+                try connections[name]?.send(.list)  // its `.held` answer reconciles it
+            } catch {
+                reconnectAt[name] = (now + due.delay, min(due.delay * 2, 60))
+            }
         }
     }
 
@@ -309,7 +342,9 @@ public final class SweepRunner: @unchecked Sendable {
             } else if let runID, let r = runs[runID], r.state == .collecting {
                 printError("podium: \(r.spec.label): \(message)")
             }
-        case .held, .welcome:
+        case .held(let list):
+            try reconcile(node: node, held: list)
+        case .welcome:
             break
         }
     }

@@ -20,6 +20,8 @@ public final class WorkerConnection: @unchecked Sendable {
     let child: ChildProcess?
     let ssh: (session: SSHSession, exec: SSHExec)?
     public private(set) var welcome: (workerVersion: String, gpus: Int, cpus: Double, memoryBytes: Int64)?
+    /// False once the reader saw the connection end (a late `.disconnected` of an old connection is then told apart).
+    public let alive = Locked(true)
 
     /// `local` transport: `podium-worker attach` as a child process (it starts the node's daemon if none runs).
     public static func local(node: NodeSpec, workerCommand: [String], workDir: String, stderrPath: String,
@@ -74,12 +76,13 @@ public final class WorkerConnection: @unchecked Sendable {
         default:
             throw ConnectionError(node: node, message: "unexpected first frame from the worker")
         }
-        let node = self.node
+        let node = self.node, alive = self.alive
         BlockingThread.start {
             while true {
                 do {
                     inbox.push(.reply(node: node, try reader.next(Reply.self)))
                 } catch {
+                    alive.withLock { $0 = false }
                     inbox.push(.disconnected(node: node, reason: "\(error)"))
                     return
                 }

@@ -134,6 +134,8 @@ public struct SweepConfig: Codable, Sendable, Equatable {
     public var state: String
     public var network: Bool
     public var maxInfraRetries: Int
+    /// How long a node may stay unreachable before its attempts are declared lost and requeued elsewhere.
+    public var lostAfter: BudgetDuration
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case sweep, agent, competitions, attempts, budgets, hardware
@@ -144,6 +146,7 @@ public struct SweepConfig: Codable, Sendable, Equatable {
         case dataDir = "data_dir"
         case state, network
         case maxInfraRetries = "max_infra_retries"
+        case lostAfter = "lost_after"
         case comment = "$comment"
     }
 
@@ -165,6 +168,7 @@ public struct SweepConfig: Codable, Sendable, Equatable {
         state = try c.decodeIfPresent(String.self, forKey: .state) ?? "state/\(sweep).sqlite"
         network = try c.decodeIfPresent(Bool.self, forKey: .network) ?? false
         maxInfraRetries = try c.decodeIfPresent(Int.self, forKey: .maxInfraRetries) ?? 3
+        lostAfter = try c.decodeIfPresent(BudgetDuration.self, forKey: .lostAfter) ?? BudgetDuration(seconds: 600)
         try validate(codingPath: decoder.codingPath)
     }
 
@@ -184,6 +188,7 @@ public struct SweepConfig: Codable, Sendable, Equatable {
         try c.encode(state, forKey: .state)
         try c.encode(network, forKey: .network)
         try c.encode(maxInfraRetries, forKey: .maxInfraRetries)
+        try c.encode(lostAfter, forKey: .lostAfter)
     }
 
     /// Checks the values a flag may also have set; `codingPath` or `flag` says where to point the user.

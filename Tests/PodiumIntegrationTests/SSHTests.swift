@@ -278,3 +278,56 @@ final class SSHTransferTests: XCTestCase {
         XCTAssertTrue(refused.error?.contains("unknown host key") ?? false, refused.error ?? "")
     }
 }
+
+/// A node that disappears: its attempts wait `lost_after`, then run again elsewhere with a higher epoch.
+final class LostNodeTests: XCTestCase {
+    func testUnreachableNodeIsRequeuedAfterLostAfter() throws {
+        let sshd = try TestSSHD()
+        let dir = makeTempDir("lostnode")
+        defer {
+            sshd.stop()
+            _ = ChildProcess.capture([workerBinary, "stop", "--work-dir", dir + "/remote-work"])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        try """
+        {"nodes": [
+          {"name": "remote", "transport": "ssh", "host": "127.0.0.1", "port": \(sshd.port), "user": "\(sshd.user)",
+           "identity_file": "\(sshd.userKey)", "known_hosts": "\(sshd.knownHosts)", "runtime": "process", "cpus": 1, "memory": "4g",
+           "keepalive": 1, "worker_command": ["\(workerBinary)"], "work_dir": "\(dir)/remote-work"},
+          {"name": "spare", "transport": "local", "runtime": "process", "cpus": 1, "memory": "4g"}]}
+        """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        let agent = #"sleep 5; cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv""#
+        try """
+        {"sweep": "lost", "agent": {"name": "sleepy", "image": "none", "command": ["/bin/sh", "-c", \(String(reflecting: agent))]},
+         "competitions": ["wine-cultivar"], "attempts": 2, "budgets": ["60s"], "lost_after": "3s",
+         "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
+         "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+        """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
+        let store = try StateStore(path: setup.config.state)
+        var options = SweepRunner.Options(workerCommand: [workerBinary])
+        options.progress = false
+        let runner = SweepRunner(setup: setup, store: store, options: options)
+        let outcome = Locked<Result<SweepRunner.Outcome, any Error>?>(nil)
+        BlockingThread.start { let r = Result { try runner.run() }; outcome.withLock { $0 = r } }
+        sleepSeconds(2)
+        sshd.stop()  // the node vanishes (its daemon, here on this machine, keeps running the attempt)
+        let until = monotonicSeconds() + 90
+        while outcome.withLock({ $0 }) == nil && monotonicSeconds() < until { sleepSeconds(0.2) }
+        let result = try XCTUnwrap(outcome.withLock { $0 }).get()
+        XCTAssertEqual(result.counts[.completed], 2, "\(result.counts)")
+        var moved = 0
+        for r in try store.runs(sweep: "lost") {
+            let attempts = try store.attempts(runID: r.id)
+            if attempts.first?.node == "remote" {
+                XCTAssertEqual(attempts.map(\.outcome), [.lost, .completed])
+                XCTAssertEqual(attempts.map(\.node), ["remote", "spare"])
+                XCTAssertEqual(attempts.map(\.epoch), [1, 2])
+                moved += 1
+            } else {
+                XCTAssertEqual(attempts.map(\.outcome), [.completed])
+            }
+        }
+        XCTAssertEqual(moved, 1)
+    }
+}
