@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(
             name: "podium",
             dependencies: [
-                "PodiumCoordinator", "PodiumCore", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH", "PodiumWorker",
+                "PodiumCoordinator", "PodiumCore", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH", "PodiumWorker", "PodiumScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

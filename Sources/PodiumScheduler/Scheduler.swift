@@ -1,6 +1,8 @@
 import PodiumCore
 
 /// Pure placement and ordering: events in, directives out. No clocks, no I/O.
+/// Waiting runs are kept in policy order in an array consumed from the front (placed entries are tombstoned and
+/// compacted now and then), so a decision costs what it places, not the length of the queue.
 public struct Scheduler: Sendable {
     public struct Node: Equatable, Sendable {
         public var name: String
@@ -11,84 +13,159 @@ public struct Scheduler: Sendable {
     }
 
     public let policy: SchedulingPolicy
-    public private(set) var nodes: [Node] = []
-    public private(set) var waiting: [QueuedRun] = []
+    public private(set) var nodes: [Node] = [] {
+        didSet { indexDirty = true }
+    }
+    private var nodeIndex: [String: Int] = [:]
+    /// Online nodes by free GPU count (for best fit without scanning every node), and the online free total.
+    private var buckets: [Int: Set<Int>] = [:]
+    private var freeTotal = Resources.zero
+    private var indexDirty = true
+    private var queue: [QueuedRun] = []
+    private var gone: [Bool] = []
+    private var head = 0
+    private var goneCount = 0
+    private var queued: Set<String> = []
+    /// Waiting runs that need no GPU: while there are none, a cluster without free GPUs ends a placement pass at once.
+    private var zeroGPUWaiting = 0
+    private var sorted = true
     /// runID → (node, resources held).
     public private(set) var placed: [String: (node: String, needs: Resources)] = [:]
-    private var waitingSorted = true
+    /// Placement decisions made so far (for benchmarks).
+    public private(set) var decisions = 0
 
     public init(policy: SchedulingPolicy = .firstAttemptsThenLongest) { self.policy = policy }
 
     public var runningCount: Int { placed.count }
+    /// Runs waiting for a slot, in policy order.
+    public var waiting: [QueuedRun] { zip(queue, gone).dropFirst(head).filter { !$0.1 }.map(\.0) }
+    public var waitingCount: Int { queued.count }
 
     public mutating func on(_ event: SchedulerEvent) -> [SchedulerDirective] {
         switch event {
         case .nodeUp(let name, let capacity):
-            if let i = nodes.firstIndex(where: { $0.name == name }) {
+            if let i = index(of: name) {
                 nodes[i].capacity = capacity
                 nodes[i].online = true
             } else {
                 nodes.append(Node(name: name, capacity: capacity, used: .zero, online: true))
             }
         case .nodeDown(let name):
-            if let i = nodes.firstIndex(where: { $0.name == name }) { nodes[i].online = false }
+            if let i = index(of: name) { nodes[i].online = false }
         case .enqueue(let runs):
-            var known = Set(waiting.map(\.id)).union(placed.keys)
-            waiting.append(contentsOf: runs.filter { known.insert($0.id).inserted })
-            waitingSorted = false
-        case .released(let runID):
-            if let p = placed.removeValue(forKey: runID), let i = nodes.firstIndex(where: { $0.name == p.node }) {
-                nodes[i].used = nodes[i].used - p.needs
+            for r in runs where placed[r.id] == nil && queued.insert(r.id).inserted {
+                queue.append(r)
+                gone.append(false)
+                if r.needs.gpus == 0 { zeroGPUWaiting += 1 }
+                sorted = false
             }
+        case .released(let runID):
+            if let p = placed.removeValue(forKey: runID), let i = index(of: p.node) { use(i, -1, p.needs) }
         case .adopt(let runID, let node, let needs):
-            waiting.removeAll { $0.id == runID }
-            if placed[runID] == nil, let i = nodes.firstIndex(where: { $0.name == node }) {
-                nodes[i].used = nodes[i].used + needs
+            remove(runID)
+            if placed[runID] == nil, let i = index(of: node) {
+                use(i, 1, needs)
                 placed[runID] = (node, needs)
             }
         case .cancel(let runID):
-            waiting.removeAll { $0.id == runID }
+            remove(runID)
         case .tick:
             break
         }
         return placeWaiting()
     }
 
+    private mutating func index(of name: String) -> Int? {
+        rebuildIndexIfNeeded()
+        return nodeIndex[name]
+    }
+
+    private mutating func rebuildIndexIfNeeded() {
+        guard indexDirty else { return }
+        nodeIndex = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($1.name, $0) })
+        buckets = [:]
+        freeTotal = .zero
+        for (i, n) in nodes.enumerated() where n.online {
+            buckets[n.free.gpus, default: []].insert(i)
+            freeTotal = freeTotal + n.free
+        }
+        indexDirty = false
+    }
+
+    /// Takes (sign 1) or gives back (−1) resources on node i, keeping the buckets and the free total current.
+    private mutating func use(_ i: Int, _ sign: Int, _ needs: Resources) {
+        rebuildIndexIfNeeded()
+        let online = nodes[i].online
+        if online { buckets[nodes[i].free.gpus]?.remove(i) }
+        let delta = sign > 0 ? needs : Resources.zero - needs
+        nodes[i].used = nodes[i].used + delta
+        indexDirty = false  // the didSet above marked it; the index itself is still right
+        if online {
+            buckets[nodes[i].free.gpus, default: []].insert(i)
+            freeTotal = freeTotal - delta
+        }
+    }
+
+    private mutating func remove(_ runID: String) {
+        guard queued.remove(runID) != nil else { return }
+        for i in head..<queue.count where !gone[i] && queue[i].id == runID {
+            gone[i] = true
+            goneCount += 1
+            if queue[i].needs.gpus == 0 { zeroGPUWaiting -= 1 }
+            return
+        }
+    }
+
     /// Greedy list scheduling in policy order; a run that fits nowhere now does not block smaller ones behind it.
     private mutating func placeWaiting() -> [SchedulerDirective] {
-        guard !waiting.isEmpty, nodes.contains(where: \.online) else { return [] }
-        if !waitingSorted {
-            let policy = self.policy
-            waiting.sort { policy.before($0, $1) }
-            waitingSorted = true
-        }
+        guard !queued.isEmpty else { return [] }
+        if !sorted { compact(); sorted = true }
+        rebuildIndexIfNeeded()
         var out = [SchedulerDirective]()
-        var keep = [QueuedRun]()
-        keep.reserveCapacity(waiting.count)
-        var anyFree = true
-        for run in waiting {
-            guard anyFree, let i = bestNode(for: run.needs) else {
-                keep.append(run)
-                continue
-            }
-            nodes[i].used = nodes[i].used + run.needs
-            placed[run.id] = (nodes[i].name, run.needs)
-            out.append(.place(runID: run.id, node: nodes[i].name))
-            anyFree = nodes.contains { $0.online && ($0.free.cpus > 1e-9 || $0.free.gpus > 0) }
+        var i = head
+        while i < queue.count && (freeTotal.gpus > 0 || (zeroGPUWaiting > 0 && freeTotal.cpus > 1e-9)) {
+            defer { i += 1 }
+            if gone[i] { continue }
+            let run = queue[i]
+            guard run.needs.fits(in: freeTotal), let n = bestNode(for: run.needs) else { continue }
+            use(n, 1, run.needs)
+            placed[run.id] = (nodes[n].name, run.needs)
+            queued.remove(run.id)
+            gone[i] = true
+            goneCount += 1
+            if run.needs.gpus == 0 { zeroGPUWaiting -= 1 }
+            decisions += 1
+            out.append(.place(runID: run.id, node: nodes[n].name))
         }
-        waiting = keep
+        while head < queue.count && gone[head] { head += 1 }
+        if goneCount > 4096 && goneCount * 2 > queue.count { compact() }
         return out
     }
 
-    /// Best fit: the online node where the run leaves the fewest GPUs (then CPUs) idle.
+    /// Drops placed entries and restores policy order.
+    private mutating func compact() {
+        var live = [QueuedRun]()
+        live.reserveCapacity(queued.count)
+        for i in head..<queue.count where !gone[i] { live.append(queue[i]) }
+        let policy = self.policy
+        live.sort { policy.before($0, $1) }
+        queue = live
+        gone = [Bool](repeating: false, count: live.count)
+        head = 0
+        goneCount = 0
+    }
+
+    /// Best fit: the online node where the run leaves the fewest GPUs (then CPUs) idle. Looks only at nodes with
+    /// the fewest free GPUs that suffice (the buckets), not at every node.
     private func bestNode(for needs: Resources) -> Int? {
-        var best: Int?
-        for i in nodes.indices where nodes[i].online && needs.fits(in: nodes[i].free) {
-            guard let b = best else { best = i; continue }
-            let fi = nodes[i].free, fb = nodes[b].free
-            if (fi.gpus, fi.cpus) < (fb.gpus, fb.cpus) { best = i }
+        for g in buckets.keys.filter({ $0 >= needs.gpus }).sorted() {
+            var best: Int?
+            for i in buckets[g]! where needs.fits(in: nodes[i].free) {
+                if best == nil || (nodes[i].free.cpus, i) < (nodes[best!].free.cpus, best!) { best = i }
+            }
+            if let best { return best }
         }
-        return best
+        return nil
     }
 }
 

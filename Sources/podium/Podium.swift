@@ -93,12 +93,6 @@ extension NotBuilt {
     }
 }
 
-struct Simulate: NotBuilt {
-    static let configuration = CommandConfiguration(abstract: "Simulate a sweep at cluster scale (not built yet: issue 8).")
-    static let issue = "issue 8: the simulator"
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
-
 struct Cancel: NotBuilt {
     static let configuration = CommandConfiguration(abstract: "Cancel a run or a sweep (not built yet: issue 5).")
     static let issue = "issue 5: operator commands"
