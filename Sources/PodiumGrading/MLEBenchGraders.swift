@@ -35,6 +35,27 @@ public enum MLEBenchGraders {
         g["nomad2018-predict-transparent-conductors"] = PositionalGrader(
             name: "mean-column-wise-rmsle", sortKey: nil, columns: ["formation_energy_ev_natom", "bandgap_energy_ev"], metric: .rmsle)
         g["new-york-city-taxi-fare-prediction"] = PositionalGrader(name: "rmse", sortKey: "key", columns: ["fare_amount"], metric: .rmse)
+        // Medium and high competitions that share these shapes.
+        for (id, idCol, target) in [("seti-breakthrough-listen", "id", "target"),
+                                    ("rsna-miccai-brain-tumor-radiogenomic-classification", "BraTS21ID", "MGMT_value")] {
+            g[id] = ColumnGrader(name: "auc-roc", idColumn: idCol, target: target, kind: .auc)
+        }
+        for (id, idCol, target) in [("cassava-leaf-disease-classification", "image_id", "label"),
+                                    ("cdiscount-image-classification-challenge", "_id", "category_id"),
+                                    ("iwildcam-2020-fgvc7", "Id", "Category"),
+                                    ("tensorflow-speech-recognition-challenge", "fname", "label")] {
+            g[id] = ColumnGrader(name: "accuracy", idColumn: idCol, target: target, kind: .accuracy)
+        }
+        for id in ["herbarium-2020-fgvc7", "herbarium-2021-fgvc8", "herbarium-2022-fgvc9"] {
+            g[id] = ColumnGrader(name: "macro-f1", idColumn: "Id", target: "Predicted", kind: .macroF1)
+        }
+        g["iwildcam-2019-fgvc6"] = ColumnGrader(name: "macro-f1", idColumn: "Id", target: "Category", kind: .macroF1)
+        g["statoil-iceberg-classifier-challenge"] = ColumnGrader(name: "log-loss", idColumn: "id", target: "is_iceberg", kind: .binaryLogLoss)
+        g["learning-agency-lab-automated-essay-scoring-2"] = ColumnGrader(name: "quadratic-weighted-kappa", idColumn: "essay_id", target: "score", kind: .quadraticKappa)
+        g["petfinder-pawpularity-score"] = ColumnGrader(name: "rmse", idColumn: "Id", target: "Pawpularity", kind: .rmse, valueRange: 1...100)
+        g["nfl-player-contact-detection"] = ColumnGrader(name: "matthews-correlation", idColumn: "contact_id", target: "contact", kind: .mcc)
+        g["lmsys-chatbot-arena"] = ProbabilityTableGrader(name: "multi-class-log-loss", idColumn: "id", exactColumns: false,
+                                                          classes: ["winner_model_a", "winner_model_b", "winner_tie"])
         g["jigsaw-toxic-comment-classification-challenge"] = ColumnOrderAUCGrader(
             idColumn: "id", classes: ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"])
         return g
@@ -87,11 +108,14 @@ func number(_ cell: String, _ what: String) throws(GradingError) -> Double {
 
 /// One id column and one target column; extra columns on either side are ignored.
 struct ColumnGrader: Grader {
-    enum Kind { case auc, rmse, accuracy, binaryLogLoss, quadraticKappa, exactText }
+    enum Kind { case auc, rmse, accuracy, binaryLogLoss, quadraticKappa, exactText, macroF1, mcc }
     let name: String
     let idColumn: String
     let target: String
     let kind: Kind
+    /// Predictions outside make the submission invalid (probabilities: [0, 1] by default).
+    var valueRange: ClosedRange<Double>? = nil
+    var range: ClosedRange<Double>? { valueRange ?? (kind == .auc || kind == .binaryLogLoss ? 0...1 : nil) }
     var engine: String { "native:mlebench/\(name)" }
 
     func score(submission: CSVTable, answers: CSVTable) throws(GradingError) -> Double {
@@ -109,11 +133,31 @@ struct ColumnGrader: Grader {
             var hits = 0
             for p in pairs where Metrics.labelsEqual(answers.rows[p.ans][at], submission.rows[p.sub][st]) { hits += 1 }
             return Double(hits) / Double(max(pairs.count, 1))
+        case .macroF1:
+            // Labels cast with int() (truncating; NaN invalid), F1 averaged over the union of labels present.
+            var truth = [Int](), pred = [Int]()
+            for p in pairs {
+                truth.append(Int(try number(answers.rows[p.ans][at], "answer")))
+                pred.append(Int(try number(submission.rows[p.sub][st], "submission '\(target)'")))
+            }
+            return Metrics.macroF1(truth, pred)
+        case .mcc:
+            var truth = [Bool](), pred = [Bool]()
+            for p in pairs {
+                let y = try number(answers.rows[p.ans][at], "answer"), v = try number(submission.rows[p.sub][st], "submission '\(target)'")
+                guard v == 0 || v == 1 else { throw .invalid("submission '\(target)' must be 0 or 1; found \(v)") }
+                truth.append(y == 1)
+                pred.append(v == 1)
+            }
+            return Metrics.matthews(truth, pred)
         case .quadraticKappa:
             var truth = [Double](), pred = [Double]()
             for p in pairs {
                 truth.append(try number(answers.rows[p.ans][at], "answer"))
-                pred.append(try number(submission.rows[p.sub][st], "submission '\(target)' for id '\(submission.rows[p.sub][submission.columnIndex(idColumn)!])'"))
+                let v = try number(submission.rows[p.sub][st], "submission '\(target)' for id '\(submission.rows[p.sub][submission.columnIndex(idColumn)!])'")
+                // sklearn refuses continuous values here ("a mix of continuous and multiclass targets").
+                guard v == v.rounded() else { throw .invalid("submission '\(target)' holds \(v); kappa needs class labels (integers)") }
+                pred.append(v)
             }
             return Metrics.quadraticWeightedKappa(truth, pred)
         case .auc, .rmse, .binaryLogLoss:
@@ -123,7 +167,7 @@ struct ColumnGrader: Grader {
             for p in pairs {
                 truth.append(try number(answers.rows[p.ans][at], "answer"))
                 let v = try number(submission.rows[p.sub][st], "submission '\(target)' for id '\(submission.rows[p.sub][submission.columnIndex(idColumn)!])'")
-                if kind != .rmse && (v < 0 || v > 1) { throw .invalid("submission '\(target)' holds \(v): probabilities must lie in [0, 1]") }
+                if let r = range, !r.contains(v) { throw .invalid("submission '\(target)' holds \(v); values must lie in [\(r.lowerBound), \(r.upperBound)]") }
                 pred.append(v)
             }
             switch kind {
@@ -143,10 +187,12 @@ struct ProbabilityTableGrader: Grader {
     let exactColumns: Bool
     /// When set, the submission must have exactly this many columns.
     var columnCount: Int? = nil
+    /// The class columns (default: every answers column but the id).
+    var classes: [String]? = nil
     var engine: String { "native:mlebench/\(name)" }
 
     func score(submission: CSVTable, answers: CSVTable) throws(GradingError) -> Double {
-        let classes = answers.header.filter { $0 != idColumn }
+        let classes = self.classes ?? answers.header.filter { $0 != idColumn }
         if let n = columnCount, submission.header.count != n || submission.rows.count != answers.rows.count {
             throw .invalid("submission shape (\(submission.rows.count), \(submission.header.count)) does not match the answers' (\(answers.rows.count), \(n))")
         }

@@ -83,6 +83,37 @@ public enum Metrics {
         return den == 0 ? 0 : 1 - num / den
     }
 
+    /// Macro F1 over the union of labels present in either (sklearn, zero_division → 0).
+    public static func macroF1(_ truth: [Int], _ pred: [Int]) -> Double {
+        var tp = [Int: Int](), fp = [Int: Int](), fn = [Int: Int]()
+        for (t, p) in zip(truth, pred) {
+            if t == p { tp[t, default: 0] += 1 } else { fp[p, default: 0] += 1; fn[t, default: 0] += 1 }
+        }
+        let labels = Set(truth).union(pred)
+        guard !labels.isEmpty else { return 0 }
+        var sum = 0.0
+        for l in labels {
+            let a = Double(tp[l] ?? 0), b = Double(fp[l] ?? 0), c = Double(fn[l] ?? 0)
+            if 2 * a + b + c > 0 { sum += 2 * a / (2 * a + b + c) }
+        }
+        return sum / Double(labels.count)
+    }
+
+    /// Matthews correlation coefficient of binary labels (0 when undefined, as sklearn).
+    public static func matthews(_ truth: [Bool], _ pred: [Bool]) -> Double {
+        var tp = 0.0, tn = 0.0, fp = 0.0, fn = 0.0
+        for (t, p) in zip(truth, pred) {
+            switch (t, p) {
+            case (true, true): tp += 1
+            case (false, false): tn += 1
+            case (false, true): fp += 1
+            case (true, false): fn += 1
+            }
+        }
+        let den = ((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)).squareRoot()
+        return den == 0 ? 0 : (tp * tn - fp * fn) / den
+    }
+
     public static func rmse(_ truth: [Double], _ pred: [Double]) -> Double {
         var s = 0.0
         for (t, p) in zip(truth, pred) { s += (t - p) * (t - p) }
