@@ -430,18 +430,7 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     func writeDurably(path: String, data: Data) throws {
-        let tmp = path + ".part"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw IOFailure(description: "cannot write \(tmp): \(String(cString: strerror(errno)))") }
-        var done = 0
-        while done < data.count {
-            let w = data.withUnsafeBytes { write(fd, $0.baseAddress! + done, data.count - done) }
-            if w < 0 { if errno == EINTR { continue }; close(fd); throw IOFailure(description: "writing \(tmp): \(String(cString: strerror(errno)))") }
-            done += w
-        }
-        fsync(fd)
-        close(fd)
-        guard rename(tmp, path) == 0 else { throw IOFailure(description: "rename \(tmp): \(String(cString: strerror(errno)))") }
+        try data.withUnsafeBytes { try writeFileDurably(path, $0) }
     }
 
     // MARK: grading

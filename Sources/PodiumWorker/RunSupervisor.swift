@@ -242,13 +242,7 @@ struct Snapshotter {
     }
 }
 
-/// Writes a small file so that it is whole or absent after a crash (temporary file, fsync, rename).
+/// Best effort: a result or record that cannot be written shows up as a missing file, which recovery handles.
 func writeDurably(_ path: String, _ data: Data) {
-    let tmp = path + ".tmp"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { return }
-    _ = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    fsync(fd)
-    close(fd)
-    rename(tmp, path)
+    try? data.withUnsafeBytes { try writeFileDurably(path, $0) }
 }

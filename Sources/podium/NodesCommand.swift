@@ -136,6 +136,16 @@ struct Nodes: ParsableCommand {
         }
     }
 
+    /// Times one verified transfer and reports it.
+    static func transfer(_ node: NodeSpec, _ label: String, _ body: (SSHSession) throws -> SSHSession.TransferResult) throws {
+        let s = try session(node)
+        defer { s.disconnect() }
+        let start = monotonicSeconds()
+        let r = try body(s)
+        let secs = monotonicSeconds() - start
+        printError("\(label): \(r.bytes) bytes\(r.resumedFrom > 0 ? " (resumed at \(r.resumedFrom))" : "") in \(fixed(secs, 2)) s, \(fixed(Double(r.bytes) / 1048576 / max(secs, 1e-9), 1)) MiB/s, sha256 \(r.sha256)")
+    }
+
     struct Fetch: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Copy a file from a node (sha256-verified, resumes an interrupted copy).")
         @Argument(help: "Node name.") var node: String
@@ -144,12 +154,7 @@ struct Nodes: ParsableCommand {
         @OptionGroup var inv: InventoryOption
 
         func run() throws {
-            let s = try Nodes.session(try inv.node(node))
-            defer { s.disconnect() }
-            let start = monotonicSeconds()
-            let r = try s.download(remote: remote, to: local)
-            let secs = monotonicSeconds() - start
-            printError("\(node):\(remote) → \(local): \(r.bytes) bytes\(r.resumedFrom > 0 ? " (resumed at \(r.resumedFrom))" : "") in \(fixed(secs, 2)) s, \(fixed(Double(r.bytes) / 1048576 / max(secs, 1e-9), 1)) MiB/s, sha256 \(r.sha256)")
+            try Nodes.transfer(try inv.node(node), "\(node):\(remote) → \(local)") { try $0.download(remote: remote, to: local) }
         }
     }
 
@@ -161,12 +166,7 @@ struct Nodes: ParsableCommand {
         @OptionGroup var inv: InventoryOption
 
         func run() throws {
-            let s = try Nodes.session(try inv.node(node))
-            defer { s.disconnect() }
-            let start = monotonicSeconds()
-            let r = try s.upload(local: local, to: remote)
-            let secs = monotonicSeconds() - start
-            printError("\(local) → \(node):\(remote): \(r.bytes) bytes\(r.resumedFrom > 0 ? " (resumed at \(r.resumedFrom))" : "") in \(fixed(secs, 2)) s, \(fixed(Double(r.bytes) / 1048576 / max(secs, 1e-9), 1)) MiB/s, sha256 \(r.sha256)")
+            try Nodes.transfer(try inv.node(node), "\(local) → \(node):\(remote)") { try $0.upload(local: local, to: remote) }
         }
     }
 }
