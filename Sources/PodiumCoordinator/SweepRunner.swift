@@ -290,9 +290,12 @@ public final class SweepRunner: @unchecked Sendable {
             budgetSeconds: r.spec.budget.seconds,
             graceSeconds: setup.config.gracePeriod.seconds, snapshotIntervalSeconds: setup.config.snapshotInterval.seconds,
             cpus: p.cpus, memoryBytes: p.memoryBytes, shmBytes: p.shmBytes, gpus: p.gpus, network: setup.config.network)
+        var request = req
+        request.ociRuntime = setup.config.agent.ociRuntime
+        request.user = setup.config.agent.user
         do {
             guard let conn = connections[node] else { throw ConnectionError(node: node, message: "not connected") }
-            try conn.send(.start(req))
+            try conn.send(.start(request))
         } catch {
             try finishAttempt(runs[runID]!, outcome: .infraError, result: nil, detail: "could not send the start request: \(error)")
         }
@@ -330,6 +333,30 @@ public final class SweepRunner: @unchecked Sendable {
         case .file(let runID, let epoch, let name, let sha, let data):
             guard let r = try isCurrent(runID, epoch, "file \(name)"), r.state == .collecting else { return }
             try storeArtifact(r, name: name, sha256: sha, data: data)
+        case .fileChunk(let runID, let epoch, let name, let offset, let data):
+            guard let r = try isCurrent(runID, epoch, "chunk of \(name)"), r.state == .collecting, let path = artifactPath(r, name) else { return }
+            try FileManager.default.createDirectory(atPath: directoryOf(path), withIntermediateDirectories: true)
+            let fd = open(path + ".part", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw IOFailure(description: "cannot write \(path).part: \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            var done = 0
+            while done < data.count {
+                let w = data.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, data.count - done, off_t(offset) + off_t(done)) }
+                if w < 0 { if errno == EINTR { continue }; throw IOFailure(description: "writing \(path).part: \(String(cString: strerror(errno)))") }
+                done += w
+            }
+        case .fileEnd(let runID, let epoch, let name, let sha, let bytes):
+            guard let r = try isCurrent(runID, epoch, "end of \(name)"), r.state == .collecting, let path = artifactPath(r, name) else { return }
+            let part = path + ".part"
+            guard fileSize(part) == bytes, SHA256.hex(fileAt: part) == sha else {
+                unlink(part)
+                try store.logEvent(kind: "artifact_corrupt", runID: r.id, epoch: r.epoch, detail: "\(name): size or sha256 differs from the node's")
+                return
+            }
+            let fd = open(part, O_RDONLY)
+            if fd >= 0 { fsync(fd); close(fd) }
+            guard rename(part, path) == 0 else { throw IOFailure(description: "rename \(part): \(String(cString: strerror(errno)))") }
+            try store.recordArtifact(runID: r.id, epoch: r.epoch, name: name, sha256: sha, bytes: bytes, path: path, elapsedSeconds: nil)
         case .artifactsDone(let runID, let epoch, _):
             guard let r = try isCurrent(runID, epoch, "artifacts"), r.state == .collecting else { return }
             try transition(runID, .collected, detail: nil)
@@ -417,8 +444,7 @@ public final class SweepRunner: @unchecked Sendable {
             try store.logEvent(kind: "artifact_corrupt", runID: r.id, epoch: r.epoch, detail: "\(name): sha256 \(actual) ≠ \(sha256)")
             return
         }
-        guard !name.contains(".."), !name.hasPrefix("/") else { return }
-        let path = attemptDir(r.id, r.epoch) + "/" + name
+        guard let path = artifactPath(r, name) else { return }
         try FileManager.default.createDirectory(atPath: directoryOf(path), withIntermediateDirectories: true)
         if name == "agent.log", let streamed = FileManager.default.contents(atPath: path), SHA256.hex(Array(streamed)) != sha256 {
             try store.logEvent(kind: "log_repaired", runID: r.id, epoch: r.epoch,
@@ -427,6 +453,12 @@ public final class SweepRunner: @unchecked Sendable {
         try writeDurably(path: path, data: data)
         try store.recordArtifact(runID: r.id, epoch: r.epoch, name: name, sha256: sha256, bytes: Int64(data.count), path: path,
                                  elapsedSeconds: name.hasPrefix("snapshots/t") ? Double(name.dropFirst(11).prefix(7)) : nil)
+    }
+
+    /// Where an artifact goes centrally; nil for names that would leave the attempt directory.
+    func artifactPath(_ r: RunRecord, _ name: String) -> String? {
+        guard !name.isEmpty, !name.hasPrefix("/"), !name.split(separator: "/").contains("..") else { return nil }
+        return attemptDir(r.id, r.epoch) + "/" + name
     }
 
     func writeDurably(path: String, data: Data) throws {

@@ -12,8 +12,16 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     public var env: [String: String]
     /// Names of secrets taken from the coordinator's environment at dispatch; values never enter the state.
     public var secrets: [String]
+    /// OCI runtime for the containers (e.g. runc, sysbox-runc, runsc); nil: the engine's default.
+    public var ociRuntime: String?
+    /// User the agent runs as in its container ("uid[:gid]" or a name the image knows); nil: the image's.
+    public var user: String?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, image, command, env, secrets }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, image, command, env, secrets
+        case ociRuntime = "oci_runtime"
+        case user
+    }
 
     public init(name: String, image: String, command: [String], env: [String: String] = [:], secrets: [String] = []) {
         self.name = name; self.image = image; self.command = command; self.env = env; self.secrets = secrets
@@ -27,6 +35,8 @@ public struct AgentSpec: Codable, Sendable, Equatable {
         command = try c.decodeIfPresent([String].self, forKey: .command) ?? []
         env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
         secrets = try c.decodeIfPresent([String].self, forKey: .secrets) ?? []
+        ociRuntime = try c.decodeIfPresent(String.self, forKey: .ociRuntime)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
     }
 }
 

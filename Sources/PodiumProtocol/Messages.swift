@@ -6,7 +6,7 @@ import Foundation
 import PodiumCore
 
 /// Version of the coordinator↔worker frame protocol. Bump on any incompatible change.
-public let podiumProtocolVersion = 1
+public let podiumProtocolVersion = 2
 
 /// What a worker needs to start one attempt of a run.
 public struct StartRequest: Codable, Sendable, Equatable {
@@ -29,6 +29,10 @@ public struct StartRequest: Codable, Sendable, Equatable {
     public var shmBytes: Int64
     public var gpus: Int
     public var network: Bool
+    /// OCI runtime (runc, sysbox-runc, runsc, …); nil: the engine's default.
+    public var ociRuntime: String? = nil
+    /// "uid[:gid]" or a user name known to the image; nil: the image's user.
+    public var user: String? = nil
 
     public init(runID: String, epoch: Int, sweep: String, competition: String, image: String, command: [String],
                 env: [String: String], secretNames: [String] = [], dataDir: String, budgetSeconds: Int, graceSeconds: Int,
@@ -125,5 +129,9 @@ public enum Reply: Codable, Sendable, Equatable {
     case held([HeldAttempt])
     /// One artifact file: `name` is relative to the attempt directory (submission/submission.csv, snapshots/…).
     case file(runID: String, epoch: Int, name: String, sha256: String, data: Data)
+    /// Part of a large artifact file, at byte `offset`; `fileEnd` closes it.
+    case fileChunk(runID: String, epoch: Int, name: String, offset: Int64, data: Data)
+    /// The end of a file sent in chunks: its size and sha256.
+    case fileEnd(runID: String, epoch: Int, name: String, sha256: String, bytes: Int64)
     case artifactsDone(runID: String, epoch: Int, count: Int)
 }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import PodiumCore
 import PodiumProtocol
 
@@ -92,12 +95,19 @@ public struct DockerRuntime: AgentRuntime {
             env["LOGS_DIR"] = "/home/logs"
             env["CODE_DIR"] = "/home/code"
             env["AGENT_SEED"] = String(labels["podium.attempt"] ?? "1")
-            let spec = DockerEngine.CreateSpec(
+            var spec = DockerEngine.CreateSpec(
                 name: "podium-\(r.runID)-e\(r.epoch)", image: r.image, command: r.command, env: env, labels: labels,
                 binds: [(r.dataDir, "/home/data", true), (layout.submissionDir, "/home/submission", false),
                         (layout.logsDir, "/home/logs", false), (layout.codeDir, "/home/code", false)],
                 nanoCPUs: Int64(r.cpus * 1e9), memoryBytes: r.memoryBytes, shmBytes: r.shmBytes, pidsLimit: 4096,
                 network: r.network, gpuUUIDs: gpus.filter { !$0.standIn }.map(\.uuid), workingDir: "/home")
+            spec.ociRuntime = r.ociRuntime
+            spec.user = r.user
+            // A numeric non-root user must own the writable mounts.
+            if let user = r.user, let uid = UInt32(user.split(separator: ":").first ?? "") {
+                let gid = user.split(separator: ":").dropFirst().first.flatMap { UInt32($0) } ?? uid
+                for d in [layout.submissionDir, layout.logsDir, layout.codeDir] { chown(d, uid, gid) }
+            }
             let id = try engine.create(spec)
             do { try engine.start(id) } catch {
                 try? engine.remove(id)

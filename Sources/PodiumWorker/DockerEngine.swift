@@ -49,6 +49,8 @@ public struct DockerEngine: Sendable {
         public var network: Bool
         public var gpuUUIDs: [String]
         public var workingDir: String
+        public var ociRuntime: String? = nil
+        public var user: String? = nil
     }
 
     /// Creates a container; returns its id.
@@ -56,11 +58,11 @@ public struct DockerEngine: Sendable {
         let body = CreateBody(
             Image: s.image, Cmd: s.command.isEmpty ? nil : s.command,
             Env: s.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
-            Labels: s.labels, WorkingDir: s.workingDir, NetworkDisabled: !s.network,
+            Labels: s.labels, WorkingDir: s.workingDir, NetworkDisabled: !s.network, User: s.user,
             HostConfig: .init(
                 Binds: s.binds.map { "\($0.host):\($0.container)\($0.readOnly ? ":ro" : "")" },
                 NanoCpus: s.nanoCPUs, Memory: s.memoryBytes, MemorySwap: s.memoryBytes, ShmSize: s.shmBytes,
-                PidsLimit: s.pidsLimit, NetworkMode: s.network ? "bridge" : "none", Init: true,
+                PidsLimit: s.pidsLimit, NetworkMode: s.network ? "bridge" : "none", Init: true, Runtime: s.ociRuntime,
                 DeviceRequests: s.gpuUUIDs.isEmpty ? nil
                     : [.init(Driver: "nvidia", DeviceIDs: s.gpuUUIDs, Capabilities: [["gpu"]])]))
         let doing = "creating container \(s.name) from \(s.image)"
@@ -80,6 +82,7 @@ public struct DockerEngine: Sendable {
         var Labels: [String: String]
         var WorkingDir: String
         var NetworkDisabled: Bool
+        var User: String?
         var HostConfig: Host
         struct Host: Encodable {
             var Binds: [String]
@@ -90,6 +93,7 @@ public struct DockerEngine: Sendable {
             var PidsLimit: Int64
             var NetworkMode: String
             var Init: Bool
+            var Runtime: String?
             var DeviceRequests: [DeviceRequest]?
         }
         struct DeviceRequest: Encodable {

@@ -211,26 +211,60 @@ public final class WorkerServer: @unchecked Sendable {
         }
     }
 
-    /// Sends the final submission and every snapshot, each with its sha256, then `artifactsDone`.
+    /// Largest artifact set podium returns per attempt (logs and code directories included).
+    static let artifactBudgetBytes: Int64 = 4 << 30
+    static let chunkBytes = 8 << 20
+
+    /// Sends the agent log, the submission directory, every snapshot and the logs/ and code/ directories — regular files
+    /// only (a symlink could point anywhere on the node) — each with its sha256, large ones in chunks; then `artifactsDone`.
     private func sendArtifacts(runID: String, epoch: Int) {
         guard let dir = attemptDir(runID: runID, epoch: epoch) else {
             send(.error(runID: runID, message: "no artifacts for \(runID) epoch \(epoch) on node \(node)"))
             return
         }
         let fm = FileManager.default
-        var names = ["agent.log", "submission/submission.csv"]
-        names += ((try? fm.contentsOfDirectory(atPath: dir + "/snapshots")) ?? []).sorted().map { "snapshots/" + $0 }
+        var names = ["agent.log"]
+        for sub in ["submission", "snapshots", "logs", "code"] {
+            names += ((try? fm.subpathsOfDirectory(atPath: dir + "/" + sub)) ?? []).sorted().map { "\(sub)/\($0)" }
+        }
         var count = 0
+        var budget = WorkerServer.artifactBudgetBytes
         for name in names {
-            guard let data = fm.contents(atPath: dir + "/" + name) else { continue }
-            guard data.count <= maxFrameBytes - 4096 else {
-                send(.error(runID: runID, message: "\(name) is \(data.count) bytes; artifacts over \(maxFrameBytes >> 20) MiB are not transferable yet (issue 4)"))
+            var st = stat()
+            guard lstat(dir + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            let size = Int64(st.st_size)
+            guard size <= budget else {
+                send(.error(runID: runID, message: "\(name) (\(size) bytes) exceeds what is left of the \(WorkerServer.artifactBudgetBytes >> 30) GiB artifact budget; not returned"))
                 continue
             }
-            send(.file(runID: runID, epoch: epoch, name: name, sha256: SHA256.hex(Array(data)), data: data))
-            count += 1
+            budget -= size
+            if sendFile(runID: runID, epoch: epoch, name: name, path: dir + "/" + name, size: size) { count += 1 }
         }
         send(.artifactsDone(runID: runID, epoch: epoch, count: count))
+    }
+
+    private func sendFile(runID: String, epoch: Int, name: String, path: String, size: Int64) -> Bool {
+        if size <= Int64(WorkerServer.chunkBytes) {
+            guard let data = FileManager.default.contents(atPath: path) else { return false }
+            send(.file(runID: runID, epoch: epoch, name: name, sha256: SHA256.hex(Array(data)), data: data))
+            return true
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var hasher = SHA256()
+        var offset: Int64 = 0
+        var buf = [UInt8](repeating: 0, count: WorkerServer.chunkBytes)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            hasher.update(buf[0..<n])
+            send(.fileChunk(runID: runID, epoch: epoch, name: name, offset: offset, data: Data(buf[0..<n])))
+            offset += Int64(n)
+        }
+        send(.fileEnd(runID: runID, epoch: epoch, name: name, sha256: hasher.hexDigest(), bytes: offset))
+        return true
     }
 
     /// Stops every live attempt and waits for them to end (the single-connection `serve` mode).

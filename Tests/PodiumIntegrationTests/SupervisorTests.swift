@@ -128,3 +128,20 @@ final class SupervisorTests: XCTestCase {
         XCTAssertTrue(r.message?.contains("not on this node") ?? false, r.message ?? "")
     }
 }
+
+extension SupervisorTests {
+    func testNonRootUserAndExplicitOCIRuntime() throws {
+        let engine = try requireDocker()
+        var req = StartRequest(runID: "tuser", epoch: 1, sweep: "it", competition: "c", image: testImage,
+                               command: ["/bin/sh", "-c", "id -u; echo 'id,y' > /home/submission/submission.csv"], env: [:], dataDir: dataDir,
+                               budgetSeconds: 20, graceSeconds: 2, snapshotIntervalSeconds: 60, cpus: 1, memoryBytes: 128 << 20,
+                               shmBytes: 16 << 20, gpus: 0, network: false)
+        req.user = "1234:1234"
+        req.ociRuntime = "runc"
+        let layout = AttemptLayout(workDir: dir + "/work", sweep: "it", runID: "tuser", epoch: 1)
+        let r = RunSupervisor(request: req, layout: layout, runtime: DockerRuntime(engine: engine), labels: [:]) { _ in }.run()
+        XCTAssertEqual(r.outcome, .completed, r.message ?? "")
+        XCTAssertEqual(try String(contentsOfFile: layout.agentLog, encoding: .utf8), "1234\n")
+        XCTAssertNotNil(r.submissionSHA256, "the non-root agent can write its submission")
+    }
+}

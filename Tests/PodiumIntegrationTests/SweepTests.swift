@@ -99,6 +99,36 @@ final class SweepTests: XCTestCase {
         }
     }
 
+    /// Artifacts: logs/ and code/ come back with the submission, large files in verified chunks, symlinks never.
+    func testArtifactsIncludeCodeAndLogsChunkedAndWithoutSymlinks() throws {
+        let dir = makeTempDir("artifacts")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let agent = #"""
+            cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv"
+            head -c 12000000 /dev/urandom > "$CODE_DIR/big.bin"; mkdir -p "$CODE_DIR/sub"; echo 'print(1)' > "$CODE_DIR/sub/a.py"
+            ln -s /etc/passwd "$CODE_DIR/leak"; echo note > "$LOGS_DIR/notes.txt"
+            """#
+        try #"{"nodes": [{"name": "n", "transport": "local", "runtime": "process", "cpus": 2, "memory": "4g"}]}"#
+            .write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        try """
+        {"sweep": "art", "agent": {"name": "files", "image": "none", "command": ["/bin/sh", "-c", \(String(decoding: try JSONEncoder().encode(agent), as: UTF8.self))]},
+         "competitions": ["wine-cultivar"], "attempts": 1, "budgets": ["30s"],
+         "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
+         "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+        """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        let (outcome, store, _) = try runSweep(dir + "/sweep.json")
+        XCTAssertEqual(outcome.counts[.completed], 1)
+        let run = try XCTUnwrap(try store.runs(sweep: "art").first)
+        let artifacts = Dictionary(uniqueKeysWithValues: try store.artifacts(runID: run.id, epoch: 1).map { ($0.name, $0) })
+        let big = try XCTUnwrap(artifacts["code/big.bin"])
+        XCTAssertEqual(big.bytes, 12_000_000)
+        XCTAssertEqual(SHA256.hex(fileAt: big.path), big.sha256, "chunked transfer verified end to end")
+        XCTAssertNotNil(artifacts["code/sub/a.py"])
+        XCTAssertNotNil(artifacts["logs/notes.txt"])
+        XCTAssertNil(artifacts["code/leak"], "a symlink is never followed off the node")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/runs/art/\(run.id)/e1/code/leak"))
+    }
+
     func testCoordinatorRestartRequeuesLiveAttemptsWithNewEpoch() throws {
         _ = try requireDocker(images: [baselineImage])
         let dir = makeTempDir("restart")
