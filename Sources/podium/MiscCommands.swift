@@ -37,22 +37,44 @@ struct Leaderboard: ParsableCommand {
 }
 
 struct Logs: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the central copy of a run's agent log (newest attempt).")
+    static let configuration = CommandConfiguration(abstract: "Print the central copy of a run's agent log (newest attempt); --follow keeps printing as it grows.")
 
     @Argument(help: "Run id (see `podium report --format json`).") var runID: String
+    @Flag(help: "Keep printing new output until the run is finished (the coordinator streams it in while `podium sweep` runs).") var follow = false
     @OptionGroup var sweep: SweepOptions
 
     func run() throws {
         let (store, _, statePath) = try openState(sweep)
-        guard let r = try store.run(runID) else {
+        guard var r = try store.run(runID) else {
             throw ConfigError(path: "RUN", found: "no run '\(runID)' in \(statePath)", expected: "a run id from `podium report --format json`")
         }
-        let path = directoryOf(statePath) + "/runs/\(r.spec.sweep)/\(r.id)/e\(r.epoch)/agent.log"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            printError("podium logs: no central log yet for \(r.spec.label) attempt \(r.epoch) (\(path)); --follow arrives with issue 5")
-            throw ExitCode(1)
+        var offset: Int64 = 0
+        while true {
+            let path = directoryOf(statePath) + "/runs/\(r.spec.sweep)/\(r.id)/e\(r.epoch)/agent.log"
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                var buf = [UInt8](repeating: 0, count: 1 << 16)
+                while true {
+                    let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+                    if n <= 0 { break }
+                    FileHandleLite.writeStdout(Array(buf[0..<n]))
+                    offset += Int64(n)
+                }
+                close(fd)
+            } else if !follow {
+                printError("podium logs: no central log yet for \(r.spec.label) attempt \(r.epoch) (\(path))")
+                throw ExitCode(1)
+            }
+            guard follow else { return }
+            if r.state.isTerminal || r.state == .collecting || r.state == .grading { return }
+            sleepSeconds(1)
+            guard let now = try store.run(runID) else { return }
+            if now.epoch != r.epoch {
+                printError("\n[podium logs: attempt \(r.epoch) ended; following attempt \(now.epoch)]")
+                offset = 0
+            }
+            r = now
         }
-        FileHandleLite.writeStdout(Array(data))
     }
 }
 

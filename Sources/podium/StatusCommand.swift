@@ -20,6 +20,12 @@ func openState(_ options: SweepOptions) throws -> (store: StateStore, sweep: Str
     return (try StateStore(path: config.state), config.sweep, config.state)
 }
 
+/// The hardware profiles of a stored sweep config (for resource accounting).
+struct ProfilesOnly: Decodable {
+    struct Profile: Decodable { var name: String; var gpus: Int; var cpus: Double }
+    var hardware: [Profile]
+}
+
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Counts of runs by state and attempts so far.")
 
@@ -34,6 +40,11 @@ struct Status: ParsableCommand {
         var attempts_total: Int
         var attempts_by_outcome: [String: Int]
         var graded: Int
+        /// Live attempts per node.
+        var nodes: [String: Int]
+        /// Resources spent by attempts that have ended (elapsed × the profile's GPUs / CPUs), in hours.
+        var gpu_hours_used: Double
+        var cpu_hours_used: Double
         var note: String
     }
 
@@ -45,13 +56,26 @@ struct Status: ParsableCommand {
         for r in runs { byState[r.state.rawValue, default: 0] += 1 }
         var byOutcome = [String: Int]()
         for a in attempts { byOutcome[a.outcome?.rawValue ?? "live", default: 0] += 1 }
+        var nodes = [String: Int]()
+        for r in runs where r.state.hasLiveAttempt { nodes[r.node ?? "?", default: 0] += 1 }
+        let profiles = (try? store.sweepConfigJSON(name)).flatMap { $0 }.flatMap { try? JSONDecoder().decode(ProfilesOnly.self, from: Data($0.utf8)) }
+        let byName = Dictionary(uniqueKeysWithValues: (profiles?.hardware ?? []).map { ($0.name, $0) })
+        let profileOf = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0.spec.profile) })
+        var gpuHours = 0.0, cpuHours = 0.0
+        for a in attempts {
+            guard let secs = a.elapsedSeconds, let p = profileOf[a.runID].flatMap({ byName[$0] }) else { continue }
+            gpuHours += Double(p.gpus) * secs / 3600
+            cpuHours += p.cpus * secs / 3600
+        }
         let out = Output(sweep: name, state_file: path, runs: byState, runs_total: runs.count, attempts_total: attempts.count,
-                         attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0,
-                         note: "per-node GPU use, GPU-hours and --watch arrive with issue 5")
+                         attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0, nodes: nodes,
+                         gpu_hours_used: gpuHours, cpu_hours_used: cpuHours,
+                         note: "--watch and an ETA arrive with issue 5")
         if format == .json { try printJSON(out); return }
         print("sweep \(name) (\(path)): \(runs.count) runs, \(attempts.count) attempts")
         print(TextTable.render(header: ["state", "runs"],
                                rows: RunState.allCases.map { [$0.rawValue, String(byState[$0.rawValue] ?? 0)] }))
+        print("GPU-hours used: \(fixed(gpuHours, 2)); CPU-hours used: \(fixed(cpuHours, 2))" + (nodes.isEmpty ? "" : "; live attempts per node: " + nodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
         if !byOutcome.isEmpty {
             print(TextTable.render(header: ["attempt outcome", "attempts"], rows: byOutcome.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
         }
