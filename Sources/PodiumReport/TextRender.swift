@@ -1,3 +1,21 @@
+/// How tables are drawn: aligned text for the terminal, or GitHub-flavoured Markdown for papers and READMEs.
+public enum TableStyle: Sendable {
+    case text, markdown
+
+    public func render(header: [String], rows: [[String]]) -> String {
+        switch self {
+        case .text: return TextTable.render(header: header, rows: rows)
+        case .markdown:
+            func line(_ cells: [String]) -> String { "| " + cells.map { $0.replacingPipes }.joined(separator: " | ") + " |" }
+            return ([line(header), "|" + header.indices.map { $0 == 0 ? "---|" : "---:|" }.joined()] + rows.map(line)).joined(separator: "\n")
+        }
+    }
+}
+
+extension String {
+    var replacingPipes: String { split(separator: "|", omittingEmptySubsequences: false).joined(separator: "\\|") }
+}
+
 /// Plain-text tables for the terminal.
 public enum TextTable {
     public static func render(header: [String], rows: [[String]]) -> String {
@@ -32,18 +50,18 @@ extension GroupSummary {
 }
 
 /// The pass@k table: one row per (budget, profile) group.
-public func renderPassAtK(_ groups: [GroupSummary]) -> String {
+public func renderPassAtK(_ groups: [GroupSummary], style: TableStyle = .text) -> String {
     let maxK = groups.flatMap { $0.passAtK.keys.compactMap(Int.init) }.max() ?? 0
     let header = ["budget/profile", "competitions", "graded"] + (maxK > 0 ? (1...maxK).map { "pass@\($0)" } : [])
     let rows = groups.map { g in
         [g.label, String(g.numCompetitions), "\(g.runsGraded)/\(g.runsTotal)"]
             + (maxK > 0 ? (1...maxK).map { k in g.passAtK[String(k)].map { fixed($0) + "%" } ?? "-" } : [])
     }
-    return TextTable.render(header: header, rows: rows)
+    return style.render(header: header, rows: rows)
 }
 
 /// Budgets side by side: each metric as mean ± SEM over complete seeds.
-public func renderComparison(_ groups: [GroupSummary]) -> String {
+public func renderComparison(_ groups: [GroupSummary], style: TableStyle = .text) -> String {
     func cell(_ m: MeanSEM) -> String { "\(fixed(m.mean))% ± \(fixed(m.standardError))" }
     let metrics: [(String, (GroupSummary) -> String)] = [
         ("any medal", { cell($0.anyMedalPercentage) }),
@@ -57,5 +75,5 @@ public func renderComparison(_ groups: [GroupSummary]) -> String {
         ("infra-failed runs", { String($0.runsInfraFailed) }),
     ]
     let header = ["metric (mean ± SEM over seeds)"] + groups.map(\.label)
-    return TextTable.render(header: header, rows: metrics.map { name, f in [name] + groups.map(f) })
+    return style.render(header: header, rows: metrics.map { name, f in [name] + groups.map(f) })
 }

@@ -82,11 +82,15 @@ struct Status: ParsableCommand {
     }
 }
 
+enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, markdown
+}
+
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "pass@k, medal rates ± SEM per budget, from the sweep's state.")
 
     @OptionGroup var sweep: SweepOptions
-    @Option(help: "text or json.") var format: OutputFormat = .text
+    @Option(help: "text, json or markdown.") var format: ReportFormat = .text
     @Flag(help: "Count missing results as failures instead of dropping incomplete seeds.") var padMissing = false
     @Option(help: "Aggregate a directory of MLE-bench grading reports instead of the sweep's state.") var gradingReports: String?
 
@@ -133,7 +137,7 @@ struct Report: ParsableCommand {
             try printJSON(Output(sweep: name, groups: groups, runs: rows))
             return
         }
-        print(ReportText.render(sweep: name, results: results, padMissing: padMissing))
+        print(ReportText.render(sweep: name, results: results, padMissing: padMissing, style: format == .markdown ? .markdown : .text))
     }
 
     /// `--grading-reports DIR`: MLE-bench's aggregation over a split (`--split`, else every competition in the reports).
@@ -156,7 +160,7 @@ struct Report: ParsableCommand {
         if format == .json { try printJSON(r); return }
         func cell(_ m: MeanSEM) -> String { "\(fixed(m.mean))% ± \(fixed(m.standardError)) (95% CI \(fixed(m.ciLower))–\(fixed(m.ciUpper)))" }
         print("\(splitName): \(r.num_competitions) competitions, \(r.num_seeds) \(padMissing ? "seeds (missing counted as failures)" : "complete seeds")")
-        print(TextTable.render(header: ["metric", "mean ± SEM over seeds"], rows: [
+        print((format == .markdown ? TableStyle.markdown : .text).render(header: ["metric", "mean ± SEM over seeds"], rows: [
             ["any medal", cell(r.any_medal_percentage)], ["gold", cell(r.gold_medal_percentage)],
             ["silver", cell(r.silver_medal_percentage)], ["bronze", cell(r.bronze_medal_percentage)],
             ["above median", cell(r.above_median_percentage)], ["valid submission", cell(r.valid_submissions_percentage)],

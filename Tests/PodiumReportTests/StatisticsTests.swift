@@ -46,3 +46,10 @@ final class StatisticsTests: XCTestCase {
         XCTAssertTrue(renderPassAtK(groups).contains("pass@1"))
     }
 }
+
+final class MarkdownTests: XCTestCase {
+    func testMarkdownTablesEscapePipes() {
+        let md = TableStyle.markdown.render(header: ["a", "b"], rows: [["x|y", "1"]])
+        XCTAssertEqual(md, "| a | b |\n|---|---:|\n| x\\|y | 1 |")
+    }
+}
