@@ -98,7 +98,8 @@ public final class SSHSession: @unchecked Sendable {
         let p = PendingExec(command: command, localFD: pair[1], stderrFD: stderrFD, exec: exec)
         pending.withLock { $0.append(p) }
         wake()
-        try exec.waitStarted()
+        // If the I/O thread has already ended, nobody will open the channel: fail instead of waiting forever.
+        try exec.waitStarted { [self] in loopDone.withLock { $0 } ? (error ?? SSHError(.closed, doing: "exec", message: "the session has ended")) : nil }
         return exec
     }
 
@@ -356,6 +357,10 @@ public final class SSHSession: @unchecked Sendable {
     }
 
     private func broken(_ b: Bridge, _ e: SSHError) {
+        // A transport error ends the whole session, not only this channel.
+        if let code = e.code, [LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_SEND, LIBSSH2_ERROR_SOCKET_DISCONNECT].contains(code) {
+            fail(SSHError(.peerDead, doing: "talking to \(target.host)", code: code, message: "the connection broke: \(e.message)"))
+        }
         b.exec.setError(e)
         libssh2_channel_free(b.channel)
         b.finish(status: nil)
@@ -396,10 +401,11 @@ public final class SSHExec: @unchecked Sendable {
     func setError(_ e: SSHError) { state.withLock { if $0.error == nil { $0.error = e } } }
     func finished(status: Int32?) { state.withLock { $0.exit = status; $0.done = true } }
 
-    func waitStarted() throws {
+    func waitStarted(abort: () -> SSHError?) throws {
         while true {
             let s = state.withLock { $0 }
             if s.started { if let e = s.startError { Glibc.close(fd); throw e }; return }
+            if let e = abort() { Glibc.close(fd); throw e }
             sleepSeconds(0.002)
         }
     }

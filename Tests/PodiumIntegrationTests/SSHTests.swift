@@ -136,7 +136,10 @@ final class SSHTests: XCTestCase {
         sleepSeconds(0.3)
         for p in sshd.connectionProcesses() { kill(p, SIGKILL) }
         _ = e.readAll()
-        XCTAssertNotNil(s.error)
+        XCTAssertNotNil(e.error ?? s.error, "the channel or the session reports the broken connection")
+        let until = monotonicSeconds() + 5
+        while s.error == nil && monotonicSeconds() < until { sleepSeconds(0.01) }
+        XCTAssertNotNil(s.error, "a broken transport ends the session")
         XCTAssertThrowsError(try s.exec("true"))
     }
 
