@@ -86,7 +86,15 @@ final class DaemonTests: XCTestCase {
         """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
         let first = try ChildProcess(arguments: [podium, "sweep", dir + "/sweep.json", "--quiet"], stdinPipe: false, stdoutPipe: false,
                                      stderr: .file(dir + "/first.log"))
-        sleepSeconds(4)
+        // Kill it once attempts are running (not at a fixed time: a loaded machine starts slower).
+        let statePath = dir + "/state/state.sqlite"
+        let until = monotonicSeconds() + 30
+        while monotonicSeconds() < until {
+            if FileManager.default.fileExists(atPath: statePath), let s = try? StateStore(path: statePath),
+               let runs = try? s.runs(sweep: "resume"), runs.contains(where: { $0.state == .running }) { break }
+            sleepSeconds(0.2)
+        }
+        sleepSeconds(1)
         kill(first.pid, SIGKILL)
         first.wait(timeout: 5)
 

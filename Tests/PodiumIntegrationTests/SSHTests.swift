@@ -299,7 +299,7 @@ final class LostNodeTests: XCTestCase {
            "keepalive": 1, "worker_command": ["\(workerBinary)"], "work_dir": "\(dir)/remote-work"},
           {"name": "spare", "transport": "local", "runtime": "process", "cpus": 1, "memory": "4g"}]}
         """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
-        let agent = #"sleep 5; cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv""#
+        let agent = #"sleep 8; cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv""#
         try """
         {"sweep": "lost", "agent": {"name": "sleepy", "image": "none", "command": ["/bin/sh", "-c", \(String(reflecting: agent))]},
          "competitions": ["wine-cultivar"], "attempts": 2, "budgets": ["60s"], "lost_after": "3s",
