@@ -1,6 +1,5 @@
 import PodiumCore
 import PodiumGrading
-import PodiumReport
 
 /// Which engine grades a competition, in words for the CLI.
 public enum GraderDescription {
@@ -8,6 +7,3 @@ public enum GraderDescription {
         GraderRegistry.grader(for: c)?.engine ?? "none yet (issue 6)"
     }
 }
-
-/// Re-export of the report module's table renderer for the executables.
-public typealias TextTableLite = TextTable

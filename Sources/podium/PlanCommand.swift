@@ -96,7 +96,7 @@ struct Competitions: ParsableCommand {
                        engine: GraderDescription.engine(for: c), leaderboard: c.leaderboardPath != nil)
         }
         if format == .json { try printJSON(rows); return }
-        print(TextTableLite.render(header: ["id", "split", "grader", "engine", "leaderboard"],
+        print(TextTable.render(header: ["id", "split", "grader", "engine", "leaderboard"],
                                    rows: rows.map { [$0.id, $0.split ?? "-", $0.grader ?? "-", $0.engine, $0.leaderboard ? "yes" : "missing"] }))
         print("\(rows.count) competitions")
     }
