@@ -33,6 +33,8 @@ public struct StartRequest: Codable, Sendable, Equatable {
     public var ociRuntime: String? = nil
     /// "uid[:gid]" or a user name known to the image; nil: the image's user.
     public var user: String? = nil
+    /// Most processes the agent may run at once (stops fork bombs).
+    public var pidsLimit: Int64 = 4096
 
     public init(runID: String, epoch: Int, sweep: String, competition: String, image: String, command: [String],
                 env: [String: String], secretNames: [String] = [], dataDir: String, budgetSeconds: Int, graceSeconds: Int,

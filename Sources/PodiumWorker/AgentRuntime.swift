@@ -99,7 +99,7 @@ public struct DockerRuntime: AgentRuntime {
                 name: "podium-\(r.runID)-e\(r.epoch)", image: r.image, command: r.command, env: env, labels: labels,
                 binds: [(r.dataDir, "/home/data", true), (layout.submissionDir, "/home/submission", false),
                         (layout.logsDir, "/home/logs", false), (layout.codeDir, "/home/code", false)],
-                nanoCPUs: Int64(r.cpus * 1e9), memoryBytes: r.memoryBytes, shmBytes: r.shmBytes, pidsLimit: 4096,
+                nanoCPUs: Int64(r.cpus * 1e9), memoryBytes: r.memoryBytes, shmBytes: r.shmBytes, pidsLimit: r.pidsLimit,
                 network: r.network, gpuUUIDs: gpus.filter { !$0.standIn }.map(\.uuid), workingDir: "/home")
             spec.ociRuntime = r.ociRuntime
             spec.user = r.user

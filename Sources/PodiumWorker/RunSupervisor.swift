@@ -72,7 +72,10 @@ public final class RunSupervisor: @unchecked Sendable {
             }
             startedAt = wallClockSeconds()
             // What a restarted daemon needs to take this attempt over, budget clock included.
-            let record = AttemptRecord(request: request, labels: labels, gpus: gpus, runtime: runtime.name,
+            // Secret values stay in the agent's environment only, never in files podium writes.
+            var persisted = request
+            for name in request.secretNames { persisted.env[name] = nil }
+            let record = AttemptRecord(request: persisted, labels: labels, gpus: gpus, runtime: runtime.name,
                                        identity: handle.identity, startedAt: startedAt)
             if let data = try? JSONEncoder().encode(record) { writeDurably(layout.attemptFile, data) }
         }
