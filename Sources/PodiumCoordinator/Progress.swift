@@ -12,8 +12,10 @@ final class Progress: @unchecked Sendable {
 
     init(enabled: Bool) { self.enabled = enabled }
 
-    func start(total: Int) {
+    /// `done`: runs already finished by earlier invocations (the rate counts this one's only).
+    func start(total: Int, done: Int) {
         self.total = total
+        startDone = done
         started = monotonicSeconds()
         lastPlain = 0
     }
@@ -21,7 +23,6 @@ final class Progress: @unchecked Sendable {
     func update(counts: [RunState: Int]) {
         guard enabled else { return }
         let done = RunState.allCases.filter(\.isTerminal).reduce(0) { $0 + (counts[$1] ?? 0) }
-        if startDone == 0 && done > 0 && monotonicSeconds() - started < 1 { startDone = done }
         let elapsed = monotonicSeconds() - started
         let newlyDone = done - startDone
         let rate = elapsed > 0 ? Double(newlyDone) / elapsed * 60 : 0

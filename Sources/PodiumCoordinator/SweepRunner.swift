@@ -85,7 +85,7 @@ public final class SweepRunner: @unchecked Sendable {
         BlockingThread.start { while true { if let i = nodeInbox.pop(timeout: 3600) { inbox.push(.node(i)) } } }
 
         var interrupted = false
-        progress.start(total: runs.count)
+        progress.start(total: runs.count, done: runs.values.filter { $0.state.isTerminal }.count)
         while !allDone() {
             showProgress()
             try tendDownNodes()

@@ -110,11 +110,3 @@ public struct ConnectionError: Error, CustomStringConvertible {
     public var message: String
     public var description: String { "node \(node): \(message)" }
 }
-
-/// POSIX shell single-quoting, for commands sent over SSH.
-public func shellQuote(_ s: String) -> String {
-    if !s.isEmpty && s.utf8.allSatisfy({ c in
-        (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "-_./=:,@%+".utf8.contains(c)
-    }) { return s }
-    return "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
-}

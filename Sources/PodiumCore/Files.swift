@@ -35,3 +35,42 @@ public struct FileWriteError: Error, CustomStringConvertible {
     public var reason: String
     public var description: String { "cannot write \(path): \(reason)" }
 }
+
+/// POSIX shell quoting for commands podium builds (run over SSH or by /bin/sh): plain words stay as they are.
+public func shellQuote(_ s: String) -> String {
+    if !s.isEmpty && s.utf8.allSatisfy({ c in
+        (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "-_./=:,@%+".utf8.contains(c)
+    }) { return s }
+    return "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+}
+
+/// Absolute path of the running executable (from /proc/self/exe), else argv[0].
+public func currentExecutablePath() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+}
+
+/// Writes every byte to `fd` (retrying short writes and EINTR); false if the descriptor fails first.
+@discardableResult
+public func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+    var done = 0
+    while done < bytes.count {
+        let w = write(fd, bytes.baseAddress! + done, bytes.count - done)
+        if w < 0 && errno == EINTR { continue }
+        if w <= 0 { return false }
+        done += w
+    }
+    return true
+}
+
+/// Copies bytes from one descriptor to another until EOF on `from` or a failure on `to`.
+public func copyAll(from: Int32, to: Int32, bufferSize: Int = 1 << 16) {
+    var buf = [UInt8](repeating: 0, count: bufferSize)
+    while true {
+        let n = buf.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        guard buf.withUnsafeBytes({ writeAll(to, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else { return }
+    }
+}

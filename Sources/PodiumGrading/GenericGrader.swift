@@ -85,39 +85,9 @@ public struct GenericGrader: Grader {
         }
     }
 
-    /// Pairs submission rows with answer rows by id; every id exactly once on both sides.
     private func align(submission: CSVTable, answers: CSVTable, idColumn: String) throws(GradingError)
         -> (submission: [[String]], answers: [[String]]) {
-        let sID = submission.columnIndex(idColumn)!
-        var byID = [String: Int]()
-        byID.reserveCapacity(submission.rows.count)
-        for (k, r) in submission.rows.enumerated() {
-            let id = normalizeID(r[sID])
-            guard byID.updateValue(k, forKey: id) == nil else { throw .invalid("submission id '\(r[sID])' appears more than once") }
-        }
-        guard submission.rows.count == answers.rows.count || submission.rows.count > answers.rows.count else {
-            let answerIDs = answers.rows.map { normalizeID($0[0]) }
-            let missing = answerIDs.first { byID[$0] == nil } ?? "?"
-            throw .invalid("submission has \(submission.rows.count) rows, the answers \(answers.rows.count); missing id '\(missing)'")
-        }
-        var sub = [[String]]()
-        sub.reserveCapacity(answers.rows.count)
-        for r in answers.rows {
-            guard let k = byID.removeValue(forKey: normalizeID(r[0])) else {
-                throw .invalid("submission is missing id '\(r[0])'")
-            }
-            sub.append(submission.rows[k])
-        }
-        if let extra = byID.keys.sorted().first {
-            throw .invalid("submission has id '\(extra)' that is not in the test set (\(byID.count) unexpected ids)")
-        }
-        return (sub, answers.rows)
-    }
-
-    /// Integer-valued ids compare as integers ("7" == "7.0"), others as trimmed text.
-    private func normalizeID(_ s: String) -> String {
-        let t = s.trimmingCharacters(in: .whitespaces)
-        if let v = Double(t), v == v.rounded(), abs(v) < 1e15 { return String(Int(v)) }
-        return t
+        let pairs = try alignByID(submission, answers, idColumn: idColumn)
+        return (pairs.map { submission.rows[$0.sub] }, pairs.map { answers.rows[$0.ans] })
     }
 }

@@ -63,12 +63,10 @@ public enum MLEBenchGraders {
 }
 
 /// Pairs submission rows with answer rows through an id column; every id exactly once on both sides.
+/// The error names the duplicated, missing or unexpected id.
 func alignByID(_ sub: CSVTable, _ ans: CSVTable, idColumn: String) throws(GradingError) -> [(sub: Int, ans: Int)] {
     guard let sID = sub.columnIndex(idColumn) else { throw .invalid("submission has no '\(idColumn)' column") }
     guard let aID = ans.columnIndex(idColumn) else { throw .unavailable("answers have no '\(idColumn)' column") }
-    guard sub.rows.count == ans.rows.count else {
-        throw .invalid("submission has \(sub.rows.count) rows, the answers \(ans.rows.count)")
-    }
     var index = [String: Int]()
     index.reserveCapacity(sub.rows.count)
     for (k, r) in sub.rows.enumerated() {
@@ -77,8 +75,13 @@ func alignByID(_ sub: CSVTable, _ ans: CSVTable, idColumn: String) throws(Gradin
     var pairs = [(sub: Int, ans: Int)]()
     pairs.reserveCapacity(ans.rows.count)
     for (k, r) in ans.rows.enumerated() {
-        guard let s = index[normalizedID(r[aID])] else { throw .invalid("submission and answers ids differ: '\(r[aID])' is missing") }
+        guard let s = index.removeValue(forKey: normalizedID(r[aID])) else {
+            throw .invalid("submission is missing id '\(r[aID])' (\(sub.rows.count) rows, the answers \(ans.rows.count))")
+        }
         pairs.append((s, k))
+    }
+    if let extra = index.keys.sorted().first {
+        throw .invalid("submission has id '\(extra)' that is not in the test set (\(index.count) unexpected ids)")
     }
     return pairs
 }

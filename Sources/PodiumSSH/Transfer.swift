@@ -28,8 +28,8 @@ extension SSHSession {
             close(fd)
         }
         // The node hashes its file while we copy it.
-        let remoteSum = try exec("sha256sum -- \(quote(remote))")
-        let copy = try exec(offset == 0 ? "cat -- \(quote(remote))" : "tail -c +\(offset + 1) -- \(quote(remote))")
+        let remoteSum = try exec("sha256sum -- \(shellQuote(remote))")
+        let copy = try exec(offset == 0 ? "cat -- \(shellQuote(remote))" : "tail -c +\(offset + 1) -- \(shellQuote(remote))")
         let out = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard out >= 0 else { throw SSHError(.io, doing: doing, message: "cannot write \(part): \(String(cString: strerror(errno)))") }
         var total = offset
@@ -69,7 +69,7 @@ extension SSHSession {
     public func upload(local: String, to remote: String) throws -> TransferResult {
         let doing = "uploading \(local) to \(target.host):\(remote)"
         let part = remote + ".part"
-        let (_, sizeOut) = try run("stat -c %s -- \(quote(part)) 2>/dev/null || echo 0")
+        let (_, sizeOut) = try run("stat -c %s -- \(shellQuote(part)) 2>/dev/null || echo 0")
         var offset = Int64(String(decoding: sizeOut, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         let fd = open(local, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SSHError(.io, doing: doing, message: "cannot read \(local): \(String(cString: strerror(errno)))") }
@@ -87,7 +87,7 @@ extension SSHSession {
             hasher.update(buf[0..<n])
             done += Int64(n)
         }
-        let sink = try exec(offset == 0 ? "cat > \(quote(part))" : "cat >> \(quote(part))")
+        let sink = try exec(offset == 0 ? "cat > \(shellQuote(part))" : "cat >> \(shellQuote(part))")
         var total = offset
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
@@ -102,13 +102,13 @@ extension SSHSession {
         sink.close()
         guard status == 0 else { throw sink.error ?? SSHError(.io, doing: doing, message: "the node's write failed (status \(status.map(String.init) ?? "none"))") }
         let actual = hasher.hexDigest()
-        let (_, sumOut) = try run("sha256sum -- \(quote(part))")
+        let (_, sumOut) = try run("sha256sum -- \(shellQuote(part))")
         let expected = String(decoding: sumOut, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
         guard expected == actual else {
-            _ = try? run("rm -f -- \(quote(part))")
+            _ = try? run("rm -f -- \(shellQuote(part))")
             throw SSHError(.io, doing: doing, message: "sha256 mismatch: sent \(actual), node has \(expected); the node's partial file was removed")
         }
-        let (mv, _) = try run("mv -f -- \(quote(part)) \(quote(remote))")
+        let (mv, _) = try run("mv -f -- \(shellQuote(part)) \(shellQuote(remote))")
         guard mv == 0 else { throw SSHError(.io, doing: doing, message: "cannot move \(part) into place") }
         return TransferResult(bytes: total, resumedFrom: offset, sha256: actual)
     }
@@ -123,6 +123,4 @@ extension SSHSession {
             total += Int64(n)
         }
     }
-
-    func quote(_ s: String) -> String { "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
 }

@@ -25,6 +25,8 @@ public final class WorkerServer: @unchecked Sendable {
     /// runID → newest epoch seen (also from attempt directories on disk); an older epoch is refused (fencing).
     private let epochs = Locked<[String: Int]>([:])
     private let live = Locked<[String: RunSupervisor]>([:])
+    /// "run#epoch" → attempt directory, so requests do not walk the whole work directory.
+    private let knownDirs = Locked<[String: String]>([:])
     /// Set by `exitWhenIdle` on a daemon: exit once no attempt is live.
     public let exitRequested = Locked(false)
 
@@ -131,6 +133,7 @@ public final class WorkerServer: @unchecked Sendable {
     private func launch(_ sup: RunSupervisor, owner: String) {
         let runID = sup.request.runID, epoch = sup.request.epoch
         live.withLock { $0[runID] = sup }
+        knownDirs.withLock { $0["\(runID)#\(epoch)"] = sup.layout.root }
         BlockingThread.start { [self] in
             let result = sup.run()
             gpuPool.release(owner: owner)
@@ -188,11 +191,16 @@ public final class WorkerServer: @unchecked Sendable {
     private func loadEpochs() {
         let dirs = attemptDirectories()
         epochs.withLock { seen in for a in dirs { seen[a.runID] = max(seen[a.runID] ?? 0, a.epoch) } }
+        knownDirs.withLock { known in for a in dirs { known["\(a.runID)#\(a.epoch)"] = a.dir } }
     }
 
     private func attemptDir(runID: String, epoch: Int) -> String? {
         guard isSafeName(runID) else { return nil }
-        return attemptDirectories().first { $0.runID == runID && $0.epoch == epoch }?.dir
+        let key = "\(runID)#\(epoch)"
+        if let dir = knownDirs.withLock({ $0[key] }), FileManager.default.fileExists(atPath: dir) { return dir }
+        let found = attemptDirectories().first { $0.runID == runID && $0.epoch == epoch }?.dir
+        knownDirs.withLock { $0[key] = found }
+        return found
     }
 
     /// After a daemon restart: takes over every attempt that was started but has no result yet.

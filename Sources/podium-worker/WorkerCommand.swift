@@ -139,8 +139,8 @@ struct Attach: ParsableCommand {
         if fd < 0 {
             try FileManager.default.createDirectory(atPath: options.workDir, withIntermediateDirectories: true)
             let log = options.workDir + "/daemon.log"
-            let me = selfExecutable()
-            _ = try ChildProcess(arguments: ["/bin/sh", "-c", "exec \"$@\" </dev/null >>\(shellSingleQuoted(log)) 2>&1", "sh", me, "daemon"] + options.arguments,
+            let me = currentExecutablePath()
+            _ = try ChildProcess(arguments: ["/bin/sh", "-c", "exec \"$@\" </dev/null >>\(shellQuote(log)) 2>&1", "sh", me, "daemon"] + options.arguments,
                                  stdinPipe: false, stdoutPipe: false, newSession: true)
             let until = monotonicSeconds() + 20
             while fd < 0 && monotonicSeconds() < until { sleepSeconds(0.05); fd = UnixSocket.connect(path: options.socketPath) }
@@ -151,10 +151,10 @@ struct Attach: ParsableCommand {
         }
         let sock = fd
         BlockingThread.start {
-            pump(from: 0, to: sock)
+            copyAll(from: 0, to: sock)
             shutdown(sock, Int32(SHUT_WR))
         }
-        pump(from: sock, to: 1)
+        copyAll(from: sock, to: 1)
     }
 }
 
@@ -177,30 +177,6 @@ struct Stop: ParsableCommand {
     }
 }
 
-/// Copies bytes until EOF on `from` or an error on `to`.
-func pump(from: Int32, to: Int32) {
-    var buf = [UInt8](repeating: 0, count: 1 << 16)
-    while true {
-        let n = buf.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return }
-        var off = 0
-        while off < n {
-            let w = buf.withUnsafeBytes { write(to, $0.baseAddress! + off, n - off) }
-            if w < 0 && errno == EINTR { continue }
-            if w <= 0 { return }
-            off += w
-        }
-    }
-}
-
-func selfExecutable() -> String {
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-    return n > 0 ? String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-}
-
-func shellSingleQuoted(_ s: String) -> String { "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'" }
 
 /// Unix-domain stream sockets for the daemon.
 enum UnixSocket {
@@ -293,7 +269,7 @@ struct Run: ParsableCommand {
         let layout = AttemptLayout(flatRoot: out)
         let sup = RunSupervisor(request: req, layout: layout, runtime: rt, labels: ["podium.adhoc": "1"],
                                 gpus: Array(devices.prefix(gpus))) { reply in
-            if case .log(_, _, _, let chunk) = reply { chunk.withUnsafeBytes { _ = write(1, $0.baseAddress, $0.count) } }
+            if case .log(_, _, _, let chunk) = reply { chunk.withUnsafeBytes { writeAll(1, $0) } }
         }
         let result = sup.run()
         struct Summary: Encodable {

@@ -79,12 +79,5 @@ struct Logs: ParsableCommand {
 }
 
 enum FileHandleLite {
-    static func writeStdout(_ bytes: [UInt8]) {
-        var done = 0
-        while done < bytes.count {
-            let w = bytes.withUnsafeBytes { write(1, $0.baseAddress! + done, bytes.count - done) }
-            if w <= 0 { return }
-            done += w
-        }
-    }
+    static func writeStdout(_ bytes: [UInt8]) { bytes.withUnsafeBytes { writeAll(1, $0) } }
 }

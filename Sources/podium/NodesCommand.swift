@@ -119,13 +119,7 @@ struct Nodes: ParsableCommand {
             defer { s.disconnect() }
             let e = try s.exec(command.map(shellQuote).joined(separator: " "), stderrPath: "/dev/stderr")
             e.closeWrite()
-            var buf = [UInt8](repeating: 0, count: 1 << 20)
-            while true {
-                let n = buf.withUnsafeMutableBytes { read(e.fd, $0.baseAddress, $0.count) }
-                if n <= 0 { break }
-                var off = 0
-                while off < n { let w = buf.withUnsafeBytes { write(1, $0.baseAddress! + off, n - off) }; if w <= 0 { break }; off += w }
-            }
+            copyAll(from: e.fd, to: 1, bufferSize: 1 << 20)
             let status = e.waitExit(timeout: 30)
             e.close()
             guard let status else {

@@ -67,12 +67,6 @@ func format1(_ x: Double) -> String { String(Double(Int(x * 10)) / 10) }
 
 /// `podium-worker` next to this executable, else on PATH.
 func workerExecutable() -> String {
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-    if n > 0 {
-        let me = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let candidate = directoryOf(me) + "/podium-worker"
-        if access(candidate, X_OK) == 0 { return candidate }
-    }
-    return "podium-worker"
+    let candidate = directoryOf(currentExecutablePath()) + "/podium-worker"
+    return access(candidate, X_OK) == 0 ? candidate : "podium-worker"
 }
