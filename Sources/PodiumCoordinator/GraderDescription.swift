@@ -1,9 +1,9 @@
 import PodiumCore
 import PodiumGrading
 
-/// Which engine grades a competition, in words for the CLI.
+/// Which engine grades a competition, in words, for the CLI (`podium competitions`, `podium sweep`'s warnings).
 public enum GraderDescription {
     public static func engine(for c: Competition) -> String {
-        GraderRegistry.grader(for: c)?.engine ?? "none yet (issue 6)"
+        GraderRegistry.engine(for: c, bridge: MLEBenchBridge.locate())
     }
 }

@@ -475,8 +475,7 @@ public final class SweepRunner: @unchecked Sendable {
         let finalPath = attemptDir(r.id, r.epoch) + "/submission/submission.csv"
         var targets: [(name: String, path: String, isFinal: Bool, elapsed: Double?)] = [("submission/submission.csv", finalPath, true, nil)]
         for a in artifacts where a.name.hasPrefix("snapshots/") { targets.append((a.name, a.path, false, a.elapsedSeconds)) }
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let enc = ReportJSON.encoder()
         for t in targets {
             var report = grading.grade(competition: competition, submissionPath: t.path, answersPath: answers)
             report.submissionPath = t.path

@@ -93,7 +93,10 @@ public struct SweepSetup: Sendable {
     public func publicDataDir(_ competition: String, node: NodeSpec? = nil) -> String {
         "\(node?.dataDir ?? config.dataDir)/\(competition)/prepared/public"
     }
-    public func answersPath(_ competition: String) -> String { "\(config.dataDir)/\(competition)/prepared/private/test.csv" }
+    public func answersPath(_ competition: String) -> String {
+        if let c = competitions.first(where: { $0.id == competition }) { return c.answersPath(dataDir: config.dataDir) }
+        return "\(config.dataDir)/\(competition)/prepared/private/test.csv"
+    }
 
     /// Refuses to start a sweep whose prepared data is missing, naming the competition and the fix.
     public func checkPreparedData() throws {
@@ -103,7 +106,7 @@ public struct SweepSetup: Sendable {
             where !fm.fileExists(atPath: path) {
                 throw ConfigError(file: configPath, path: "$.data_dir",
                                   found: "no \(what) for \(c.id) at \(path)",
-                                  expected: "prepared data laid out like mle-bench (<id>/prepared/public, <id>/prepared/private/test.csv)",
+                                  expected: "prepared data laid out like mle-bench (<id>/prepared/public, and the answers config.yaml names, usually <id>/prepared/private/test.csv)",
                                   fix: "run `mlebench prepare -c \(c.id)` into that directory, or pass --data-dir")
             }
         }

@@ -16,9 +16,24 @@ public struct Competition: Codable, Sendable, Equatable, Hashable {
     public var graderName: String?
     /// `grader.engine` in config.yaml, a podium extension (e.g. `podium-generic` for the bundled mini benchmark).
     public var graderEngine: String?
+    /// `dataset.answers` in config.yaml: the answers file relative to the prepared-data root
+    /// (e.g. `spaceship-titanic/prepared/private/test.csv`; a few competitions use JSONL).
+    public var answersFile: String?
     public var directory: String
     public var leaderboardPath: String?
     public var descriptionPath: String?
+
+    public init(id: String, name: String, split: String?, splits: [String], graderName: String?, graderEngine: String?,
+                answersFile: String?, directory: String, leaderboardPath: String?, descriptionPath: String?) {
+        self.id = id; self.name = name; self.split = split; self.splits = splits; self.graderName = graderName
+        self.graderEngine = graderEngine; self.answersFile = answersFile; self.directory = directory
+        self.leaderboardPath = leaderboardPath; self.descriptionPath = descriptionPath
+    }
+
+    /// Where the answers are under a prepared-data root (`mlebench prepare`'s layout).
+    public func answersPath(dataDir: String) -> String {
+        "\(dataDir)/" + (answersFile ?? "\(id)/prepared/private/test.csv")
+    }
 }
 
 /// The competitions and splits read from one mle-bench checkout or a directory with the same layout.
@@ -56,7 +71,7 @@ public struct CompetitionRegistry: Sendable {
             let desc = dir + "/description.md"
             comps[id] = Competition(
                 id: yaml["id"] ?? id, name: yaml["name"] ?? id, split: primary, splits: inSplits,
-                graderName: yaml["grader.name"], graderEngine: yaml["grader.engine"], directory: dir,
+                graderName: yaml["grader.name"], graderEngine: yaml["grader.engine"], answersFile: yaml["dataset.answers"], directory: dir,
                 leaderboardPath: fm.fileExists(atPath: lb) ? lb : nil,
                 descriptionPath: fm.fileExists(atPath: desc) ? desc : nil)
         }

@@ -10,21 +10,42 @@ public protocol Grader: Sendable {
     /// Shown to the user: which engine grades (e.g. "native:podium-generic/auc-roc").
     var engine: String { get }
     func score(submission: CSVTable, answers: CSVTable) throws(GradingError) -> Double
+    /// Reads the answers file (a CSV unless the competition's answers are in another format).
+    func loadAnswers(path: String) throws(GradingError) -> CSVTable
 }
 
-/// Finds the grader for a competition: the generic one for podium-layout competitions, else a verified MLE-bench one.
+extension Grader {
+    public func loadAnswers(path: String) throws(GradingError) -> CSVTable { try CSVTable.read(path: path) }
+}
+
+/// Finds the grader for a competition: the generic one for podium-layout competitions, else a verified native
+/// MLE-bench one; `grader.engine: mlebench` in config.yaml (or no native grader) sends it to the official grader.
 public enum GraderRegistry {
     public static func grader(for competition: Competition) -> (any Grader)? {
         if competition.graderEngine == "podium-generic", let name = competition.graderName, let m = GenericGrader.Metric(rawValue: name) {
             return GenericGrader(metric: m)
         }
+        if competition.graderEngine == "mlebench" { return nil }
         return MLEBenchGraders.verified[competition.id]
+    }
+
+    /// Which engine grades a competition, in words (`podium competitions` and `podium grade` show it).
+    public static func engine(for competition: Competition, bridge: MLEBenchBridge?) -> String {
+        if let g = grader(for: competition) { return g.engine }
+        if let b = bridge { return b.engine }
+        return "none (no native grader; install mlebench or set PODIUM_MLEBENCH to grade it with the official grader)"
     }
 }
 
 /// Grades and places a submission: the whole CompetitionReport for one file.
 public struct GradingService: Sendable {
-    public init() {}
+    /// The official grader, used for competitions without a native grader (nil: not installed).
+    public var bridge: MLEBenchBridge?
+    /// Submissions larger than this many times the answers (and above `minimumSizeCap`) are refused unread.
+    public var sizeFactorCap: Int64 = 32
+    public var minimumSizeCap: Int64 = 1 << 30
+
+    public init(bridge: MLEBenchBridge? = MLEBenchBridge.locate()) { self.bridge = bridge }
 
     public func grade(competition: Competition, submissionPath: String, answersPath: String, now: Date = Date()) -> CompetitionReport {
         var report = CompetitionReport(
@@ -47,17 +68,44 @@ public struct GradingService: Sendable {
             report.isLowerBetter = board.isLowerBetter
         }
         guard let grader = GraderRegistry.grader(for: competition) else {
-            report.error = "no native grader for \(competition.id) yet (grader '\(competition.graderName ?? "?")'; MLE-bench graders are issue 6)"
-            return report
+            guard let bridge else {
+                report.error = "no grader for \(competition.id): " + GraderRegistry.engine(for: competition, bridge: nil)
+                return report
+            }
+            report.engine = bridge.engine
+            guard report.submissionExists else {
+                report.error = "no submission at \(submissionPath)"
+                return report
+            }
+            let suffix = "/" + (competition.answersFile ?? "\(competition.id)/prepared/private/test.csv")
+            guard answersPath.hasSuffix(suffix) else {
+                report.error = "the mlebench bridge needs the answers inside a prepared-data root (…\(suffix)); got \(answersPath)"
+                return report
+            }
+            do {
+                var r = try bridge.grade(competitionID: competition.id, submissionPath: submissionPath,
+                                         dataDir: String(answersPath.dropLast(suffix.count)))
+                r.createdAt = report.createdAt
+                return r
+            } catch {
+                report.error = "\(error)"
+                return report
+            }
         }
         report.engine = grader.engine
         guard report.submissionExists else {
             report.error = "no submission at \(submissionPath)"
             return report
         }
+        let answersSize = fileSize(answersPath), submissionSize = fileSize(submissionPath)
+        let cap = max(minimumSizeCap, answersSize * sizeFactorCap)
+        if submissionSize > cap {
+            report.error = "submission is \(submissionSize) bytes, more than \(sizeFactorCap)× the answers (\(answersSize) bytes): refused unread"
+            return report
+        }
         do {
             let answers: CSVTable
-            do { answers = try CSVTable.read(path: answersPath) } catch { throw GradingError.unavailable("answers: \(error)") }
+            do { answers = try grader.loadAnswers(path: answersPath) } catch { throw GradingError.unavailable("answers: \(error)") }
             let submission = try CSVTable.read(path: submissionPath)
             let score = roundScore(try grader.score(submission: submission, answers: answers))
             report.score = score

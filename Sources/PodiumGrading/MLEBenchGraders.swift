@@ -58,6 +58,7 @@ public enum MLEBenchGraders {
                                                           classes: ["winner_model_a", "winner_model_b", "winner_tie"])
         g["jigsaw-toxic-comment-classification-challenge"] = ColumnOrderAUCGrader(
             idColumn: "id", classes: ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"])
+        for more in [alignedGraders(), maskGraders(), structuredGraders()] { g.merge(more) { old, _ in old } }
         return g
     }()
 }

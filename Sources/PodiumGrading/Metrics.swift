@@ -131,8 +131,116 @@ public enum Metrics {
 @preconcurrency import Glibc
 func _log(_ x: Double) -> Double { Glibc.log(x) }
 func _log1p(_ x: Double) -> Double { Glibc.log1p(x) }
+func _sin(_ x: Double) -> Double { Glibc.sin(x) }
+func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+func _acos(_ x: Double) -> Double { Glibc.acos(x) }
+func _asin(_ x: Double) -> Double { Glibc.asin(x) }
+func _pow(_ x: Double, _ y: Double) -> Double { Glibc.pow(x, y) }
 #else
 import Darwin
 func _log(_ x: Double) -> Double { Darwin.log(x) }
 func _log1p(_ x: Double) -> Double { Darwin.log1p(x) }
+func _sin(_ x: Double) -> Double { Darwin.sin(x) }
+func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+func _acos(_ x: Double) -> Double { Darwin.acos(x) }
+func _asin(_ x: Double) -> Double { Darwin.asin(x) }
+func _pow(_ x: Double, _ y: Double) -> Double { Darwin.pow(x, y) }
 #endif
+
+extension Metrics {
+    /// Edit distance with unit costs over any sequence (characters, code points, tokens).
+    public static func levenshtein<T: Equatable>(_ a: [T], _ b: [T]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var prev = Array(0...b.count), cur = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            cur[0] = i
+            for j in 1...b.count {
+                cur[j] = Swift.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&prev, &cur)
+        }
+        return prev[b.count]
+    }
+
+    /// Pearson's r (scipy.stats.pearsonr); NaN when either side is constant.
+    public static func pearson(_ x: [Double], _ y: [Double]) -> Double {
+        let n = Double(x.count)
+        guard n > 1 else { return .nan }
+        let mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
+        var sxy = 0.0, sxx = 0.0, syy = 0.0
+        for (a, b) in zip(x, y) {
+            sxy += (a - mx) * (b - my)
+            sxx += (a - mx) * (a - mx)
+            syy += (b - my) * (b - my)
+        }
+        guard sxx > 0, syy > 0 else { return .nan }
+        return Swift.max(-1, Swift.min(1, sxy / (sxx.squareRoot() * syy.squareRoot())))
+    }
+
+    /// Ranks 1…n with ties sharing their average rank (scipy.stats.rankdata "average").
+    public static func averageRanks(_ v: [Double]) -> [Double] {
+        let order = v.indices.sorted { v[$0] < v[$1] }
+        var ranks = [Double](repeating: 0, count: v.count)
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count, v[order[j + 1]] == v[order[i]] { j += 1 }
+            for k in i...j { ranks[order[k]] = Double(i + j) / 2 + 1 }
+            i = j + 1
+        }
+        return ranks
+    }
+
+    /// Spearman's rho: Pearson's r of the average ranks (NaN for a constant side).
+    public static func spearman(_ x: [Double], _ y: [Double]) -> Double {
+        if x.contains(where: \.isNaN) || y.contains(where: \.isNaN) { return .nan }
+        return pearson(averageRanks(x), averageRanks(y))
+    }
+
+    /// Average precision at k: each distinct hit in the first k predictions adds hits-so-far / position.
+    public static func averagePrecision(actual: Set<String>, predicted: [String], k: Int) -> Double {
+        guard !actual.isEmpty else { return 0 }
+        var hits = 0, score = 0.0
+        var seen = Set<String>()
+        for (i, p) in predicted.prefix(k).enumerated() {
+            if actual.contains(p), !seen.contains(p) {
+                hits += 1
+                score += Double(hits) / Double(i + 1)
+            }
+            seen.insert(p)
+        }
+        return score / Double(Swift.min(actual.count, k))
+    }
+
+    /// sklearn's `roc_curve` (drop_intermediate=True): false and true positive rates at each distinct threshold.
+    public static func rocCurve(labels: [Bool], scores: [Double]) -> (fpr: [Double], tpr: [Double]) {
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var fps = [Double](), tps = [Double]()
+        var tp = 0.0, fp = 0.0
+        for (k, i) in order.enumerated() {
+            if labels[i] { tp += 1 } else { fp += 1 }
+            if k + 1 == order.count || scores[order[k + 1]] != scores[i] { tps.append(tp); fps.append(fp) }
+        }
+        // Drop points collinear with their neighbours (second differences zero in both).
+        var keep = [Int]()
+        for k in fps.indices {
+            if k == 0 || k == fps.count - 1 { keep.append(k); continue }
+            if fps[k - 1] - 2 * fps[k] + fps[k + 1] != 0 || tps[k - 1] - 2 * tps[k] + tps[k + 1] != 0 { keep.append(k) }
+        }
+        let totalP = tps.last ?? 0, totalN = fps.last ?? 0
+        var fpr = [0.0], tpr = [0.0]
+        for k in keep {
+            fpr.append(totalN > 0 ? fps[k] / totalN : .nan)
+            tpr.append(totalP > 0 ? tps[k] / totalP : .nan)
+        }
+        return (fpr, tpr)
+    }
+
+    /// Trapezoidal area under (x, y) (sklearn.metrics.auc; x monotone).
+    public static func trapezoid(_ x: [Double], _ y: [Double]) -> Double {
+        var area = 0.0
+        for k in 1..<Swift.max(x.count, 1) { area += (x[k] - x[k - 1]) * (y[k] + y[k - 1]) / 2 }
+        return abs(area)
+    }
+}

@@ -1,3 +1,9 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
 /// One graded submission, with exactly the fields of MLE-bench's CompetitionReport (plus podium's `engine` and `error`).
 public struct CompetitionReport: Codable, Sendable, Equatable {
     public var competitionID: String
@@ -60,5 +66,101 @@ public struct CompetitionReport: Codable, Sendable, Equatable {
         try c.encode(submissionPath, forKey: .submissionPath)
         try c.encodeIfPresent(engine, forKey: .engine)
         try c.encodeIfPresent(error, forKey: .error)
+    }
+}
+
+/// A batch of graded submissions with MLE-bench's aggregate fields: the `*_grading_report.json` that `mlebench grade`
+/// writes and MLE-bench's aggregation reads (one per seed).
+public struct GradingReport: Codable, Sendable, Equatable {
+    public var totalRuns: Int
+    public var totalRunsWithSubmissions: Int
+    public var totalValidSubmissions: Int
+    public var totalMedals: Int
+    public var totalGoldMedals: Int
+    public var totalSilverMedals: Int
+    public var totalBronzeMedals: Int
+    public var totalAboveMedian: Int
+    public var competitionReports: [CompetitionReport]
+
+    enum CodingKeys: String, CodingKey {
+        case totalRuns = "total_runs"
+        case totalRunsWithSubmissions = "total_runs_with_submissions"
+        case totalValidSubmissions = "total_valid_submissions"
+        case totalMedals = "total_medals"
+        case totalGoldMedals = "total_gold_medals"
+        case totalSilverMedals = "total_silver_medals"
+        case totalBronzeMedals = "total_bronze_medals"
+        case totalAboveMedian = "total_above_median"
+        case competitionReports = "competition_reports"
+    }
+
+    public init(reports: [CompetitionReport]) {
+        competitionReports = reports
+        totalRuns = reports.count
+        totalRunsWithSubmissions = reports.filter(\.submissionExists).count
+        totalValidSubmissions = reports.filter(\.validSubmission).count
+        totalMedals = reports.filter(\.anyMedal).count
+        totalGoldMedals = reports.filter(\.goldMedal).count
+        totalSilverMedals = reports.filter(\.silverMedal).count
+        totalBronzeMedals = reports.filter(\.bronzeMedal).count
+        totalAboveMedian = reports.filter(\.aboveMedian).count
+    }
+
+    /// `2025-05-07T12-59-41-GMT_grading_report.json`, MLE-bench's file name for a report made at `date`.
+    public static func fileName(at date: Date, prefix: String = "") -> String {
+        let stamp = String(isoTimestamp(date).prefix(19).map { $0 == ":" ? "-" : $0 })
+        return "\(stamp)-GMT_\(prefix)grading_report.json"
+    }
+}
+
+/// JSON for reports. A score can be NaN or ±inf (MLE-bench's graders return them for some submissions): podium writes
+/// them as the strings "NaN", "Infinity", "-Infinity" (valid JSON that Python's float() reads) and reads both those and
+/// the bare tokens Python's json module writes.
+public enum ReportJSON {
+    public static func encoder(sorted: Bool = true) -> JSONEncoder {
+        let enc = JSONEncoder()
+        enc.outputFormatting = sorted ? [.sortedKeys, .withoutEscapingSlashes] : [.withoutEscapingSlashes]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return enc
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        return dec
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try decoder().decode(type, from: quotingBareNonFiniteTokens(data))
+    }
+
+    /// Puts quotes around NaN, Infinity and -Infinity where they stand as bare values (outside strings).
+    public static func quotingBareNonFiniteTokens(_ data: Data) -> Data {
+        let bytes = [UInt8](data)
+        guard bytes.contains(0x4E) || bytes.contains(0x49) else { return data }  // no 'N' or 'I' at all
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count + 16)
+        var inString = false, escaped = false, i = 0
+        let tokens: [[UInt8]] = [Array("-Infinity".utf8), Array("Infinity".utf8), Array("NaN".utf8)]
+        while i < bytes.count {
+            let c = bytes[i]
+            if inString {
+                out.append(c)
+                if escaped { escaped = false } else if c == 0x5C { escaped = true } else if c == 0x22 { inString = false }
+                i += 1
+                continue
+            }
+            if c == 0x22 { inString = true; out.append(c); i += 1; continue }
+            if let t = tokens.first(where: { i + $0.count <= bytes.count && Array(bytes[i..<(i + $0.count)]) == $0 }) {
+                out.append(0x22)
+                out.append(contentsOf: t)
+                out.append(0x22)
+                i += t.count
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        return Data(out)
     }
 }

@@ -28,7 +28,7 @@ public enum GradingReportsInput {
             let path = directory + "/" + rel
             guard let data = fm.contents(atPath: path) else { continue }
             let file: File
-            do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+            do { file = try ReportJSON.decode(File.self, from: data) } catch {
                 throw ConfigError(file: path, found: "a file that is not an MLE-bench grading report (\(error))",
                                   expected: "an object with competition_reports")
             }

@@ -78,6 +78,7 @@ struct SweepOptions: ParsableArguments {
 func printJSON<T: Encodable>(_ value: T) throws {
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     print(String(decoding: try enc.encode(value), as: UTF8.self))
 }
 

@@ -93,6 +93,8 @@ struct Report: ParsableCommand {
     @Option(help: "text, json or markdown.") var format: ReportFormat = .text
     @Flag(help: "Count missing results as failures instead of dropping incomplete seeds.") var padMissing = false
     @Option(help: "Aggregate a directory of MLE-bench grading reports instead of the sweep's state.") var gradingReports: String?
+    @Option(help: "Also write the sweep's grades as MLE-bench grading reports (one per seed of each agent/budget/profile) under this directory.")
+    var exportGradingReports: String?
 
     struct RunRow: Encodable {
         var id: String
@@ -124,6 +126,10 @@ struct Report: ParsableCommand {
         if let dir = gradingReports { return try reportFromGradingReports(dir) }
         let (store, name, _) = try openState(sweep)
         let (runs, results, grades) = try SweepResults.collect(store: store, sweep: name)
+        if let dir = exportGradingReports {
+            let files = try SweepResults.exportGradingReports(store: store, sweep: name, directory: dir)
+            printError("podium: wrote \(files.count) grading reports under \(dir)")
+        }
         let groups = summarize(results, padMissing: padMissing)
         if format == .json {
             let snapshotCounts = Dictionary(grouping: grades.filter { !$0.isFinal }, by: { "\($0.runID)#\($0.epoch)" }).mapValues(\.count)

@@ -29,7 +29,7 @@ struct Sweep: ParsableCommand {
             }
         }
         for c in setup.competitions where GraderDescription.engine(for: c).hasPrefix("none") {
-            printError("podium: warning: \(c.id) has no native grader yet (issue 6); its runs will be recorded but not scored")
+            printError("podium: warning: \(c.id) cannot be graded here: \(GraderDescription.engine(for: c)); its runs will be recorded but not scored")
         }
         try FileManager.default.createDirectory(atPath: directoryOf(setup.config.state), withIntermediateDirectories: true)
         let store = try StateStore(path: setup.config.state)
@@ -57,9 +57,10 @@ struct Sweep: ParsableCommand {
         let outcome = try runner.run()
         if outcome.interrupted { throw ExitCode(130) }
         let (_, results, _) = try SweepResults.collect(store: store, sweep: setup.config.sweep)
+        let exported = try SweepResults.exportGradingReports(store: store, sweep: setup.config.sweep, directory: runner.artifactsRoot + "/grading_reports")
         print("")
         print(ReportText.render(sweep: setup.config.sweep, results: results))
-        printError("podium: state in \(setup.config.state); artifacts in \(runner.artifactsRoot); `podium report` prints this again (--format json for machines)")
+        printError("podium: state in \(setup.config.state); artifacts in \(runner.artifactsRoot); \(exported.count) MLE-bench grading reports in \(runner.artifactsRoot)/grading_reports; `podium report` prints this again (--format json for machines)")
     }
 }
 
