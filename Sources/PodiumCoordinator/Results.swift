@@ -21,7 +21,8 @@ public enum SweepResults {
                              attempt: r.spec.attempt, graded: g != nil, infraFailed: r.state == .failed,
                              submissionExists: g?.submissionExists ?? false,
                              validSubmission: g?.valid ?? false, aboveMedian: g?.aboveMedian ?? false,
-                             gold: g?.gold ?? false, silver: g?.silver ?? false, bronze: g?.bronze ?? false, score: g?.score)
+                             gold: g?.gold ?? false, silver: g?.silver ?? false, bronze: g?.bronze ?? false, score: g?.score,
+                             agent: r.spec.agent, attemptsRecorded: max(r.epoch, 1))
         }
         return (runs, results, grades)
     }
@@ -60,5 +61,88 @@ extension SweepResults {
 
     static func safeName(_ s: String) -> String {
         String(s.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" })
+    }
+}
+
+/// What a sweep has cost and covered so far: the report's honest-accounting block (and `podium status`'s hours).
+public struct SweepAccounting: Codable, Sendable, Equatable {
+    public var runsTotal: Int
+    public var runsGraded: Int
+    public var runsInfraFailed: Int
+    public var runsUnfinished: Int
+    public var coveragePercentage: Double
+    public var attemptsTotal: Int
+    public var runsRetried: Int
+    public var extraAttempts: Int
+    public var gpuHoursUsed: Double
+    public var cpuHoursUsed: Double
+
+    enum CodingKeys: String, CodingKey {
+        case runsTotal = "runs_total"
+        case runsGraded = "runs_graded"
+        case runsInfraFailed = "runs_infra_failed"
+        case runsUnfinished = "runs_unfinished"
+        case coveragePercentage = "coverage_percentage"
+        case attemptsTotal = "attempts_total"
+        case runsRetried = "runs_retried"
+        case extraAttempts = "extra_attempts"
+        case gpuHoursUsed = "gpu_hours_used"
+        case cpuHoursUsed = "cpu_hours_used"
+    }
+
+    public var rows: [(String, String)] {
+        [("runs graded / total (coverage)", "\(runsGraded) / \(runsTotal) (\(fixed(coveragePercentage))%)"),
+         ("runs unfinished (pending or live)", String(runsUnfinished)),
+         ("runs failed for infrastructure reasons (shown apart, not agent failures)", String(runsInfraFailed)),
+         ("attempts recorded", String(attemptsTotal)),
+         ("runs needing more than one attempt (infra retries, lost nodes)", "\(runsRetried) (\(extraAttempts) extra attempts)"),
+         ("GPU-hours used", fixed(gpuHoursUsed, 2)), ("CPU-hours used", fixed(cpuHoursUsed, 2))]
+    }
+}
+
+extension SweepResults {
+    struct ProfilesOnly: Decodable {
+        struct Profile: Decodable { var name: String; var gpus: Int; var cpus: Double }
+        var hardware: [Profile]
+    }
+
+    public static func accounting(store: StateStore, sweep: String) throws -> SweepAccounting {
+        let runs = try store.runs(sweep: sweep)
+        let attempts = try store.attempts(sweep: sweep)
+        let grades = try store.grades(sweep: sweep)
+        let profiles = (try store.sweepConfigJSON(sweep)).flatMap { try? JSONDecoder().decode(ProfilesOnly.self, from: Data($0.utf8)) }
+        let byName = Dictionary((profiles?.hardware ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let profileOf = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0.spec.profile) })
+        var gpu = 0.0, cpu = 0.0
+        for a in attempts {
+            guard let secs = a.elapsedSeconds, let p = profileOf[a.runID].flatMap({ byName[$0] }) else { continue }
+            gpu += Double(p.gpus) * secs / 3600
+            cpu += p.cpus * secs / 3600
+        }
+        let finals = Set(grades.filter(\.isFinal).map { "\($0.runID)#\($0.epoch)" })
+        let graded = runs.filter { $0.state == .completed && finals.contains("\($0.id)#\($0.epoch)") }.count
+        let perRun = Dictionary(grouping: attempts, by: \.runID).mapValues(\.count)
+        return SweepAccounting(
+            runsTotal: runs.count, runsGraded: graded, runsInfraFailed: runs.filter { $0.state == .failed }.count,
+            runsUnfinished: runs.filter { !$0.state.isTerminal }.count,
+            coveragePercentage: runs.isEmpty ? 0 : 100 * Double(graded) / Double(runs.count),
+            attemptsTotal: attempts.count, runsRetried: perRun.values.filter { $0 > 1 }.count,
+            extraAttempts: perRun.values.reduce(0) { $0 + max(0, $1 - 1) }, gpuHoursUsed: gpu, cpuHoursUsed: cpu)
+    }
+
+    /// Every graded submission of each completed run's final attempt, placed in time: snapshots at their elapsed time,
+    /// the final submission when the attempt ended (at most the budget).
+    public static func timedGrades(store: StateStore, sweep: String) throws -> [TimedGrade] {
+        let runs = Dictionary(uniqueKeysWithValues: try store.runs(sweep: sweep).map { ($0.id, $0) })
+        let ended = Dictionary(try store.attempts(sweep: sweep).map { ("\($0.runID)#\($0.epoch)", $0.elapsedSeconds) }, uniquingKeysWith: { a, _ in a })
+        var out = [TimedGrade]()
+        for g in try store.grades(sweep: sweep) {
+            guard let r = runs[g.runID], r.state == .completed, g.epoch == r.epoch else { continue }
+            let budget = Double(r.spec.budget.seconds)
+            let secs = g.isFinal ? min(budget, (ended["\(g.runID)#\(g.epoch)"] ?? nil) ?? budget) : min(budget, g.elapsedSeconds ?? budget)
+            out.append(TimedGrade(runKey: "\(g.runID)#\(g.epoch)", competition: r.spec.competition, budget: r.spec.budget,
+                                  profile: r.spec.profile, agent: r.spec.agent, elapsedHours: secs / 3600, anyMedal: g.anyMedal))
+        }
+        return out
     }
 }

@@ -16,10 +16,15 @@ public struct RunResult: Sendable, Equatable {
     public var silver: Bool
     public var bronze: Bool
     public var score: Double?
+    public var agent: String
+    /// Attempts (epochs) the run has had: more than 1 means infra retries or a lost node's requeue.
+    public var attemptsRecorded: Int
 
     public init(competition: String, budget: BudgetDuration, profile: String, attempt: Int, graded: Bool,
                 infraFailed: Bool = false, submissionExists: Bool = false, validSubmission: Bool = false,
-                aboveMedian: Bool = false, gold: Bool = false, silver: Bool = false, bronze: Bool = false, score: Double? = nil) {
+                aboveMedian: Bool = false, gold: Bool = false, silver: Bool = false, bronze: Bool = false, score: Double? = nil,
+                agent: String = "", attemptsRecorded: Int = 1) {
+        self.agent = agent; self.attemptsRecorded = attemptsRecorded
         self.competition = competition; self.budget = budget; self.profile = profile; self.attempt = attempt
         self.graded = graded; self.infraFailed = infraFailed; self.submissionExists = submissionExists
         self.validSubmission = validSubmission; self.aboveMedian = aboveMedian

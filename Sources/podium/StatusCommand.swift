@@ -6,6 +6,7 @@ import Foundation
 #endif
 import PodiumCoordinator
 import PodiumCore
+import PodiumGrading
 import PodiumReport
 import PodiumStore
 
@@ -18,12 +19,6 @@ func openState(_ options: SweepOptions) throws -> (store: StateStore, sweep: Str
                           expected: "the state file of a sweep that has run", fix: "run `podium sweep \(options.config)` first")
     }
     return (try StateStore(path: config.state), config.sweep, config.state)
-}
-
-/// The hardware profiles of a stored sweep config (for resource accounting).
-struct ProfilesOnly: Decodable {
-    struct Profile: Decodable { var name: String; var gpus: Int; var cpus: Double }
-    var hardware: [Profile]
 }
 
 struct Status: ParsableCommand {
@@ -58,15 +53,8 @@ struct Status: ParsableCommand {
         for a in attempts { byOutcome[a.outcome?.rawValue ?? "live", default: 0] += 1 }
         var nodes = [String: Int]()
         for r in runs where r.state.hasLiveAttempt { nodes[r.node ?? "?", default: 0] += 1 }
-        let profiles = (try? store.sweepConfigJSON(name)).flatMap { $0 }.flatMap { try? JSONDecoder().decode(ProfilesOnly.self, from: Data($0.utf8)) }
-        let byName = Dictionary(uniqueKeysWithValues: (profiles?.hardware ?? []).map { ($0.name, $0) })
-        let profileOf = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0.spec.profile) })
-        var gpuHours = 0.0, cpuHours = 0.0
-        for a in attempts {
-            guard let secs = a.elapsedSeconds, let p = profileOf[a.runID].flatMap({ byName[$0] }) else { continue }
-            gpuHours += Double(p.gpus) * secs / 3600
-            cpuHours += p.cpus * secs / 3600
-        }
+        let accounting = try SweepResults.accounting(store: store, sweep: name)
+        let gpuHours = accounting.gpuHoursUsed, cpuHours = accounting.cpuHoursUsed
         let out = Output(sweep: name, state_file: path, runs: byState, runs_total: runs.count, attempts_total: attempts.count,
                          attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0, nodes: nodes,
                          gpu_hours_used: gpuHours, cpu_hours_used: cpuHours,
@@ -83,27 +71,37 @@ struct Status: ParsableCommand {
 }
 
 enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, markdown
+    case text, json, markdown, html
 }
 
 struct Report: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "pass@k, medal rates ± SEM per budget, from the sweep's state.")
+    static let configuration = CommandConfiguration(
+        abstract: "pass@k, medal rates ± SEM, paired comparisons and time curves, from the sweep's state or MLE-bench grading reports.",
+        discussion: """
+            Formats: text (terminal), json, markdown, html (one self-contained file with SVG plots; needs --output). \
+            Seed statistics use complete seeds only unless --pad-missing counts missing results as failures; infra-failed \
+            runs are shown apart and never counted as agent failures.
+            """)
 
     @OptionGroup var sweep: SweepOptions
-    @Option(help: "text, json or markdown.") var format: ReportFormat = .text
+    @Option(help: "text, json, markdown or html.") var format: ReportFormat = .text
+    @Option(help: "Write the report to this file instead of standard output (required for html).") var output: String?
     @Flag(help: "Count missing results as failures instead of dropping incomplete seeds.") var padMissing = false
     @Option(help: "Aggregate a directory of MLE-bench grading reports instead of the sweep's state.") var gradingReports: String?
     @Option(help: "Also write the sweep's grades as MLE-bench grading reports (one per seed of each agent/budget/profile) under this directory.")
     var exportGradingReports: String?
+    @Option(help: "Bootstrap resamples for the paired comparisons.") var bootstrap = 2000
 
     struct RunRow: Encodable {
         var id: String
         var competition: String
+        var agent: String
         var budget: String
         var profile: String
         var attempt: Int
         var state: String
         var epoch: Int
+        var attempts_recorded: Int
         var graded: Bool
         var score: Double?
         var submission_exists: Bool
@@ -119,7 +117,22 @@ struct Report: ParsableCommand {
     struct Output: Encodable {
         var sweep: String
         var groups: [GroupSummary]
+        var comparisons: [PairedComparison]
+        var time_curves: [TimeCurve]
+        var time_curves_caveat: String
+        var accounting: SweepAccounting
         var runs: [RunRow]
+    }
+
+    func validate() throws {
+        if format == .html && output == nil { throw ValidationError("--format html writes a file: add --output FILE (e.g. report.html)") }
+        if bootstrap < 100 { throw ValidationError("--bootstrap \(bootstrap): use at least 100 resamples") }
+    }
+
+    func emit(_ text: String) throws {
+        guard let output else { print(text); return }
+        try Data(text.utf8).withUnsafeBytes { try writeFileDurably(output, $0) }
+        printError("podium: report written to \(output)")
     }
 
     func run() throws {
@@ -131,19 +144,42 @@ struct Report: ParsableCommand {
             printError("podium: wrote \(files.count) grading reports under \(dir)")
         }
         let groups = summarize(results, padMissing: padMissing)
-        if format == .json {
+        let comparisons = ComparisonAxis.allCases.flatMap { PairedComparison.all(results, axis: $0, samples: bootstrap) }
+        let curves = TimeCurve.curves(try SweepResults.timedGrades(store: store, sweep: name))
+        let accounting = try SweepResults.accounting(store: store, sweep: name)
+        switch format {
+        case .json:
             let snapshotCounts = Dictionary(grouping: grades.filter { !$0.isFinal }, by: { "\($0.runID)#\($0.epoch)" }).mapValues(\.count)
             let rows = zip(runs, results).map { r, x in
-                RunRow(id: r.id, competition: r.spec.competition, budget: r.spec.budget.description, profile: r.spec.profile,
-                       attempt: r.spec.attempt, state: r.state.rawValue, epoch: r.epoch, graded: x.graded, score: x.score,
+                RunRow(id: r.id, competition: r.spec.competition, agent: r.spec.agent, budget: r.spec.budget.description, profile: r.spec.profile,
+                       attempt: r.spec.attempt, state: r.state.rawValue, epoch: r.epoch, attempts_recorded: x.attemptsRecorded,
+                       graded: x.graded, score: x.score,
                        submission_exists: x.submissionExists, valid_submission: x.validSubmission, any_medal: x.anyMedal,
                        gold_medal: x.gold, silver_medal: x.silver, bronze_medal: x.bronze, above_median: x.aboveMedian,
                        snapshots_graded: snapshotCounts["\(r.id)#\(r.epoch)"] ?? 0)
             }
-            try printJSON(Output(sweep: name, groups: groups, runs: rows))
-            return
+            try emit(jsonLine(Output(sweep: name, groups: groups, comparisons: comparisons, time_curves: curves,
+                                     time_curves_caveat: TimeCurve.caveat, accounting: accounting, runs: rows)))
+        case .html:
+            let html = HTMLReport(title: "podium · sweep \(name)",
+                                  subtitle: "\(accounting.runsGraded)/\(accounting.runsTotal) runs graded · \(padMissing ? "missing results counted as failures" : "complete seeds only")",
+                                  groups: groups, results: results, comparisons: comparisons, curves: curves,
+                                  accounting: accounting.rows,
+                                  notes: ["pass@k uses the unbiased estimator 1 − C(n−c, k)/C(n, k) over each competition's graded attempts.",
+                                          "Seed i is attempt i of every competition; a seed counts when all its competitions are graded (or with --pad-missing)."])
+            try emit(html.render())
+        case .text, .markdown:
+            var text = ReportText.render(sweep: name, results: results, padMissing: padMissing, style: format == .markdown ? .markdown : .text)
+            let style: TableStyle = format == .markdown ? .markdown : .text
+            if !comparisons.isEmpty {
+                text += "\n\n" + (format == .markdown ? "### " : "") + "paired comparisons (B − A in percentage points, per competition; bootstrap 95% CI)\n\n"
+                text += style.render(header: ["axis", "A", "B", "held fixed", "competitions", "B − A", "95% CI"], rows: comparisons.map {
+                    [$0.axis.rawValue, $0.a, $0.b, $0.fixed, String($0.numCompetitions), fixed($0.meanDifference), "[\(fixed($0.ciLower)), \(fixed($0.ciUpper))]"]
+                })
+            }
+            text += "\n\n" + style.render(header: ["accounting", ""], rows: accounting.rows.map { [$0.0, $0.1] })
+            try emit(text)
         }
-        print(ReportText.render(sweep: name, results: results, padMissing: padMissing, style: format == .markdown ? .markdown : .text))
     }
 
     /// `--grading-reports DIR`: MLE-bench's aggregation over a split (`--split`, else every competition in the reports).
@@ -163,17 +199,33 @@ struct Report: ParsableCommand {
         }
         let results = GradingReportsInput.results(reports, competitions: competitions)
         let r = SplitReport(split: splitName, competitions: competitions, results: results, padMissing: padMissing)
-        if format == .json { try printJSON(r); return }
+        if format == .json { try emit(jsonLine(r)); return }
+        if format == .html {
+            let group = GroupSummary(budget: BudgetDuration(seconds: 0), profile: "-", results: results, padMissing: padMissing)
+            let html = HTMLReport(title: "podium · MLE-bench grading reports (\(splitName))",
+                                  subtitle: "\(dir): \(r.num_competitions) competitions, \(r.num_seeds) \(padMissing ? "seeds (missing counted as failures)" : "complete seeds")",
+                                  groups: [group], results: results,
+                                  notes: ["Reports read in sorted path order; seed i of a competition is its i-th report (MLE-bench's convention)."]
+                                      + (r.competitions_without_reports.isEmpty ? [] : ["No reports for: " + r.competitions_without_reports.joined(separator: ", ")]))
+            try emit(html.render())
+            return
+        }
         func cell(_ m: MeanSEM) -> String { "\(fixed(m.mean))% ± \(fixed(m.standardError)) (95% CI \(fixed(m.ciLower))–\(fixed(m.ciUpper)))" }
-        print("\(splitName): \(r.num_competitions) competitions, \(r.num_seeds) \(padMissing ? "seeds (missing counted as failures)" : "complete seeds")")
-        print((format == .markdown ? TableStyle.markdown : .text).render(header: ["metric", "mean ± SEM over seeds"], rows: [
+        var lines = ["\(splitName): \(r.num_competitions) competitions, \(r.num_seeds) \(padMissing ? "seeds (missing counted as failures)" : "complete seeds")"]
+        lines.append((format == .markdown ? TableStyle.markdown : .text).render(header: ["metric", "mean ± SEM over seeds"], rows: [
             ["any medal", cell(r.any_medal_percentage)], ["gold", cell(r.gold_medal_percentage)],
             ["silver", cell(r.silver_medal_percentage)], ["bronze", cell(r.bronze_medal_percentage)],
             ["above median", cell(r.above_median_percentage)], ["valid submission", cell(r.valid_submissions_percentage)],
             ["made submission", cell(r.submission_exists_percentage)],
         ] + r.pass_at_k.keys.compactMap(Int.init).sorted().map { ["pass@\($0)", fixed(r.pass_at_k[String($0)]!) + "%"] }))
         if !r.competitions_without_reports.isEmpty {
-            print("no reports for \(r.competitions_without_reports.count) competitions of the split" + (padMissing ? " (counted as failures)" : " (their seeds are incomplete; --pad-missing counts them as failures)"))
+            lines.append("no reports for \(r.competitions_without_reports.count) competitions of the split" + (padMissing ? " (counted as failures)" : " (their seeds are incomplete; --pad-missing counts them as failures)"))
         }
+        try emit(lines.joined(separator: "\n"))
     }
+}
+
+/// One line of JSON (sorted keys; NaN/±inf as strings).
+func jsonLine<T: Encodable>(_ value: T) throws -> String {
+    String(decoding: try ReportJSON.encoder().encode(value), as: UTF8.self)
 }
