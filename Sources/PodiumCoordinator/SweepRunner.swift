@@ -86,9 +86,15 @@ public final class SweepRunner: @unchecked Sendable {
 
         var interrupted = false
         progress.start(total: runs.count, done: runs.values.filter { $0.state.isTerminal }.count)
+        var lastRequestCheck = 0.0
+        try handleRequests()
         while !allDone() {
             showProgress()
             try tendDownNodes()
+            if monotonicSeconds() - lastRequestCheck >= 1 {
+                lastRequestCheck = monotonicSeconds()
+                try handleRequests()
+            }
             let now = monotonicSeconds()
             let due = retryAt.filter { $0.at <= now }
             if !due.isEmpty {
@@ -119,6 +125,40 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     func allDone() -> Bool { runs.values.allSatisfy { $0.state.isTerminal } }
+
+    // MARK: operator requests
+
+    /// `podium cancel` / `podium retry` requests written to the state by other processes.
+    func handleRequests() throws {
+        for req in try store.openRequests(sweep: setup.config.sweep) {
+            guard let r = runs[req.runID] else {
+                try store.markHandled(req.seq, outcome: "no such run in sweep \(setup.config.sweep)")
+                continue
+            }
+            let outcome: String
+            switch OperatorRequests.decide(req.kind, state: r.state) {
+            case .cancelPending:
+                try transition(r.id, .cancel, detail: "operator cancel")
+                apply(scheduler.on(.cancel(runID: r.id)))
+                outcome = "cancelled (was pending)"
+            case .stopLive:
+                let node = r.node ?? lastNode(r) ?? "?"
+                try? connections[node]?.send(.cancel(runID: r.id, epoch: r.epoch))
+                try finishAttempt(r, outcome: .cancelled, result: nil, detail: "operator cancel; attempt \(r.epoch) stopped on \(node)")
+                outcome = connections[node] == nil
+                    ? "cancelled; node \(node) is unreachable, its attempt is fenced when it returns"
+                    : "cancelled; attempt \(r.epoch) stopped on \(node)"
+            case .retry:
+                let after = try transition(r.id, .retry, detail: "operator retry")
+                apply(scheduler.on(.enqueue([queued(after)])))
+                outcome = "requeued (was \(r.state.rawValue))"
+            case .close(let why):
+                outcome = why
+            }
+            try store.markHandled(req.seq, outcome: outcome)
+            progress.note("operator \(req.kind.rawValue) \(r.spec.label): \(outcome)")
+        }
+    }
 
     func queued(_ r: RunRecord) -> QueuedRun {
         let p = setup.profilesByName[r.spec.profile]
@@ -327,7 +367,11 @@ public final class SweepRunner: @unchecked Sendable {
             try store.logEvent(kind: "snapshot", runID: runID, epoch: epoch,
                                detail: "t=\(info.elapsedSeconds)s sha256=\(info.sha256.prefix(16)) \(info.bytes) bytes")
         case .finished(let runID, let epoch, let result):
-            guard let r = try isCurrent(runID, epoch, "finished \(result.outcome.rawValue)"), r.state.hasLiveAttempt else { return }
+            guard let r = try isCurrent(runID, epoch, "finished \(result.outcome.rawValue)"), r.state.hasLiveAttempt else {
+                // A cancelled run's attempt ending on its node: nothing to collect, the node may clean it up.
+                if let r = runs[runID], r.epoch == epoch, r.state == .cancelled { try? connections[node]?.send(.acknowledge(runID: runID, epoch: epoch)) }
+                return
+            }
             try flushLogBytes(runID: runID, epoch: epoch)
             try finishAttempt(r, outcome: result.outcome, result: result, detail: result.message)
         case .file(let runID, let epoch, let name, let sha, let data):

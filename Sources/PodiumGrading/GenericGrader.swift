@@ -39,7 +39,7 @@ public struct GenericGrader: Grader {
         case .aucROC, .accuracy, .rmse, .mae:
             guard targets.count == 1 else { throw .unavailable("\(metric.rawValue) needs exactly one target column, the answers have \(targets.count)") }
             if metric == .accuracy {
-                for (k, r) in aligned.submission.enumerated() where naTokens.contains(r[sCols[0]].trimmingCharacters(in: .whitespaces)) {
+                for (k, r) in aligned.submission.enumerated() where naTokens.contains(trimmedCell(r[sCols[0]])) {
                     throw .invalid("submission column '\(targets[0])' is empty for id '\(ids[k])'")
                 }
                 return Metrics.accuracy(aligned.answers.map { $0[aCols[0]] }, aligned.submission.map { $0[sCols[0]] })
@@ -88,6 +88,6 @@ public struct GenericGrader: Grader {
     private func align(submission: CSVTable, answers: CSVTable, idColumn: String) throws(GradingError)
         -> (submission: [[String]], answers: [[String]]) {
         let pairs = try alignByID(submission, answers, idColumn: idColumn)
-        return (pairs.map { submission.rows[$0.sub] }, pairs.map { answers.rows[$0.ans] })
+        return (pairs.map { Array(submission.rows[$0.sub]) }, pairs.map { Array(answers.rows[$0.ans]) })
     }
 }

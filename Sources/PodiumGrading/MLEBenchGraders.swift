@@ -89,7 +89,13 @@ func alignByID(_ sub: CSVTable, _ ans: CSVTable, idColumn: String) throws(Gradin
 
 /// Integer-valued ids compare as integers ("7" == "7.0", as pandas parses them), others as trimmed text.
 func normalizedID(_ s: String) -> String {
-    let t = s.trimmingCharacters(in: .whitespaces)
+    // Fast paths: text ids, and integers already in canonical form, are their own key.
+    let u = s.utf8
+    if let f = u.first, f != 0x20, f != 0x09, u.last != 0x20, u.last != 0x09 {
+        if !(f >= 0x30 && f <= 0x39) && f != 0x2D && f != 0x2B && f != 0x2E { return s }
+        if f != 0x30 || u.count == 1, u.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return s }
+    }
+    let t = trimmedCell(s)
     if let v = Double(t), v == v.rounded(), abs(v) < 1e15, t.first?.isNumber == true || t.first == "-" { return String(Int(v)) }
     return t
 }
@@ -102,11 +108,12 @@ func column(_ t: CSVTable, _ name: String, side: String) throws(GradingError) ->
     return c
 }
 
-func number(_ cell: String, _ what: String) throws(GradingError) -> Double {
-    let t = cell.trimmingCharacters(in: .whitespaces)
-    if naTokens.contains(t) { throw .invalid("\(what) is missing (NaN)") }
-    guard let v = Double(t) else { throw .invalid("\(what) is '\(cell)', not a number") }
-    guard v.isFinite else { throw .invalid("\(what) is not finite") }
+func number(_ cell: String, _ what: @autoclosure () -> String) throws(GradingError) -> Double {
+    let t = trimmedCell(cell)
+    if let v = Double(t), v.isFinite { return v }
+    if naTokens.contains(t) { throw .invalid("\(what()) is missing (NaN)") }
+    guard let v = Double(t) else { throw .invalid("\(what()) is '\(cell)', not a number") }
+    guard v.isFinite else { throw .invalid("\(what()) is not finite") }
     return v
 }
 
@@ -278,7 +285,7 @@ struct PositionalGrader: Grader {
         guard submission.rows.count == answers.rows.count else {
             throw .invalid("expected \(answers.rows.count) rows in the submission, got \(submission.rows.count)")
         }
-        var sRows = submission.rows, aRows = answers.rows
+        var sRows = submission.rows.map { Array($0) }, aRows = answers.rows.map { Array($0) }
         if let key = sortKey {
             let sk = try column(submission, key, side: "submission"), ak = try column(answers, key, side: "answers")
             sRows.sort { $0[sk] < $1[sk] }

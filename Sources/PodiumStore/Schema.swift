@@ -76,6 +76,21 @@ enum Schema {
                     PRIMARY KEY(run_id, epoch, artifact));
                 """)
         }
+        m.registerMigration("v2-operator-requests") { db in
+            // Operator commands (`podium cancel`, `podium retry`) write a request here; the coordinator (or, when none
+            // runs, the command itself) carries it out and records how.
+            try db.execute(sql: """
+                CREATE TABLE requests(
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at REAL NOT NULL,
+                    sweep TEXT NOT NULL,
+                    run_id TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    handled_at REAL,
+                    outcome TEXT);
+                CREATE INDEX requests_open ON requests(sweep, handled_at);
+                """)
+        }
         return m
     }
 }

@@ -10,6 +10,11 @@ public struct RunRecord: Sendable, Equatable {
     public var infraFailures: Int
     public var node: String?
     public var id: String { spec.id }
+
+    public init(spec: RunSpec, sequence: Int, state: RunState, epoch: Int, infraFailures: Int, node: String?) {
+        self.spec = spec; self.sequence = sequence; self.state = state; self.epoch = epoch
+        self.infraFailures = infraFailures; self.node = node
+    }
 }
 
 /// One dispatch of a run.
@@ -22,6 +27,16 @@ public struct AttemptRecord: Sendable, Equatable {
     public var elapsedSeconds: Double?
     public var message: String?
     public var logBytes: Int64
+    /// Wall-clock seconds (Unix time) when the attempt was dispatched / started; nil until it started.
+    public var dispatchedAt: Double = 0
+    public var startedAt: Double?
+
+    public init(runID: String, epoch: Int, node: String, outcome: AttemptOutcome?, exitCode: Int?, elapsedSeconds: Double?,
+                message: String?, logBytes: Int64, dispatchedAt: Double = 0, startedAt: Double? = nil) {
+        self.runID = runID; self.epoch = epoch; self.node = node; self.outcome = outcome; self.exitCode = exitCode
+        self.elapsedSeconds = elapsedSeconds; self.message = message; self.logBytes = logBytes
+        self.dispatchedAt = dispatchedAt; self.startedAt = startedAt
+    }
 }
 
 /// A stored grade of one artifact (final submission or a snapshot).
@@ -120,6 +135,53 @@ public final class StateStore: Sendable {
                          epoch: row["epoch"], infraFailures: row["infra_failures"], node: row["node"])
     }
 
+    // MARK: operator requests
+
+    /// A request an operator made (`podium cancel`, `podium retry`), waiting for the coordinator.
+    public struct OperatorRequest: Sendable, Equatable {
+        public enum Kind: String, Sendable { case cancel, retry }
+        public var seq: Int64
+        public var runID: String
+        public var kind: Kind
+        public var at: Double
+    }
+
+    /// Records requests durably (one transaction); returns how many.
+    @discardableResult
+    public func request(_ kind: OperatorRequest.Kind, runIDs: [String], sweep: String, now: Double = wallClockSeconds()) throws -> Int {
+        try db.write { db in
+            for id in runIDs {
+                try db.execute(sql: "INSERT INTO requests(at, sweep, run_id, kind) VALUES (?, ?, ?, ?)", arguments: [now, sweep, id, kind.rawValue])
+            }
+            return runIDs.count
+        }
+    }
+
+    public func openRequests(sweep: String) throws -> [OperatorRequest] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM requests WHERE sweep = ? AND handled_at IS NULL ORDER BY seq", arguments: [sweep]).compactMap { row in
+                OperatorRequest.Kind(rawValue: row["kind"]).map { OperatorRequest(seq: row["seq"], runID: row["run_id"], kind: $0, at: row["at"]) }
+            }
+        }
+    }
+
+    public func markHandled(_ seq: Int64, outcome: String, now: Double = wallClockSeconds()) throws {
+        try db.write { db in
+            try db.execute(sql: "UPDATE requests SET handled_at = ?, outcome = ? WHERE seq = ?", arguments: [now, outcome, seq])
+            try db.execute(sql: "INSERT INTO events(at, run_id, kind, detail) SELECT ?, run_id, 'operator_' || kind, ? FROM requests WHERE seq = ?",
+                           arguments: [now, outcome, seq])
+        }
+    }
+
+    /// How a request was carried out (nil while it waits).
+    public func requestOutcome(_ seq: Int64) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT outcome FROM requests WHERE seq = ?", arguments: [seq]) }
+    }
+
+    public func lastRequestSeq() throws -> Int64 {
+        try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM requests") ?? 0 }
+    }
+
     // MARK: transitions
 
     /// Applies one event to a run through the pure state machine and records it, atomically.
@@ -197,7 +259,7 @@ public final class StateStore: Sendable {
         AttemptRecord(runID: row["run_id"], epoch: row["epoch"], node: row["node"],
                       outcome: (row["outcome"] as String?).flatMap(AttemptOutcome.init(rawValue:)),
                       exitCode: row["exit_code"], elapsedSeconds: row["elapsed_seconds"], message: row["message"],
-                      logBytes: row["log_bytes"])
+                      logBytes: row["log_bytes"], dispatchedAt: row["dispatched_at"], startedAt: row["started_at"])
     }
 
     // MARK: logs, artifacts, grades

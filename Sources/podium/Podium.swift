@@ -82,26 +82,3 @@ func printJSON<T: Encodable>(_ value: T) throws {
     print(String(decoding: try enc.encode(value), as: UTF8.self))
 }
 
-/// A verb that exists in the design but is not built yet: says so and exits non-zero.
-protocol NotBuilt: ParsableCommand {
-    static var issue: String { get }
-}
-
-extension NotBuilt {
-    func run() throws {
-        printError("podium \(String(describing: Self.self).lowercased()): not built yet (\(Self.issue)).")
-        throw ExitCode(3)
-    }
-}
-
-struct Cancel: NotBuilt {
-    static let configuration = CommandConfiguration(abstract: "Cancel a run or a sweep (not built yet: issue 5).")
-    static let issue = "issue 5: operator commands"
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}
-
-struct Retry: NotBuilt {
-    static let configuration = CommandConfiguration(abstract: "Retry a failed run (not built yet: issue 5).")
-    static let issue = "issue 5: operator commands"
-    @Argument(parsing: .allUnrecognized) var rest: [String] = []
-}

@@ -12,20 +12,28 @@ import PodiumStore
 
 /// Opens the state of the sweep named by the config (or flags), refusing clearly when there is none yet.
 func openState(_ options: SweepOptions) throws -> (store: StateStore, sweep: String, statePath: String) {
-    var config = try SweepConfig.load(path: options.config)
-    if let s = options.state { config.state = resolvePath(s, relativeTo: FileManager.default.currentDirectoryPath) }
+    let (store, sweep, path, _) = try openState(config: options.config, state: options.state)
+    return (store, sweep, path)
+}
+
+func openState(config path: String, state: String?) throws -> (store: StateStore, sweep: String, statePath: String, config: SweepConfig) {
+    var config = try SweepConfig.load(path: path)
+    if let s = state { config.state = resolvePath(s, relativeTo: FileManager.default.currentDirectoryPath) }
     guard FileManager.default.fileExists(atPath: config.state) else {
-        throw ConfigError(path: options.state != nil ? "--state" : "\(options.config): $.state", found: "no state at \(config.state)",
-                          expected: "the state file of a sweep that has run", fix: "run `podium sweep \(options.config)` first")
+        throw ConfigError(path: state != nil ? "--state" : "\(path): $.state", found: "no state at \(config.state)",
+                          expected: "the state file of a sweep that has run", fix: "run `podium sweep \(path)` first")
     }
-    return (try StateStore(path: config.state), config.sweep, config.state)
+    return (try StateStore(path: config.state), config.sweep, config.state, config)
 }
 
 struct Status: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Counts of runs by state and attempts so far.")
+    static let configuration = CommandConfiguration(
+        abstract: "Runs by state, live attempts per node, GPU/CPU-hours so far and an ETA; --watch keeps it up to date.")
 
     @OptionGroup var sweep: SweepOptions
     @Option(help: "text or json.") var format: OutputFormat = .text
+    @Flag(help: "Refresh until every run has finished (redrawn in place on a terminal, a block every --interval otherwise).") var watch = false
+    @Option(help: "Seconds between refreshes with --watch.") var interval: Double = 5
 
     struct Output: Encodable {
         var sweep: String
@@ -40,11 +48,35 @@ struct Status: ParsableCommand {
         /// Resources spent by attempts that have ended (elapsed × the profile's GPUs / CPUs), in hours.
         var gpu_hours_used: Double
         var cpu_hours_used: Double
-        var note: String
+        /// Whether a coordinator (`podium sweep`) holds this state now.
+        var coordinator_running: Bool
+        var eta: SweepETA
+    }
+
+    func validate() throws {
+        if interval < 0.2 { throw ValidationError("--interval \(interval): use at least 0.2 seconds") }
     }
 
     func run() throws {
         let (store, name, path) = try openState(sweep)
+        var first = true
+        while true {
+            let out = try snapshot(store: store, name: name, path: path)
+            let text = format == .json ? try jsonLine(out) : render(out)
+            if watch && stdoutIsTTY && !first {
+                // Redraw in place: clear the screen from the top.
+                print("\u{1b}[H\u{1b}[2J" + text)
+            } else {
+                print(text)
+            }
+            first = false
+            let done = out.runs_total > 0 && RunState.allCases.filter { !$0.isTerminal }.allSatisfy { (out.runs[$0.rawValue] ?? 0) == 0 }
+            guard watch, !done else { return }
+            sleepSeconds(interval)
+        }
+    }
+
+    func snapshot(store: StateStore, name: String, path: String) throws -> Output {
         let runs = try store.runs(sweep: name)
         let attempts = try store.attempts(sweep: name)
         var byState = Dictionary(uniqueKeysWithValues: RunState.allCases.map { ($0.rawValue, 0) })
@@ -54,19 +86,24 @@ struct Status: ParsableCommand {
         var nodes = [String: Int]()
         for r in runs where r.state.hasLiveAttempt { nodes[r.node ?? "?", default: 0] += 1 }
         let accounting = try SweepResults.accounting(store: store, sweep: name)
-        let gpuHours = accounting.gpuHoursUsed, cpuHours = accounting.cpuHoursUsed
-        let out = Output(sweep: name, state_file: path, runs: byState, runs_total: runs.count, attempts_total: attempts.count,
-                         attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0, nodes: nodes,
-                         gpu_hours_used: gpuHours, cpu_hours_used: cpuHours,
-                         note: "--watch and an ETA arrive with issue 5")
-        if format == .json { try printJSON(out); return }
-        print("sweep \(name) (\(path)): \(runs.count) runs, \(attempts.count) attempts")
-        print(TextTable.render(header: ["state", "runs"],
-                               rows: RunState.allCases.map { [$0.rawValue, String(byState[$0.rawValue] ?? 0)] }))
-        print("GPU-hours used: \(fixed(gpuHours, 2)); CPU-hours used: \(fixed(cpuHours, 2))" + (nodes.isEmpty ? "" : "; live attempts per node: " + nodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
-        if !byOutcome.isEmpty {
-            print(TextTable.render(header: ["attempt outcome", "attempts"], rows: byOutcome.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
+        let running: Bool
+        if let lock = try CoordinatorLock.acquire(statePath: path) { withExtendedLifetime(lock) {}; running = false } else { running = true }
+        return Output(sweep: name, state_file: path, runs: byState, runs_total: runs.count, attempts_total: attempts.count,
+                      attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0, nodes: nodes,
+                      gpu_hours_used: accounting.gpuHoursUsed, cpu_hours_used: accounting.cpuHoursUsed,
+                      coordinator_running: running, eta: SweepETA(runs: runs, attempts: attempts, now: wallClockSeconds()))
+    }
+
+    func render(_ out: Output) -> String {
+        var lines = ["sweep \(out.sweep) (\(out.state_file)): \(out.runs_total) runs, \(out.attempts_total) attempts · coordinator \(out.coordinator_running ? "running" : "not running")"]
+        lines.append(TextTable.render(header: ["state", "runs"], rows: RunState.allCases.map { [$0.rawValue, String(out.runs[$0.rawValue] ?? 0)] }))
+        lines.append("GPU-hours used: \(fixed(out.gpu_hours_used, 2)); CPU-hours used: \(fixed(out.cpu_hours_used, 2))"
+                     + (out.nodes.isEmpty ? "" : "; live attempts per node: " + out.nodes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        if !out.attempts_by_outcome.isEmpty {
+            lines.append(TextTable.render(header: ["attempt outcome", "attempts"], rows: out.attempts_by_outcome.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
         }
+        lines.append(out.eta.line)
+        return lines.joined(separator: "\n")
     }
 }
 

@@ -32,6 +32,14 @@ struct Sweep: ParsableCommand {
             printError("podium: warning: \(c.id) cannot be graded here: \(GraderDescription.engine(for: c)); its runs will be recorded but not scored")
         }
         try FileManager.default.createDirectory(atPath: directoryOf(setup.config.state), withIntermediateDirectories: true)
+        // One coordinator per state: a second one would dispatch the same runs.
+        guard let lock = try CoordinatorLock.acquire(statePath: setup.config.state) else {
+            let pid = CoordinatorLock.holder(statePath: setup.config.state).map { " (pid \($0))" } ?? ""
+            throw ConfigError(path: "\(sweep.config): $.state", found: "another `podium sweep` is running on \(setup.config.state)\(pid)",
+                              expected: "one coordinator per state file",
+                              fix: "watch it with `podium status --watch`, or stop it (Ctrl-C detaches, runs go on) before starting this one")
+        }
+        defer { withExtendedLifetime(lock) {} }
         let store = try StateStore(path: setup.config.state)
 
         // Signals go to one thread that forwards them to the loop; children start with the default mask.

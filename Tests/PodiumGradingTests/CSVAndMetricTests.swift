@@ -7,7 +7,17 @@ final class CSVAndMetricTests: XCTestCase {
     func testQuotesBOMAndCRLF() throws {
         let t = try CSVTable.parse([0xEF, 0xBB, 0xBF] + Array("id,text\r\n1,\"a, b\"\r\n2,\"line\nbreak \"\"q\"\"\"\r\n".utf8), source: "t")
         XCTAssertEqual(t.header, ["id", "text"])
-        XCTAssertEqual(t.rows, [["1", "a, b"], ["2", "line\nbreak \"q\""]])
+        XCTAssertEqual(t.rows.map { Array($0) }, [["1", "a, b"], ["2", "line\nbreak \"q\""]])
+    }
+
+    /// Edge cases of the packed parser: empty fields at line ends and file end, blank lines, no final newline,
+    /// quoted empty fields, text after a closing quote, CR-only line ends.
+    func testPackedParserEdgeCases() throws {
+        XCTAssertEqual(try parse("a,b,c\n1,,\n\n2,\"\",3").rows.map { Array($0) }, [["1", "", ""], ["2", "", "3"]])
+        XCTAssertEqual(try parse("a,b\n1,2").rows.map { Array($0) }, [["1", "2"]])
+        XCTAssertEqual(try parse("a,b\r1,2\r3,4\r").rows.map { Array($0) }, [["1", "2"], ["3", "4"]])
+        XCTAssertEqual(try parse("a,b\n\"x\"y,2\n").rows.map { Array($0) }, [["\"x\"y", "2"]])
+        XCTAssertThrowsError(try parse("a,b\n1,2,\n"), "a trailing comma makes a third field")
     }
 
     func testRaggedRowsAndBinaryAreInvalid() {

@@ -35,3 +35,10 @@ var workerBinary: String {
     if let p = ProcessInfo.processInfo.environment["PODIUM_WORKER_BIN"] { return p }
     return repoRoot + "/.build/debug/podium-worker"
 }
+
+/// Kills the worker daemon of a work dir (tests that leave one behind).
+func killDaemon(_ workDir: String) {
+    if let pid = (try? String(contentsOfFile: workDir + "/daemon.pid", encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
+        kill(pid, SIGKILL)
+    }
+}

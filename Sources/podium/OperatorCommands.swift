@@ -1,0 +1,106 @@
+import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCoordinator
+import PodiumCore
+import PodiumStore
+
+/// What `podium cancel` and `podium retry` share: the state, the runs named, and how the request is carried out.
+struct OperatorOptions: ParsableArguments {
+    @Option(help: "Sweep file (default: scheduler.json).") var config: String = "scheduler.json"
+    @Option(help: "State database file (default: the sweep file's state).") var state: String?
+    @Option(help: "Seconds to wait for a running coordinator to carry the request out.") var wait: Double = 15
+}
+
+enum OperatorCommand {
+    /// Resolves run ids (full ids or unique prefixes) within the sweep.
+    static func resolve(_ ids: [String], runs: [RunRecord], statePath: String) throws -> [RunRecord] {
+        try ids.map { id in
+            let matches = runs.filter { $0.id == id || $0.id.hasPrefix(id) }
+            guard !matches.isEmpty else {
+                throw ConfigError(path: "RUN", found: "no run '\(id)' in \(statePath)", expected: "a run id (or a unique prefix) from `podium report --format json`")
+            }
+            guard matches.count == 1 || matches.contains(where: { $0.id == id }) else {
+                throw ConfigError(path: "RUN", found: "'\(id)' matches \(matches.count) runs", expected: "a longer prefix of one run id")
+            }
+            return matches.first { $0.id == id } ?? matches[0]
+        }
+    }
+
+    /// Writes the requests, then either lets the running coordinator carry them out (waiting for its answer) or,
+    /// with none running, applies what needs no node. Prints one line per run.
+    static func submit(_ kind: StateStore.OperatorRequest.Kind, runs: [RunRecord], options: OperatorOptions) throws {
+        let (store, sweep, statePath, config) = try openState(config: options.config, state: options.state)
+        let before = try store.lastRequestSeq()
+        try store.request(kind, runIDs: runs.map(\.id), sweep: sweep)
+        let label = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0.spec.label) })
+        let seqs = (before + 1)...(before + Int64(runs.count))
+        if let lock = try CoordinatorLock.acquire(statePath: statePath) {
+            // No coordinator: apply now what needs no node; a live attempt waits for the next `podium sweep`.
+            try OperatorRequests.applyOffline(store: store, sweep: sweep, maxInfraRetries: config.maxInfraRetries)
+            withExtendedLifetime(lock) {}
+        } else {
+            let pid = CoordinatorLock.holder(statePath: statePath).map { " (pid \($0))" } ?? ""
+            printError("podium: a coordinator is running\(pid); it carries the request out")
+            let until = monotonicSeconds() + options.wait
+            while monotonicSeconds() < until, try seqs.contains(where: { try store.requestOutcome($0) == nil }) { sleepSeconds(0.2) }
+        }
+        var waiting = 0
+        for (seq, r) in zip(seqs, runs) {
+            if let outcome = try store.requestOutcome(seq) {
+                print("\(r.id)  \(label[r.id] ?? "")  \(outcome)")
+            } else {
+                waiting += 1
+                print("\(r.id)  \(label[r.id] ?? "")  requested: the attempt is live on \(r.node ?? "its node"); the coordinator stops it (now if `podium sweep` runs, else when it next starts)")
+            }
+        }
+        if waiting > 0 && kind == .cancel { printError("podium: \(waiting) request(s) wait for the coordinator") }
+    }
+}
+
+struct Cancel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Cancel runs (or the whole sweep): pending runs are dropped, live attempts stopped on their nodes.",
+        discussion: "A cancelled run keeps its attempts and logs in the state; `podium retry RUN` queues it again.")
+
+    @Argument(help: "Run ids (or unique prefixes).") var runIDs: [String] = []
+    @Flag(help: "Cancel every run of the sweep that has not finished.") var sweep = false
+    @OptionGroup var options: OperatorOptions
+
+    func validate() throws {
+        if runIDs.isEmpty == !sweep { throw ValidationError("name the runs to cancel, or --sweep for all unfinished runs (not both)") }
+    }
+
+    func run() throws {
+        let (store, _, statePath, config) = try openState(config: options.config, state: options.state)
+        let all = try store.runs(sweep: config.sweep)
+        let targets = sweep ? all.filter { !$0.state.isTerminal } : try OperatorCommand.resolve(runIDs, runs: all, statePath: statePath)
+        guard !targets.isEmpty else { print("nothing to cancel: every run of \(config.sweep) has finished"); return }
+        try OperatorCommand.submit(.cancel, runs: targets, options: options)
+    }
+}
+
+struct Retry: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Queue failed or cancelled runs again (a new attempt with a higher epoch; earlier attempts stay recorded).",
+        discussion: "Completed runs are never retried: their result stands. Without a running coordinator, `podium sweep` runs them.")
+
+    @Argument(help: "Run ids (or unique prefixes).") var runIDs: [String] = []
+    @Flag(help: "Retry every failed run of the sweep.") var allFailed = false
+    @OptionGroup var options: OperatorOptions
+
+    func validate() throws {
+        if runIDs.isEmpty == !allFailed { throw ValidationError("name the runs to retry, or --all-failed (not both)") }
+    }
+
+    func run() throws {
+        let (store, _, statePath, config) = try openState(config: options.config, state: options.state)
+        let all = try store.runs(sweep: config.sweep)
+        let targets = allFailed ? all.filter { $0.state == .failed } : try OperatorCommand.resolve(runIDs, runs: all, statePath: statePath)
+        guard !targets.isEmpty else { print("nothing to retry: no failed run in \(config.sweep)"); return }
+        try OperatorCommand.submit(.retry, runs: targets, options: options)
+    }
+}
