@@ -65,6 +65,8 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     var maxRetries: Int { setup.config.maxInfraRetries }
+    /// Public-data manifests of the sweep's competitions (computed once per coordinator run).
+    var manifests = [String: DataManifest]()
 
     // MARK: the loop
 
@@ -130,7 +132,11 @@ public final class SweepRunner: @unchecked Sendable {
 
     /// `podium cancel` / `podium retry` requests written to the state by other processes.
     func handleRequests() throws {
-        for req in try store.openRequests(sweep: setup.config.sweep) {
+        // Pending runs are dropped before live attempts are stopped, so a freed slot never goes to a run that the same
+        // batch cancels.
+        let open = try store.openRequests(sweep: setup.config.sweep)
+        let ordered = open.filter { runs[$0.runID]?.state == .pending } + open.filter { runs[$0.runID]?.state != .pending }
+        for req in ordered {
             guard let r = runs[req.runID] else {
                 try store.markHandled(req.seq, outcome: "no such run in sweep \(setup.config.sweep)")
                 continue
@@ -255,11 +261,51 @@ public final class SweepRunner: @unchecked Sendable {
         reconnectAt[node.name] = nil
         // Place against the GPUs the worker found (or its declared stand-in slots), not only the inventory's word.
         let gpus = conn.welcome?.gpus ?? node.gpus
+        do { try stageData(on: node) } catch {
+            conn.close()
+            connections[node.name] = nil
+            throw error
+        }
         if gpus != node.gpus {
             printError("podium: node \(node.name): the inventory declares \(node.gpus) GPU(s), the worker has \(gpus); using \(gpus)")
         }
         try store.logEvent(kind: "node_up", detail: "\(node.name): worker \(conn.welcome?.workerVersion ?? "?"), runtime \(node.runtime), \(gpus) GPU(s)")
         apply(scheduler.on(.nodeUp(name: node.name, capacity: Resources(gpus: gpus, cpus: node.cpus, memoryBytes: node.memoryBytes))))
+    }
+
+    /// Before a node gets work: it must hold every competition's public data (answers never leave the coordinator).
+    /// Checked by size and the sha256 podium recorded there; missing or different files are pushed and verified.
+    func stageData(on node: NodeSpec) throws {
+        let needsCheck = node.transport == .ssh || setup.publicDataDir("x", node: node) != setup.publicDataDir("x")
+        guard needsCheck else { return }
+        var session: SSHSession?
+        defer { session?.disconnect() }
+        let files: NodeFiles
+        if node.transport == .ssh {
+            session = try SSHSession(target: SSHTarget.from(node: node))
+            files = SSHNodeFiles(session: session!)
+        } else {
+            files = LocalNodeFiles()
+        }
+        for c in setup.competitions {
+            let local = setup.publicDataDir(c.id), remote = setup.publicDataDir(c.id, node: node)
+            if manifests[c.id] == nil {
+                manifests[c.id] = try DataManifest.of(directory: local, cacheFile: directoryOf(setup.config.state) + "/data-manifests/\(c.id).json")
+            }
+            let m = manifests[c.id]!
+            let started = monotonicSeconds()
+            let r: StagingResult
+            do {
+                r = try DataStaging.stage(manifest: m, localDir: local, remoteDir: remote, node: files)
+            } catch {
+                throw ConnectionError(node: node.name, message: "staging \(c.id)'s public data to \(remote) failed: \(error)")
+            }
+            if r.pushedFiles > 0 || r.hashedOnNode > 0 {
+                let secs = monotonicSeconds() - started
+                progress.note("staged \(c.id) on \(node.name): \(r.pushedFiles)/\(r.files) files pushed (\(r.pushedBytes) bytes, \(Int(Double(r.pushedBytes) / 1_048_576 / max(secs, 1e-3))) MiB/s), \(r.hashedOnNode) verified on the node")
+            }
+            try store.logEvent(kind: "data_staged", detail: "\(c.id) on \(node.name): \(r.files) files, \(r.bytes) bytes; pushed \(r.pushedFiles) (\(r.pushedBytes) bytes), hashed on node \(r.hashedOnNode)")
+        }
     }
 
     /// A node stopped answering: no new work goes there, reconnection is tried with backoff, and only after
@@ -430,7 +476,9 @@ public final class SweepRunner: @unchecked Sendable {
         case .collecting:
             requestArtifacts(after)
         case .pending:
-            let delay = options.retryBackoff * Double(1 << max(0, min(after.infraFailures - 1, 6)))
+            // A lost attempt has already waited `lost_after` and its node is out of the pool: requeue at once.
+            // An infra error backs off (the same fault would likely recur right away).
+            let delay = outcome == .lost ? 0 : options.retryBackoff * Double(1 << max(0, min(after.infraFailures - 1, 6)))
             retryAt.append((monotonicSeconds() + delay, r.id))
             printError("podium: \(r.spec.label) attempt \(r.epoch) \(outcome.rawValue): \(detail ?? "") — retry \(after.infraFailures)/\(maxRetries) in \(Int(delay)) s")
         case .failed:

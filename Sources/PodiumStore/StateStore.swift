@@ -334,6 +334,11 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// Details of the events of one kind, oldest first.
+    public func events(kind: String) throws -> [String] {
+        try db.read { db in try String.fetchAll(db, sql: "SELECT COALESCE(detail, '') FROM events WHERE kind = ? ORDER BY seq", arguments: [kind]) }
+    }
+
     public func eventCount(runID: String) throws -> Int {
         try db.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events WHERE run_id = ?", arguments: [runID]) ?? 0 }
     }

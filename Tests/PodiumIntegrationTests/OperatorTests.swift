@@ -68,9 +68,9 @@ final class OperatorTests: XCTestCase {
         XCTAssertEqual(cancel.code, 0, cancel.out)
         XCTAssertTrue(cancel.out.contains("stopped on local"), cancel.out)
         XCTAssertTrue(cancel.out.contains("cancelled (was pending)"), cancel.out)
-        // A completed or pending run cannot be retried; a cancelled one can (the live-cancelled one, now).
-        let refused = cli([podium, "retry", pending[1].id, "--config", config])
-        XCTAssertTrue(refused.out.contains("not retried: the run is pending"), refused.out)
+        // A running run cannot be retried; a cancelled one can (the live-cancelled one, now).
+        let refused = cli([podium, "retry", live[1].id, "--config", config])
+        XCTAssertTrue(refused.out.contains("not retried: the run is running"), refused.out)
         let retry = cli([podium, "retry", live[0].id, "--config", config])
         XCTAssertTrue(retry.out.contains("requeued (was cancelled)"), retry.out)
 

@@ -10,7 +10,7 @@ final class TestSSHD {
     let dir: String
     let port: Int
     let user: String
-    let process: ChildProcess
+    var process: ChildProcess
     var hostKeyPub: String { dir + "/host_ed25519.pub" }
     var userKey: String { dir + "/user_ed25519" }
     var knownHosts: String { dir + "/known_hosts" }
@@ -79,6 +79,29 @@ final class TestSSHD {
             }
         }
         return out
+    }
+
+    /// The node goes away as in a network partition: the listener and its sshd connection processes are killed, while
+    /// what runs on the node (the worker daemon and its agents) goes on; keys and config stay for `resume()`.
+    func pause() {
+        for p in connectionProcesses() {
+            let comm = (try? String(contentsOfFile: "/proc/\(p)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            if comm == "sshd" { kill(p, SIGCONT); kill(p, SIGKILL) }
+        }
+        process.signal(SIGTERM)
+        process.wait(timeout: 5)
+    }
+
+    /// The node comes back on the same port with the same host key.
+    func resume() throws {
+        process = try ChildProcess(arguments: ["/usr/sbin/sshd", "-D", "-e", "-f", dir + "/sshd_config"], stdinPipe: false,
+                                   stdoutPipe: false, stderr: .file(dir + "/sshd.log"))
+        let until = monotonicSeconds() + 10
+        while monotonicSeconds() < until {
+            if TestSSHD.canConnect(port) { return }
+            sleepSeconds(0.05)
+        }
+        XCTFail("sshd did not come back on port \(port)")
     }
 
     func stop() {

@@ -297,9 +297,9 @@ final class LostNodeTests: XCTestCase {
           {"name": "remote", "transport": "ssh", "host": "127.0.0.1", "port": \(sshd.port), "user": "\(sshd.user)",
            "identity_file": "\(sshd.userKey)", "known_hosts": "\(sshd.knownHosts)", "runtime": "process", "cpus": 1, "memory": "4g",
            "keepalive": 1, "worker_command": ["\(workerBinary)"], "work_dir": "\(dir)/remote-work"},
-          {"name": "spare", "transport": "local", "runtime": "process", "cpus": 1, "memory": "4g"}]}
+          {"name": "spare", "transport": "local", "runtime": "process", "cpus": 2, "memory": "4g"}]}
         """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
-        let agent = #"sleep 8; cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv""#
+        let agent = #"sleep 20; cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv""#
         try """
         {"sweep": "lost", "agent": {"name": "sleepy", "image": "none", "command": ["/bin/sh", "-c", \(String(reflecting: agent))]},
          "competitions": ["wine-cultivar"], "attempts": 2, "budgets": ["60s"], "lost_after": "3s",
@@ -314,7 +314,11 @@ final class LostNodeTests: XCTestCase {
         let outcome = Locked<Result<SweepRunner.Outcome, any Error>?>(nil)
         BlockingThread.start { let r = Result { try runner.run() }; outcome.withLock { $0 = r } }
         sleepSeconds(2)
-        sshd.stop()  // the node vanishes (its daemon, here on this machine, keeps running the attempt)
+        sshd.pause()  // the node vanishes (its daemon, here on this machine, keeps running the attempt)
+        // Once its attempt is declared lost (and requeued), the node comes back while that stale attempt still runs.
+        let lostBy = monotonicSeconds() + 30
+        while monotonicSeconds() < lostBy, (try? store.attempts(sweep: "lost"))?.contains(where: { $0.outcome == .lost }) != true { sleepSeconds(0.2) }
+        try sshd.resume()
         let until = monotonicSeconds() + 90
         while outcome.withLock({ $0 }) == nil && monotonicSeconds() < until { sleepSeconds(0.2) }
         let result = try XCTUnwrap(outcome.withLock { $0 }).get()
@@ -332,5 +336,16 @@ final class LostNodeTests: XCTestCase {
             }
         }
         XCTAssertEqual(moved, 1)
+        // The returning node's stale attempt (epoch 1) was stopped, not left to finish or be collected.
+        let fenced = try store.events(kind: "fenced")
+        XCTAssertEqual(fenced.count, 1, "\(fenced)")
+        let lostRun = try XCTUnwrap(try store.runs(sweep: "lost").first { (try? store.attempts(runID: $0.id))?.first?.node == "remote" })
+        let resultFile = dir + "/remote-work/lost/\(lostRun.id)/e1/result.json"
+        if let data = FileManager.default.contents(atPath: resultFile) {
+            let outcome = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["outcome"] as? String
+            XCTAssertEqual(outcome, "cancelled", "the fenced attempt did not run to completion")
+        }
+        XCTAssertEqual(try store.grades(sweep: "lost").filter { $0.runID == lostRun.id }.map(\.epoch).sorted().first, 2,
+                       "only the new epoch is graded")
     }
 }
