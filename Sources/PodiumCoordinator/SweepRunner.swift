@@ -65,6 +65,10 @@ public final class SweepRunner: @unchecked Sendable {
     }
 
     var maxRetries: Int { setup.config.maxInfraRetries }
+    /// Attempts whose agent.log is being fetched whole again (the streamed copy did not match the node's).
+    var logResent = Set<String>()
+    var pendingLogRefetch = Set<String>()
+    var logArtifactBytes = [String: Int64]()
     /// Public-data manifests of the sweep's competitions (computed once per coordinator run).
     var manifests = [String: DataManifest]()
 
@@ -426,7 +430,9 @@ public final class SweepRunner: @unchecked Sendable {
         case .fileChunk(let runID, let epoch, let name, let offset, let data):
             guard let r = try isCurrent(runID, epoch, "chunk of \(name)"), r.state == .collecting, let path = artifactPath(r, name) else { return }
             try FileManager.default.createDirectory(atPath: directoryOf(path), withIntermediateDirectories: true)
-            let fd = open(path + ".part", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            // agent.log's rest lands in the streamed copy itself; fileEnd then checks the whole file's sha256.
+            if name == "agent.log" { logArtifactBytes["\(runID)#\(epoch)", default: 0] += Int64(data.count) }
+            let fd = open(name == "agent.log" ? path : path + ".part", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw IOFailure(description: "cannot write \(path).part: \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             var done = 0
@@ -437,6 +443,10 @@ public final class SweepRunner: @unchecked Sendable {
             }
         case .fileEnd(let runID, let epoch, let name, let sha, let bytes):
             guard let r = try isCurrent(runID, epoch, "end of \(name)"), r.state == .collecting, let path = artifactPath(r, name) else { return }
+            if name == "agent.log" {
+                try finishLogArtifact(r, path: path, sha256: sha, bytes: bytes, node: node)
+                return
+            }
             let part = path + ".part"
             guard fileSize(part) == bytes, SHA256.hex(fileAt: part) == sha else {
                 unlink(part)
@@ -449,6 +459,7 @@ public final class SweepRunner: @unchecked Sendable {
             try store.recordArtifact(runID: r.id, epoch: r.epoch, name: name, sha256: sha, bytes: bytes, path: path, elapsedSeconds: nil)
         case .artifactsDone(let runID, let epoch, _):
             guard let r = try isCurrent(runID, epoch, "artifacts"), r.state == .collecting else { return }
+            if pendingLogRefetch.remove("\(runID)#\(epoch)") != nil { return }  // the whole log is on its way again
             try transition(runID, .collected, detail: nil)
             try gradeAndFinish(runs[runID]!)
             try? connections[node]?.send(.acknowledge(runID: runID, epoch: epoch))
@@ -493,7 +504,8 @@ public final class SweepRunner: @unchecked Sendable {
             printError("podium: \(r.spec.label): node of attempt \(r.epoch) is not connected; its artifacts wait")
             return
         }
-        try? conn.send(.fetchArtifacts(runID: r.id, epoch: r.epoch))
+        let streamed = logResent.contains("\(r.id)#\(r.epoch)") ? 0 : fileSize(attemptDir(r.id, r.epoch) + "/agent.log")
+        try? conn.send(.fetchArtifacts(runID: r.id, epoch: r.epoch, logBytes: max(0, streamed)))
     }
 
     func lastNode(_ r: RunRecord) -> String? {
@@ -528,6 +540,34 @@ public final class SweepRunner: @unchecked Sendable {
         let key = "\(runID)#\(epoch)"
         if let fd = logFDs.removeValue(forKey: key) { fsync(fd); close(fd) }
         if let n = logBytes[key] { try store.setLogBytes(runID: runID, epoch: epoch, bytes: n) }
+    }
+
+    /// The central agent.log after the artifact pass: streamed bytes plus the rest the node sent. It must equal the
+    /// node's file; if not (a gap or a corrupt stretch), it is fetched once more whole, and a second mismatch is
+    /// recorded as corrupt.
+    func finishLogArtifact(_ r: RunRecord, path: String, sha256: String, bytes: Int64, node: String) throws {
+        let key = "\(r.id)#\(r.epoch)"
+        if fileSize(path) > bytes { _ = truncate(path, off_t(bytes)) }
+        if fileSize(path) == bytes, SHA256.hex(fileAt: path) == sha256 {
+            let fd = open(path, O_RDONLY)
+            if fd >= 0 { fsync(fd); close(fd) }
+            try store.recordArtifact(runID: r.id, epoch: r.epoch, name: "agent.log", sha256: sha256, bytes: bytes, path: path, elapsedSeconds: nil)
+            let resent = logArtifactBytes.removeValue(forKey: key) ?? 0
+            try store.logEvent(kind: "log_verified", runID: r.id, epoch: r.epoch,
+                               detail: "\(bytes) bytes = the node's (sha256 \(sha256.prefix(16))); \(bytes - resent) streamed, \(resent) sent at collection")
+            return
+        }
+        logArtifactBytes[key] = 0
+        if logResent.insert(key).inserted {
+            try store.logEvent(kind: "log_repaired", runID: r.id, epoch: r.epoch,
+                               detail: "central copy (\(fileSize(path)) bytes) differs from the node's (\(bytes) bytes); fetching it whole")
+            _ = truncate(path, 0)
+            // The whole log comes again, before this pass's artifactsDone, so the attempt is collected only then.
+            pendingLogRefetch.insert(key)
+            try? connections[node]?.send(.fetchArtifacts(runID: r.id, epoch: r.epoch, logBytes: 0))
+        } else {
+            try store.logEvent(kind: "artifact_corrupt", runID: r.id, epoch: r.epoch, detail: "agent.log: still differs from the node's after a full fetch")
+        }
     }
 
     func storeArtifact(_ r: RunRecord, name: String, sha256: String, data: Data) throws {

@@ -113,8 +113,10 @@ public enum Request: Codable, Sendable, Equatable {
     case streamLog(runID: String, epoch: Int, from: Int64)
     /// A daemon with no live attempt exits (the sweep is over); one with live attempts ignores it.
     case exitWhenIdle
-    /// Send the artifact files of a finished attempt (answered by `.file` frames then `.artifactsDone`).
-    case fetchArtifacts(runID: String, epoch: Int)
+    /// Send the artifact files of a finished attempt (answered by `.file` frames then `.artifactsDone`). `logBytes`: how
+    /// much of agent.log the coordinator already holds from streaming; a large log is then sent from there on (its
+    /// sha256 still covers the whole file), not twice. nil or 0: everything.
+    case fetchArtifacts(runID: String, epoch: Int, logBytes: Int64?)
     /// The coordinator has stored the artifacts; the worker may delete them.
     case acknowledge(runID: String, epoch: Int)
     case shutdown

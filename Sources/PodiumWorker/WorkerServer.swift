@@ -92,8 +92,8 @@ public final class WorkerServer: @unchecked Sendable {
             send(.held(held()))
         case .streamLog(let runID, let epoch, let from):
             streamLog(runID: runID, epoch: epoch, from: from)
-        case .fetchArtifacts(let runID, let epoch):
-            sendArtifacts(runID: runID, epoch: epoch)
+        case .fetchArtifacts(let runID, let epoch, let logBytes):
+            sendArtifacts(runID: runID, epoch: epoch, logBytes: logBytes ?? 0)
         case .acknowledge(let runID, let epoch):
             if let dir = attemptDir(runID: runID, epoch: epoch), !isLive(runID, epoch) { try? FileManager.default.removeItem(atPath: dir) }
         case .exitWhenIdle:
@@ -225,7 +225,7 @@ public final class WorkerServer: @unchecked Sendable {
 
     /// Sends the agent log, the submission directory, every snapshot and the logs/ and code/ directories — regular files
     /// only (a symlink could point anywhere on the node) — each with its sha256, large ones in chunks; then `artifactsDone`.
-    private func sendArtifacts(runID: String, epoch: Int) {
+    private func sendArtifacts(runID: String, epoch: Int, logBytes: Int64 = 0) {
         guard let dir = attemptDir(runID: runID, epoch: epoch) else {
             send(.error(runID: runID, message: "no artifacts for \(runID) epoch \(epoch) on node \(node)"))
             return
@@ -246,13 +246,15 @@ public final class WorkerServer: @unchecked Sendable {
                 continue
             }
             budget -= size
-            if sendFile(runID: runID, epoch: epoch, name: name, path: dir + "/" + name, size: size) { count += 1 }
+            // The coordinator streamed most of a large log already: send the rest (the sha256 covers the whole file).
+            let from = name == "agent.log" && size > Int64(WorkerServer.chunkBytes) && logBytes > 0 && logBytes <= size ? logBytes : 0
+            if sendFile(runID: runID, epoch: epoch, name: name, path: dir + "/" + name, size: size, from: from) { count += 1 }
         }
         send(.artifactsDone(runID: runID, epoch: epoch, count: count))
     }
 
-    private func sendFile(runID: String, epoch: Int, name: String, path: String, size: Int64) -> Bool {
-        if size <= Int64(WorkerServer.chunkBytes) {
+    private func sendFile(runID: String, epoch: Int, name: String, path: String, size: Int64, from: Int64 = 0) -> Bool {
+        if size <= Int64(WorkerServer.chunkBytes) && from == 0 {
             guard let data = FileManager.default.contents(atPath: path) else { return false }
             send(.file(runID: runID, epoch: epoch, name: name, sha256: SHA256.hex(Array(data)), data: data))
             return true
@@ -268,7 +270,10 @@ public final class WorkerServer: @unchecked Sendable {
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             hasher.update(buf[0..<n])
-            send(.fileChunk(runID: runID, epoch: epoch, name: name, offset: offset, data: Data(buf[0..<n])))
+            if offset + Int64(n) > from {
+                let skip = Int(max(0, from - offset))
+                send(.fileChunk(runID: runID, epoch: epoch, name: name, offset: offset + Int64(skip), data: Data(buf[skip..<n])))
+            }
             offset += Int64(n)
         }
         send(.fileEnd(runID: runID, epoch: epoch, name: name, sha256: hasher.hexDigest(), bytes: offset))

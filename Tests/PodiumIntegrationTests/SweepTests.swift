@@ -129,6 +129,64 @@ final class SweepTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/runs/art/\(run.id)/e1/code/leak"))
     }
 
+    /// A large log is streamed while the agent runs and only its rest is sent at collection (not all of it twice);
+    /// a central copy damaged meanwhile is detected by the whole-file sha256 and fetched again whole.
+    func testLargeLogSentOnceAndRepairedWhenDamaged() throws {
+        let dir = makeTempDir("biglog")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let agent = #"""
+            head -c 8000000 /dev/urandom | base64 -w 76 | head -c 10000000; echo
+            sleep 3; cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv"
+            """#
+        try #"{"nodes": [{"name": "n", "transport": "local", "runtime": "process", "cpus": 2, "memory": "4g"}]}"#
+            .write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        try """
+        {"sweep": "biglog", "agent": {"name": "chatty", "image": "none", "command": ["/bin/sh", "-c", \(String(decoding: try JSONEncoder().encode(agent), as: UTF8.self))]},
+         "competitions": ["wine-cultivar"], "attempts": 2, "budgets": ["60s"],
+         "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
+         "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+        """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
+        let store = try StateStore(path: setup.config.state)
+        var options = SweepRunner.Options(workerCommand: [workerBinary])
+        options.progress = false
+        let runner = SweepRunner(setup: setup, store: store, options: options)
+        let outcome = Locked<Result<SweepRunner.Outcome, any Error>?>(nil)
+        BlockingThread.start { let r = Result { try runner.run() }; outcome.withLock { $0 = r } }
+        // Damage attempt 1's central copy once its whole log has streamed in (the agent is still sleeping).
+        var runs = [RunRecord]()
+        let registered = monotonicSeconds() + 30
+        while runs.isEmpty && monotonicSeconds() < registered { runs = (try? store.runs(sweep: "biglog")) ?? []; sleepSeconds(0.05) }
+        let victim = try XCTUnwrap(runs.first { $0.spec.attempt == 1 })
+        let central = dir + "/runs/biglog/\(victim.id)/e1/agent.log"
+        let until = monotonicSeconds() + 60
+        while fileSize(central) < 10_000_001 && monotonicSeconds() < until { sleepSeconds(0.05) }
+        let fd = open(central, O_WRONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        var junk: [UInt8] = Array("DAMAGED".utf8)
+        _ = pwrite(fd, &junk, junk.count, 5000)
+        close(fd)
+        while outcome.withLock({ $0 }) == nil && monotonicSeconds() < until + 60 { sleepSeconds(0.2) }
+        XCTAssertEqual(try XCTUnwrap(outcome.withLock { $0 }).get().counts[.completed], 2)
+        for r in runs {
+            let log = try XCTUnwrap(try store.artifacts(runID: r.id, epoch: 1).first { $0.name == "agent.log" })
+            XCTAssertEqual(log.bytes, 10_000_001)
+            XCTAssertEqual(SHA256.hex(fileAt: log.path), log.sha256, "central log = node's, byte for byte")
+        }
+        let verified = try store.events(kind: "log_verified")
+        XCTAssertEqual(verified.count, 2, "\(verified)")
+        // "N bytes = the node's (…); S streamed, C sent at collection"
+        let sentAtCollection = verified.compactMap { e -> Int? in
+            guard let r = e.range(of: " streamed, ") else { return nil }
+            return Int(e[r.upperBound...].prefix { $0.isNumber })
+        }.sorted()
+        XCTAssertEqual(sentAtCollection.count, 2, "\(verified)")
+        XCTAssertLessThan(sentAtCollection.first ?? .max, 10_000_001 / 2, "the undamaged log was not sent twice: \(verified)")
+        let repaired = try store.events(kind: "log_repaired")
+        XCTAssertEqual(repaired.count, 1, "the damaged copy was detected and fetched whole: \(repaired)")
+        XCTAssertTrue(verified.contains { $0.contains("0 streamed, 10000001 sent at collection") }, "\(verified)")
+    }
+
     func testCoordinatorRestartRequeuesLiveAttemptsWithNewEpoch() throws {
         _ = try requireDocker(images: [baselineImage])
         let dir = makeTempDir("restart")

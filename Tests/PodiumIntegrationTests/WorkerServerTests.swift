@@ -51,7 +51,7 @@ final class WorkerServerTests: XCTestCase {
         XCTAssertEqual(rid, "rsrv")
         XCTAssertTrue(message.contains("stale"), message)
 
-        try send.send(Request.fetchArtifacts(runID: "rsrv", epoch: 2))
+        try send.send(Request.fetchArtifacts(runID: "rsrv", epoch: 2, logBytes: nil))
         var files = [String: Data]()
         loop: while true {
             switch try replies.next(Reply.self) {
