@@ -40,8 +40,10 @@ public final class SweepRunner: @unchecked Sendable {
     let setup: SweepSetup
     let store: StateStore
     let options: Options
-    public let inbox = BlockingQueue<Input>()
-    let nodeInbox = BlockingQueue<NodeInput>()
+    /// Bounded: node replies (log data above all) wait in the readers — and so in the nodes, whose agents never wait
+    /// (their logs go to disk first) — instead of piling up in the coordinator's memory.
+    public let inbox = BlockingQueue<Input>(capacity: 256)
+    let nodeInbox = BlockingQueue<NodeInput>(capacity: 64)
     var connections: [String: WorkerConnection] = [:]
     var scheduler = Scheduler(policy: .firstAttemptsThenLongest)
     var runs: [String: RunRecord] = [:]
@@ -78,16 +80,14 @@ public final class SweepRunner: @unchecked Sendable {
         try store.register(sweep: setup.config.sweep, configJSON: setup.configJSON, runs: setup.runs)
         for r in try store.runs(sweep: setup.config.sweep) { runs[r.id] = r }
         try connectNodes()
-        let collectingBefore = runs.values.filter { $0.state == .collecting }
         let early = try reconcile()
         let pending = runs.values.filter { $0.state == .pending }
         apply(scheduler.on(.enqueue(pending.map(queued))))
-        for r in collectingBefore { requestArtifacts(r) }
         for r in runs.values where r.state == .grading { try gradeAndFinish(r) }
 
         // Node replies arrive on their reader threads; fold them into the one inbox.
         let nodeInbox = self.nodeInbox, inbox = self.inbox
-        for i in early { inbox.push(.node(i)) }
+        for i in early { inbox.push(.node(i), wait: false) }
         BlockingThread.start { while true { if let i = nodeInbox.pop(timeout: 3600) { inbox.push(.node(i)) } } }
 
         var interrupted = false
@@ -227,6 +227,16 @@ public final class SweepRunner: @unchecked Sendable {
         }
         for (r, result) in finishedNow {
             try finishAttempt(r, outcome: result.outcome, result: result, detail: result.message)
+        }
+        // Attempts that ended but whose artifacts were not all in when the connection broke (or the coordinator
+        // stopped): ask again now that the node is back.
+        for r in runs.values where r.state == .collecting && (r.node ?? lastNode(r)) == node {
+            if held.contains(where: { $0.runID == r.id && $0.epoch == r.epoch }) {
+                requestArtifacts(r)
+            } else {
+                try finishAttempt(r, outcome: .lost, result: nil,
+                                  detail: "node \(node) no longer holds attempt \(r.epoch)'s artifacts; a new attempt runs")
+            }
         }
     }
 

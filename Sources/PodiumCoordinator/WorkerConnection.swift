@@ -22,6 +22,11 @@ public final class WorkerConnection: @unchecked Sendable {
     public private(set) var welcome: (workerVersion: String, gpus: Int, cpus: Double, memoryBytes: Int64)?
     /// False once the reader saw the connection end (a late `.disconnected` of an old connection is then told apart).
     public let alive = Locked(true)
+    /// Requests go out on a writer thread, so the coordinator's loop never blocks on a node's socket (it must keep
+    /// reading replies, or a node blocked on sending would never read our requests: a deadlock).
+    private let outgoing = BlockingQueue<Request?>()
+    private let sendFailure = Locked<String?>(nil)
+    private let writerDone = Locked(false)
 
     /// `local` transport: `podium-worker attach` as a child process (it starts the node's daemon if none runs).
     public static func local(node: NodeSpec, workerCommand: [String], workDir: String, stderrPath: String,
@@ -77,6 +82,18 @@ public final class WorkerConnection: @unchecked Sendable {
             throw ConnectionError(node: node, message: "unexpected first frame from the worker")
         }
         let node = self.node, alive = self.alive
+        let outgoing = self.outgoing, writer = self.writer, sendFailure = self.sendFailure, writerDone = self.writerDone
+        BlockingThread.start {
+            defer { writerDone.withLock { $0 = true } }
+            while true {
+                guard let item = outgoing.pop(timeout: 3600) else { continue }
+                guard let r = item else { return }
+                do { try writer.send(r) } catch {
+                    sendFailure.withLock { $0 = "\(error)" }
+                    return
+                }
+            }
+        }
         BlockingThread.start {
             while true {
                 do {
@@ -90,11 +107,19 @@ public final class WorkerConnection: @unchecked Sendable {
         }
     }
 
-    public func send(_ r: Request) throws { try writer.send(r) }
+    /// Queues a request for the writer thread; throws once the connection is known to be broken.
+    public func send(_ r: Request) throws {
+        if let why = sendFailure.withLock({ $0 }) { throw ConnectionError(node: node, message: "cannot send to the worker: \(why)") }
+        guard alive.withLock({ $0 }) else { throw ConnectionError(node: node, message: "the connection to the worker is closed") }
+        outgoing.push(r, wait: false)
+    }
 
     /// Ends the session: the worker stops the attempts it holds and exits.
     public func close(timeout: Double = 60) {
-        try? writer.send(Request.shutdown)
+        outgoing.push(.shutdown, wait: false)
+        outgoing.push(nil, wait: false)
+        let until = monotonicSeconds() + min(timeout, 10)
+        while !writerDone.withLock({ $0 }) && monotonicSeconds() < until { sleepSeconds(0.01) }
         child?.closeInput()
         child?.wait(timeout: timeout)
         if let (session, exec) = ssh {

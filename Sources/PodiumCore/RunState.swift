@@ -93,6 +93,10 @@ public struct RunLifecycle: Equatable, Sendable {
             }
         case (.collecting, .collected):
             state = .grading
+        case (.collecting, .finished(.lost)):
+            // The attempt ended but its node no longer holds its artifacts: nothing to grade, a new attempt runs.
+            infraFailures += 1
+            state = infraFailures > maxInfraRetries ? .failed : .pending
         case (.grading, .graded):
             state = .completed
         case (.pending, .cancel), (.dispatched, .cancel), (.running, .cancel):

@@ -58,14 +58,19 @@ public func sleepSeconds(_ s: Double) {
     while nanosleep(&ts, &rest) == -1 && errno == EINTR { ts = rest }
 }
 
-/// A blocking multi-producer queue: threads push, one loop pops (with an optional timeout).
+/// A blocking multi-producer queue: threads push, one loop pops (with an optional timeout). With a capacity, a push
+/// waits while the queue is full — backpressure from a slow consumer to its producers, so memory stays bounded.
 public final class BlockingQueue<Element>: @unchecked Sendable {
     private var items: [Element] = []
     private var head = 0
     private var mutex = pthread_mutex_t()
     private var cond = pthread_cond_t()
+    private var notFull = pthread_cond_t()
+    private let capacity: Int
 
-    public init() {
+    public init(capacity: Int = .max) {
+        self.capacity = capacity
+        pthread_cond_init(&notFull, nil)
         pthread_mutex_init(&mutex, nil)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
@@ -74,8 +79,11 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         pthread_condattr_destroy(&attr)
     }
 
-    public func push(_ e: Element) {
+    /// Adds an element; with `wait` (the default) it first waits for room when the queue is at capacity.
+    /// The consumer's own thread must pass `wait: false`, or it could wait for itself.
+    public func push(_ e: Element, wait: Bool = true) {
         pthread_mutex_lock(&mutex)
+        while wait && items.count - head >= capacity { pthread_cond_wait(&notFull, &mutex) }
         items.append(e)
         pthread_cond_signal(&cond)
         pthread_mutex_unlock(&mutex)
@@ -95,6 +103,7 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         guard head < items.count else { return nil }
         let e = items[head]
         head += 1
+        pthread_cond_signal(&notFull)
         if head > 1024 && head * 2 > items.count { items.removeFirst(head); head = 0 }
         return e
     }

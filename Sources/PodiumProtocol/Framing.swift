@@ -29,20 +29,75 @@ public enum FrameError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Frames are a 4-byte big-endian length followed by that many bytes of JSON.
+/// Frames are a 4-byte big-endian length followed by that many bytes: JSON, or — for the bulk replies (log data,
+/// artifact files and chunks) — a binary frame: 0x00, a 4-byte header length, a small JSON header, then the raw bytes
+/// (no base64, no JSON escaping of megabytes).
 public enum Frame {
+    struct BulkHeader: Codable {
+        var kind: String
+        var runID: String
+        var epoch: Int
+        var offset: Int64?
+        var name: String?
+        var sha256: String?
+    }
+
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        if let reply = value as? Reply, let (header, data) = bulk(reply) {
+            let h = try JSONEncoder().encode(header)
+            var out = [UInt8]()
+            out.reserveCapacity(9 + h.count + data.count)
+            appendLength(&out, 1 + 4 + h.count + data.count)
+            out.append(0)
+            appendLength(&out, h.count)
+            out += h
+            out += data
+            return out
+        }
         let body = try JSONEncoder().encode(value)
         var out = [UInt8]()
         out.reserveCapacity(body.count + 4)
-        let n = UInt32(body.count)
-        out += [UInt8(n >> 24), UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff)]
+        appendLength(&out, body.count)
         out += body
         return out
     }
 
     public static func decode<T: Decodable>(_ type: T.Type, body: [UInt8]) throws -> T {
+        if body.first == 0, T.self == Reply.self {
+            guard body.count >= 5 else { throw FrameError.decode("truncated binary frame") }
+            let n = Int(body[1]) << 24 | Int(body[2]) << 16 | Int(body[3]) << 8 | Int(body[4])
+            guard 5 + n <= body.count else { throw FrameError.decode("binary frame header runs past the frame") }
+            let h: BulkHeader
+            do { h = try JSONDecoder().decode(BulkHeader.self, from: Data(body[5..<(5 + n)])) } catch { throw FrameError.decode("\(error)") }
+            let data = Data(body[(5 + n)...])
+            let reply: Reply
+            switch h.kind {
+            case "log": reply = .log(runID: h.runID, epoch: h.epoch, offset: h.offset ?? 0, data: data)
+            case "chunk": reply = .fileChunk(runID: h.runID, epoch: h.epoch, name: h.name ?? "", offset: h.offset ?? 0, data: data)
+            case "file": reply = .file(runID: h.runID, epoch: h.epoch, name: h.name ?? "", sha256: h.sha256 ?? "", data: data)
+            default: throw FrameError.decode("unknown binary frame kind \(h.kind)")
+            }
+            return reply as! T
+        }
         do { return try JSONDecoder().decode(T.self, from: Data(body)) } catch { throw FrameError.decode("\(error)") }
+    }
+
+    static func bulk(_ r: Reply) -> (BulkHeader, Data)? {
+        switch r {
+        case .log(let runID, let epoch, let offset, let data):
+            return (BulkHeader(kind: "log", runID: runID, epoch: epoch, offset: offset), data)
+        case .fileChunk(let runID, let epoch, let name, let offset, let data):
+            return (BulkHeader(kind: "chunk", runID: runID, epoch: epoch, offset: offset, name: name), data)
+        case .file(let runID, let epoch, let name, let sha256, let data):
+            return (BulkHeader(kind: "file", runID: runID, epoch: epoch, name: name, sha256: sha256), data)
+        default:
+            return nil
+        }
+    }
+
+    static func appendLength(_ out: inout [UInt8], _ n: Int) {
+        let v = UInt32(n)
+        out += [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
     }
 }
 

@@ -6,7 +6,7 @@ import Foundation
 import PodiumCore
 
 /// Version of the coordinator↔worker frame protocol. Bump on any incompatible change.
-public let podiumProtocolVersion = 2
+public let podiumProtocolVersion = 3
 
 /// What a worker needs to start one attempt of a run.
 public struct StartRequest: Codable, Sendable, Equatable {

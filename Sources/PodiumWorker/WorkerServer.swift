@@ -29,6 +29,8 @@ public final class WorkerServer: @unchecked Sendable {
     private let knownDirs = Locked<[String: String]>([:])
     /// Set by `exitWhenIdle` on a daemon: exit once no attempt is live.
     public let exitRequested = Locked(false)
+    /// Log senders of live attempts, by "run#epoch".
+    let followers = Locked<[String: LogFollower]>([:])
 
     /// `gpus` are the node's devices (from `GPUInventory.resolve`); the count reported to the coordinator is theirs.
     public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter? = nil, version: String,
@@ -65,6 +67,8 @@ public final class WorkerServer: @unchecked Sendable {
                 return
             }
             log("coordinator \(who) connected")
+            // A coordinator is here again: an earlier "exit when idle" (the previous sweep was over) no longer holds.
+            exitRequested.withLock { $0 = false }
             send(.welcome(protocolVersion: podiumProtocolVersion, workerVersion: version, node: node,
                           gpus: capacity.gpus, cpus: capacity.cpus, memoryBytes: capacity.memoryBytes))
             while true {
@@ -91,7 +95,7 @@ public final class WorkerServer: @unchecked Sendable {
         case .list:
             send(.held(held()))
         case .streamLog(let runID, let epoch, let from):
-            streamLog(runID: runID, epoch: epoch, from: from)
+            if let f = followers.withLock({ $0["\(runID)#\(epoch)"] }) { f.reposition(from) } else { streamLog(runID: runID, epoch: epoch, from: from) }
         case .fetchArtifacts(let runID, let epoch, let logBytes):
             sendArtifacts(runID: runID, epoch: epoch, logBytes: logBytes ?? 0)
         case .acknowledge(let runID, let epoch):
@@ -125,21 +129,44 @@ public final class WorkerServer: @unchecked Sendable {
         let labels = ["podium.sweep": r.sweep, "podium.run": r.runID, "podium.epoch": String(r.epoch),
                       "podium.node": node, "podium.attempt": r.env["AGENT_SEED"] ?? "1"]
         let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
-        launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus) { [weak self] in self?.send($0) },
+        launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus) { [weak self] in self?.emit($0) },
                owner: owner)
         send(.started(runID: r.runID, epoch: r.epoch, container: "podium-\(r.runID)-e\(r.epoch)"))
     }
 
-    private func launch(_ sup: RunSupervisor, owner: String) {
+    private func launch(_ sup: RunSupervisor, owner: String, logFrom: Int64 = 0) {
         let runID = sup.request.runID, epoch = sup.request.epoch
+        let follower = LogFollower(path: sup.layout.agentLog, runID: runID, epoch: epoch, from: logFrom, server: self)
+        followers.withLock { $0["\(runID)#\(epoch)"] = follower }
         live.withLock { $0[runID] = sup }
         knownDirs.withLock { $0["\(runID)#\(epoch)"] = sup.layout.root }
+        follower.start()
         BlockingThread.start { [self] in
             let result = sup.run()
             gpuPool.release(owner: owner)
+            // The log's tail goes out before `finished`, so the coordinator rarely needs any of it again at collection.
+            follower.finish(timeout: 30)
+            followers.withLock { $0["\(runID)#\(epoch)"] = nil }
             live.withLock { if $0[runID] === sup { $0[runID] = nil } }
             send(.finished(runID: runID, epoch: epoch, result: result))
         }
+    }
+
+    /// What a supervisor reports: log growth only wakes the attempt's follower (which reads the file and sends it at
+    /// the coordinator's pace), so an agent never waits on the network; everything else goes straight out.
+    private func emit(_ r: Reply) {
+        if case .log(let runID, let epoch, _, _) = r {
+            followers.withLock { $0["\(runID)#\(epoch)"] }?.wake()
+            return
+        }
+        send(r)
+    }
+
+    var isConnected: Bool { output.withLock { $0 != nil } }
+
+    func sendFromFollower(_ r: Reply) -> Bool {
+        guard let w = output.withLock({ $0 }) else { return false }
+        do { try w.send(r); return true } catch { return false }
     }
 
     /// Live attempts, and finished ones whose artifacts the coordinator has not acknowledged.
@@ -215,7 +242,8 @@ public final class WorkerServer: @unchecked Sendable {
             let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
             log("taking over \(r.runID) epoch \(r.epoch) (\(record.runtime) \(record.identity.prefix(12)), started \(Int(wallClockSeconds() - record.startedAt)) s ago)")
             launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: record.labels, gpus: record.gpus,
-                                 adopting: record) { [weak self] in self?.send($0) }, owner: owner)
+                                 adopting: record) { [weak self] in self?.emit($0) }, owner: owner,
+                   logFrom: fileSize(layout.agentLog))  // the coordinator says where its copy stands when it reconnects
         }
     }
 
@@ -303,6 +331,66 @@ public final class WorkerServer: @unchecked Sendable {
         for c in containers where !recorded.contains(c.id) {
             log("removing orphaned container \(c.id.prefix(12)) of run \(c.labels["podium.run"] ?? "?") epoch \(c.labels["podium.epoch"] ?? "?")")
             try? engine.remove(c.id)
+        }
+    }
+}
+
+/// Sends one live attempt's agent.log to the coordinator from the file on disk, on its own thread: at most 1 MiB in
+/// flight per attempt, at whatever pace the connection allows, resuming from where the coordinator says it stands.
+final class LogFollower: @unchecked Sendable {
+    let path: String
+    let runID: String
+    let epoch: Int
+    weak var server: WorkerServer?
+    private let offset: Locked<Int64>
+    private let signal = BlockingQueue<Bool>()
+    private let finished = Locked(false)
+    private let drained = Locked(false)
+
+    init(path: String, runID: String, epoch: Int, from: Int64, server: WorkerServer) {
+        self.path = path; self.runID = runID; self.epoch = epoch; self.server = server
+        offset = Locked(from)
+    }
+
+    func wake() { signal.push(true) }
+
+    func reposition(_ from: Int64) {
+        offset.withLock { $0 = from }
+        wake()
+    }
+
+    /// Waits (bounded) until everything written so far went out, or the coordinator is not there to take it.
+    func finish(timeout: Double) {
+        finished.withLock { $0 = true }
+        wake()
+        let until = monotonicSeconds() + timeout
+        while !drained.withLock({ $0 }) && monotonicSeconds() < until { sleepSeconds(0.02) }
+    }
+
+    func start() {
+        BlockingThread.start { [self] in
+            var buf = [UInt8](repeating: 0, count: 1 << 20)
+            var fd: Int32 = -1
+            defer { if fd >= 0 { close(fd) }; drained.withLock { $0 = true } }
+            while true {
+                _ = signal.pop(timeout: 0.5)
+                while signal.pop(timeout: 0) != nil {}
+                let done = finished.withLock { $0 }
+                if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
+                guard let server, fd >= 0 else { if done { return }; continue }
+                var sentAll = true
+                while true {
+                    let from = offset.withLock { $0 }
+                    let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(from)) }
+                    if n <= 0 { break }
+                    guard server.sendFromFollower(.log(runID: runID, epoch: epoch, offset: from, data: Data(buf[0..<n]))) else {
+                        sentAll = false
+                        break
+                    }
+                    offset.withLock { if $0 == from { $0 = from + Int64(n) } }
+                }
+                if done && (sentAll || !server.isConnected) { return }
+            }
         }
     }
 }

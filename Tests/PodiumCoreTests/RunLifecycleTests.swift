@@ -16,6 +16,7 @@ final class RunLifecycleTests: XCTestCase {
         case (.dispatched, .finished(.cancelled)), (.running, .finished(.cancelled)): return .cancelled
         case (.running, .finished(let o)) where o.isResult: return .collecting
         case (.collecting, .collected): return .grading
+        case (.collecting, .finished(.lost)): return .pending  // the node lost the artifacts before they were collected
         case (.grading, .graded): return .completed
         case (.failed, .retry), (.cancelled, .retry): return .pending
         default: return nil
