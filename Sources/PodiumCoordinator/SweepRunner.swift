@@ -42,8 +42,8 @@ public final class SweepRunner: @unchecked Sendable {
     let options: Options
     /// Bounded: node replies (log data above all) wait in the readers — and so in the nodes, whose agents never wait
     /// (their logs go to disk first) — instead of piling up in the coordinator's memory.
-    public let inbox = BlockingQueue<Input>(capacity: 256)
-    let nodeInbox = BlockingQueue<NodeInput>(capacity: 64)
+    public let inbox = BlockingQueue<Input>(capacity: 16)
+    let nodeInbox = BlockingQueue<NodeInput>(capacity: 8)
     var connections: [String: WorkerConnection] = [:]
     var scheduler = Scheduler(policy: .firstAttemptsThenLongest)
     var runs: [String: RunRecord] = [:]

@@ -61,7 +61,9 @@ public func sleepSeconds(_ s: Double) {
 /// A blocking multi-producer queue: threads push, one loop pops (with an optional timeout). With a capacity, a push
 /// waits while the queue is full — backpressure from a slow consumer to its producers, so memory stays bounded.
 public final class BlockingQueue<Element>: @unchecked Sendable {
-    private var items: [Element] = []
+    // Popped slots are set to nil at once: a consumed element (a megabyte of log data, say) must not stay referenced
+    // until the next compaction.
+    private var items: [Element?] = []
     private var head = 0
     private var mutex = pthread_mutex_t()
     private var cond = pthread_cond_t()
@@ -102,9 +104,11 @@ public final class BlockingQueue<Element>: @unchecked Sendable {
         }
         guard head < items.count else { return nil }
         let e = items[head]
+        items[head] = nil
         head += 1
         pthread_cond_signal(&notFull)
-        if head > 1024 && head * 2 > items.count { items.removeFirst(head); head = 0 }
+        if head == items.count { items.removeAll(keepingCapacity: true); head = 0 }
+        else if head > 1024 && head * 2 > items.count { items.removeFirst(head); head = 0 }
         return e
     }
 }
