@@ -174,7 +174,7 @@ public final class SweepRunner: @unchecked Sendable {
         let p = setup.profilesByName[r.spec.profile]
         let needs = p.map(Resources.init) ?? Resources(gpus: 0, cpus: 1, memoryBytes: 1 << 30)
         return QueuedRun(id: r.id, competition: r.spec.competition, attempt: r.spec.attempt,
-                         budgetSeconds: r.spec.budget.seconds, needs: needs, sequence: r.sequence)
+                         budgetSeconds: r.spec.budget.seconds, needs: needs, sequence: r.sequence, gpuModel: p?.gpuModel)
     }
 
     // MARK: reconcile
@@ -284,7 +284,10 @@ public final class SweepRunner: @unchecked Sendable {
             printError("podium: node \(node.name): the inventory declares \(node.gpus) GPU(s), the worker has \(gpus); using \(gpus)")
         }
         try store.logEvent(kind: "node_up", detail: "\(node.name): worker \(conn.welcome?.workerVersion ?? "?"), runtime \(node.runtime), \(gpus) GPU(s)")
-        apply(scheduler.on(.nodeUp(name: node.name, capacity: Resources(gpus: gpus, cpus: node.cpus, memoryBytes: node.memoryBytes))))
+        apply(scheduler.on(.nodeUp(name: node.name,
+                                   capacity: Resources(gpus: gpus, cpus: node.cpus, memoryBytes: node.memoryBytes,
+                                                       diskBytes: node.diskBytes ?? Resources.unlimitedDisk),
+                                   gpuModel: node.gpuModel)))
     }
 
     /// Before a node gets work: it must hold every competition's public data (answers never leave the coordinator).

@@ -73,9 +73,11 @@ public struct SweepSetup: Sendable {
         // Every profile must fit on at least one node, or its runs would wait forever.
         for (i, p) in config.hardware.enumerated() {
             let need = Resources(p)
-            guard inventory.nodes.contains(where: { need.fits(in: Resources($0)) }) else {
+            guard inventory.nodes.contains(where: { need.fits(in: Resources($0)) && gpuModelMatches(required: p.gpuModel, offered: $0.gpuModel) }) else {
+                let model = p.gpuModel.map { ", gpu_model '\($0)' (nodes offer: \(Set(inventory.nodes.compactMap(\.gpuModel)).sorted().joined(separator: ", ").ifEmpty("none declared")))" } ?? ""
+                let disk = p.diskBytes.map { ", disk \($0 >> 30) GiB" } ?? ""
                 throw ConfigError(file: configPath, path: "$.hardware[\(i)]",
-                                  found: "profile '\(p.name)' (gpus \(p.gpus), cpus \(p.cpus), memory \(p.memoryBytes >> 20) MiB)",
+                                  found: "profile '\(p.name)' (gpus \(p.gpus), cpus \(p.cpus), memory \(p.memoryBytes >> 20) MiB\(disk)\(model))",
                                   expected: "a profile that fits on some node of \(config.inventory)",
                                   fix: "lower the profile or add a node large enough")
             }

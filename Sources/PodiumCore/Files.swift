@@ -74,3 +74,8 @@ public func copyAll(from: Int32, to: Int32, bufferSize: Int = 1 << 16) {
         guard buf.withUnsafeBytes({ writeAll(to, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) else { return }
     }
 }
+
+extension String {
+    /// This string, or `other` when it is empty.
+    public func ifEmpty(_ other: String) -> String { isEmpty ? other : self }
+}

@@ -36,6 +36,11 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var dataDir: String?
     /// How the worker starts agents: `docker` (isolated containers) or `process` (no isolation; machines without Docker).
     public var runtime: String
+    /// The node's GPU model (e.g. "NVIDIA H100 80GB HBM3", as nvidia-smi names it); profiles with `gpu_model` go
+    /// only to nodes whose model contains it.
+    public var gpuModel: String?
+    /// Scratch disk the node offers for runs (each run reserves its profile's `disk`); unset: not limited.
+    public var diskBytes: Int64?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, transport, host, port, user
@@ -48,6 +53,8 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         case workDir = "work_dir"
         case dataDir = "data_dir"
         case runtime
+        case gpuModel = "gpu_model"
+        case disk
         case comment = "$comment"
     }
 
@@ -77,6 +84,8 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
         runtime = try c.decodeIfPresent(String.self, forKey: .runtime) ?? "docker"
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
+        gpuModel = try c.decodeIfPresent(String.self, forKey: .gpuModel)
+        diskBytes = c.contains(.disk) ? try decodeSize(c, .disk, default: 0) : nil
         guard ["docker", "process"].contains(runtime) else {
             throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.runtime]), found: "'\(runtime)'",
                               expected: "\"docker\" or \"process\"")
@@ -105,6 +114,8 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         try c.encode(cpus, forKey: .cpus)
         try c.encode(memoryBytes, forKey: .memory)
         try c.encode(runtime, forKey: .runtime)
+        try c.encodeIfPresent(gpuModel, forKey: .gpuModel)
+        try c.encodeIfPresent(diskBytes, forKey: .disk)
     }
 }
 

@@ -47,11 +47,20 @@ public struct HardwareProfile: Codable, Sendable, Equatable, Hashable {
     public var cpus: Double
     public var memoryBytes: Int64
     public var shmBytes: Int64
+    /// GPU model the runs need ("H100", "A100-80GB"…; matched as a case-insensitive substring of a node's model).
+    public var gpuModel: String?
+    /// Scratch disk each run reserves on its node.
+    public var diskBytes: Int64?
 
-    enum CodingKeys: String, CodingKey, CaseIterable { case name, gpus, cpus, memory, shm }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case name, gpus, cpus, memory, shm
+        case gpuModel = "gpu_model"
+        case disk
+    }
 
-    public init(name: String, gpus: Int, cpus: Double, memoryBytes: Int64, shmBytes: Int64) {
+    public init(name: String, gpus: Int, cpus: Double, memoryBytes: Int64, shmBytes: Int64, gpuModel: String? = nil, diskBytes: Int64? = nil) {
         self.name = name; self.gpus = gpus; self.cpus = cpus; self.memoryBytes = memoryBytes; self.shmBytes = shmBytes
+        self.gpuModel = gpuModel; self.diskBytes = diskBytes
     }
 
     public init(from decoder: any Decoder) throws {
@@ -62,6 +71,8 @@ public struct HardwareProfile: Codable, Sendable, Equatable, Hashable {
         cpus = try c.decodeIfPresent(Double.self, forKey: .cpus) ?? 1
         memoryBytes = try decodeSize(c, .memory, default: 4 << 30)
         shmBytes = try decodeSize(c, .shm, default: 256 << 20)
+        gpuModel = try c.decodeIfPresent(String.self, forKey: .gpuModel)
+        diskBytes = c.contains(.disk) ? try decodeSize(c, .disk, default: 0) : nil
         guard gpus >= 0 else {
             throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.gpus]), found: "\(gpus)", expected: "gpus ≥ 0")
         }
@@ -77,6 +88,8 @@ public struct HardwareProfile: Codable, Sendable, Equatable, Hashable {
         try c.encode(cpus, forKey: .cpus)
         try c.encode(memoryBytes, forKey: .memory)
         try c.encode(shmBytes, forKey: .shm)
+        try c.encodeIfPresent(gpuModel, forKey: .gpuModel)
+        try c.encodeIfPresent(diskBytes, forKey: .disk)
     }
 }
 

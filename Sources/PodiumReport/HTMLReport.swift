@@ -233,10 +233,6 @@ public struct HTMLReport: Sendable {
     func tickLabel(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : fixed(v, 1) }
 }
 
-extension String {
-    func ifEmpty(_ other: String) -> String { isEmpty ? other : self }
-}
-
 /// Escapes text for HTML and SVG.
 func esc(_ s: String) -> String {
     var out = ""

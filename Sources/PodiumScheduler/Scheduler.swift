@@ -9,6 +9,7 @@ public struct Scheduler: Sendable {
         public var capacity: Resources
         public var used: Resources
         public var online: Bool
+        public var gpuModel: String? = nil
         public var free: Resources { capacity - used }
     }
 
@@ -43,12 +44,13 @@ public struct Scheduler: Sendable {
 
     public mutating func on(_ event: SchedulerEvent) -> [SchedulerDirective] {
         switch event {
-        case .nodeUp(let name, let capacity):
+        case .nodeUp(let name, let capacity, let model):
             if let i = index(of: name) {
                 nodes[i].capacity = capacity
                 nodes[i].online = true
+                nodes[i].gpuModel = model
             } else {
-                nodes.append(Node(name: name, capacity: capacity, used: .zero, online: true))
+                nodes.append(Node(name: name, capacity: capacity, used: .zero, online: true, gpuModel: model))
             }
         case .nodeDown(let name):
             if let i = index(of: name) { nodes[i].online = false }
@@ -127,7 +129,7 @@ public struct Scheduler: Sendable {
             defer { i += 1 }
             if gone[i] { continue }
             let run = queue[i]
-            guard run.needs.fits(in: freeTotal), let n = bestNode(for: run.needs) else { continue }
+            guard run.needs.fits(in: freeTotal), let n = bestNode(for: run.needs, gpuModel: run.gpuModel) else { continue }
             use(n, 1, run.needs)
             placed[run.id] = (nodes[n].name, run.needs)
             queued.remove(run.id)
@@ -157,10 +159,10 @@ public struct Scheduler: Sendable {
 
     /// Best fit: the online node where the run leaves the fewest GPUs (then CPUs) idle. Looks only at nodes with
     /// the fewest free GPUs that suffice (the buckets), not at every node.
-    private func bestNode(for needs: Resources) -> Int? {
+    private func bestNode(for needs: Resources, gpuModel: String?) -> Int? {
         for g in buckets.keys.filter({ $0 >= needs.gpus }).sorted() {
             var best: Int?
-            for i in buckets[g]! where needs.fits(in: nodes[i].free) {
+            for i in buckets[g]! where needs.fits(in: nodes[i].free) && gpuModelMatches(required: gpuModel, offered: nodes[i].gpuModel) {
                 if best == nil || (nodes[i].free.cpus, i) < (nodes[best!].free.cpus, best!) { best = i }
             }
             if let best { return best }

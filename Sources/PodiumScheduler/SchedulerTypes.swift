@@ -5,18 +5,39 @@ public struct Resources: Equatable, Sendable, Hashable {
     public var gpus: Int
     public var cpus: Double
     public var memoryBytes: Int64
+    /// Scratch disk a run needs (profile `disk`) or a node offers for runs (inventory `disk`; unlimited when unset).
+    public var diskBytes: Int64
 
-    public init(gpus: Int, cpus: Double, memoryBytes: Int64) { self.gpus = gpus; self.cpus = cpus; self.memoryBytes = memoryBytes }
-    public init(_ profile: HardwareProfile) { self.init(gpus: profile.gpus, cpus: profile.cpus, memoryBytes: profile.memoryBytes) }
-    public init(_ node: NodeSpec) { self.init(gpus: node.gpus, cpus: node.cpus, memoryBytes: node.memoryBytes) }
+    public init(gpus: Int, cpus: Double, memoryBytes: Int64, diskBytes: Int64 = 0) {
+        self.gpus = gpus; self.cpus = cpus; self.memoryBytes = memoryBytes; self.diskBytes = diskBytes
+    }
+    public init(_ profile: HardwareProfile) {
+        self.init(gpus: profile.gpus, cpus: profile.cpus, memoryBytes: profile.memoryBytes, diskBytes: profile.diskBytes ?? 0)
+    }
+    public init(_ node: NodeSpec) {
+        self.init(gpus: node.gpus, cpus: node.cpus, memoryBytes: node.memoryBytes, diskBytes: node.diskBytes ?? Resources.unlimitedDisk)
+    }
 
     public static let zero = Resources(gpus: 0, cpus: 0, memoryBytes: 0)
+    public static let unlimitedDisk: Int64 = 1 << 60
 
     public func fits(in free: Resources) -> Bool {
-        gpus <= free.gpus && cpus <= free.cpus + 1e-9 && memoryBytes <= free.memoryBytes
+        gpus <= free.gpus && cpus <= free.cpus + 1e-9 && memoryBytes <= free.memoryBytes && diskBytes <= free.diskBytes
     }
-    public static func + (a: Self, b: Self) -> Self { Self(gpus: a.gpus + b.gpus, cpus: a.cpus + b.cpus, memoryBytes: a.memoryBytes + b.memoryBytes) }
-    public static func - (a: Self, b: Self) -> Self { Self(gpus: a.gpus - b.gpus, cpus: a.cpus - b.cpus, memoryBytes: a.memoryBytes - b.memoryBytes) }
+    public static func + (a: Self, b: Self) -> Self {
+        Self(gpus: a.gpus + b.gpus, cpus: a.cpus + b.cpus, memoryBytes: a.memoryBytes + b.memoryBytes, diskBytes: a.diskBytes + b.diskBytes)
+    }
+    public static func - (a: Self, b: Self) -> Self {
+        Self(gpus: a.gpus - b.gpus, cpus: a.cpus - b.cpus, memoryBytes: a.memoryBytes - b.memoryBytes, diskBytes: a.diskBytes - b.diskBytes)
+    }
+}
+
+/// Does a node's GPU model satisfy a profile's `gpu_model`? Case-insensitive substring ("H100" matches
+/// "NVIDIA H100 80GB HBM3"); no requirement matches anything, a requirement never matches an unknown model.
+public func gpuModelMatches(required: String?, offered: String?) -> Bool {
+    guard let required, !required.isEmpty else { return true }
+    guard let offered else { return false }
+    return offered.lowercased().contains(required.lowercased())
 }
 
 /// A run waiting for a slot, with what ordering and placement need to know.
@@ -28,10 +49,12 @@ public struct QueuedRun: Equatable, Sendable {
     public var needs: Resources
     /// Position in the sweep file's order, for FIFO and as the final tie-break.
     public var sequence: Int
+    /// GPU model the run's profile requires (nil: any).
+    public var gpuModel: String?
 
-    public init(id: String, competition: String, attempt: Int, budgetSeconds: Int, needs: Resources, sequence: Int) {
+    public init(id: String, competition: String, attempt: Int, budgetSeconds: Int, needs: Resources, sequence: Int, gpuModel: String? = nil) {
         self.id = id; self.competition = competition; self.attempt = attempt
-        self.budgetSeconds = budgetSeconds; self.needs = needs; self.sequence = sequence
+        self.budgetSeconds = budgetSeconds; self.needs = needs; self.sequence = sequence; self.gpuModel = gpuModel
     }
 }
 
@@ -63,7 +86,7 @@ public enum SchedulingPolicy: String, Sendable, CaseIterable, Codable {
 
 /// Inputs to the scheduler. Time is passed in, never read, so the simulator drives the same code.
 public enum SchedulerEvent: Equatable, Sendable {
-    case nodeUp(name: String, capacity: Resources)
+    case nodeUp(name: String, capacity: Resources, gpuModel: String? = nil)
     case nodeDown(name: String)
     case enqueue([QueuedRun])
     /// The attempt placed for this run ended (any outcome); its resources are free again.

@@ -81,3 +81,25 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(wide.makespanLowerBoundHours, 100, accuracy: 1e-9)
     }
 }
+
+final class PlacementConstraintTests: XCTestCase {
+    /// A profile's gpu_model sends its runs only to matching nodes; disk is reserved per run like memory.
+    func testGPUModelAndDisk() {
+        var s = Scheduler()
+        _ = s.on(.nodeUp(name: "a100", capacity: Resources(gpus: 8, cpus: 64, memoryBytes: 512 << 30), gpuModel: "NVIDIA A100-SXM4-80GB"))
+        _ = s.on(.nodeUp(name: "h100", capacity: Resources(gpus: 1, cpus: 16, memoryBytes: 128 << 30, diskBytes: 300 << 30),
+                         gpuModel: "NVIDIA H100 80GB HBM3"))
+        let need = Resources(gpus: 1, cpus: 4, memoryBytes: 16 << 30, diskBytes: 200 << 30)
+        let runs = (1...3).map { QueuedRun(id: "h\($0)", competition: "c", attempt: $0, budgetSeconds: 3600, needs: need, sequence: $0, gpuModel: "h100") }
+            + [QueuedRun(id: "any", competition: "c", attempt: 1, budgetSeconds: 3600, needs: Resources(gpus: 1, cpus: 4, memoryBytes: 1 << 30),
+                         sequence: 9)]
+        let placed = s.on(.enqueue(runs)).map { d -> String in if case .place(let r, let n) = d { return "\(r)@\(n)" }; return "" }
+        XCTAssertEqual(placed.filter { $0.hasPrefix("h") }, ["h1@h100"], "one H100 run fits the H100 node's GPU and disk; none goes to the A100")
+        XCTAssertTrue(placed.contains("any@a100") || placed.contains("any@h100"))
+        XCTAssertEqual(s.waitingCount, 2)
+        let next = s.on(.released(runID: "h1")).map { d -> String in if case .place(let r, let n) = d { return "\(r)@\(n)" }; return "" }
+        XCTAssertEqual(next, ["h2@h100"])
+        XCTAssertTrue(gpuModelMatches(required: nil, offered: nil))
+        XCTAssertFalse(gpuModelMatches(required: "H100", offered: nil), "an unknown model never satisfies a requirement")
+    }
+}
