@@ -132,6 +132,16 @@ public final class SweepRunner: @unchecked Sendable {
 
     func allDone() -> Bool { runs.values.allSatisfy { $0.state.isTerminal } }
 
+    /// Fault injection for the crash tests and scripts/fault-suite: with PODIUM_FAILPOINT=<name>, the coordinator kills
+    /// itself (SIGKILL, no cleanup) the first time it reaches that point. Unset in normal use.
+    func failpoint(_ name: String, flush: Double = 0) {
+        guard Self.failpointName == name else { return }
+        if flush > 0 { sleepSeconds(flush) }  // let the writer thread put what was sent on the wire
+        printError("podium: failpoint \(name): killing the coordinator (SIGKILL)")
+        kill(getpid(), SIGKILL)
+    }
+    static let failpointName = ProcessInfo.processInfo.environment["PODIUM_FAILPOINT"]
+
     // MARK: operator requests
 
     /// `podium cancel` / `podium retry` requests written to the state by other processes.
@@ -379,7 +389,9 @@ public final class SweepRunner: @unchecked Sendable {
     func dispatch(_ runID: String, to node: String) throws {
         guard let r = runs[runID], r.state == .pending else { return }
         let epoch = r.epoch + 1
+        failpoint("dispatch-before-commit")
         try transition(runID, .dispatch(epoch: epoch), node: node, detail: "to \(node)")
+        failpoint("dispatch-after-commit")
         let p = setup.profilesByName[r.spec.profile]!
         var env = setup.config.agent.env
         env["AGENT_SEED"] = String(r.spec.attempt)
@@ -399,6 +411,7 @@ public final class SweepRunner: @unchecked Sendable {
         do {
             guard let conn = connections[node] else { throw ConnectionError(node: node, message: "not connected") }
             try conn.send(.start(request))
+            failpoint("dispatch-after-send", flush: 0.5)
         } catch {
             try finishAttempt(runs[runID]!, outcome: .infraError, result: nil, detail: "could not send the start request: \(error)")
         }
@@ -439,6 +452,7 @@ public final class SweepRunner: @unchecked Sendable {
             try finishAttempt(r, outcome: result.outcome, result: result, detail: result.message)
         case .file(let runID, let epoch, let name, let sha, let data):
             guard let r = try isCurrent(runID, epoch, "file \(name)"), r.state == .collecting else { return }
+            if name.hasPrefix("submission/") { failpoint("artifact-copy") }
             try storeArtifact(r, name: name, sha256: sha, data: data)
         case .fileChunk(let runID, let epoch, let name, let offset, let data):
             guard let r = try isCurrent(runID, epoch, "chunk of \(name)"), r.state == .collecting, let path = artifactPath(r, name) else { return }
@@ -622,6 +636,7 @@ public final class SweepRunner: @unchecked Sendable {
         for a in artifacts where a.name.hasPrefix("snapshots/") { targets.append((a.name, a.path, false, a.elapsedSeconds)) }
         let enc = ReportJSON.encoder()
         for t in targets {
+            if t.isFinal { failpoint("grading") }
             var report = grading.grade(competition: competition, submissionPath: t.path, answersPath: answers)
             report.submissionPath = t.path
             let json = String(decoding: try enc.encode(report), as: UTF8.self)

@@ -83,7 +83,9 @@ public final class RunSupervisor: @unchecked Sendable {
         let start = monotonicSeconds() - max(0, wallClockSeconds() - startedAt)
         defer { handle.cleanup() }
 
-        let log = CappedLog(path: layout.agentLog, capBytes: logCapBytes, append: adopting != nil)
+        // Secret values never reach the log file (so neither the coordinator's copy): masked as they are written.
+        let log = CappedLog(path: layout.agentLog, capBytes: logCapBytes, append: adopting != nil,
+                            secrets: request.secretNames.compactMap { request.env[$0] })
         // An adopted container's log stream replays from its start: skip what the previous daemon already wrote.
         let skip = Locked(adopting != nil ? log.size : 0)
         let logDone = Locked(false)
@@ -104,6 +106,7 @@ public final class RunSupervisor: @unchecked Sendable {
                     emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data(written)))
                 }
             }
+            if let (offset, written) = log.flush() { emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data(written))) }
             logDone.withLock { $0 = true }
         }
 
@@ -176,19 +179,63 @@ public final class RunSupervisor: @unchecked Sendable {
 final class CappedLog: @unchecked Sendable {
     private let fd: Int32
     private let cap: Int64
-    private var state = Locked<(size: Int64, truncated: Bool)>((0, false))
+    private var state = Locked<(size: Int64, truncated: Bool, pending: [UInt8])>((0, false, []))
+    /// Secret values to mask (each byte becomes '*', so offsets stay those of the agent's output).
+    private let secrets: [[UInt8]]
+    private let hold: Int
 
-    init(path: String, capBytes: Int64, append: Bool = false) {
+    init(path: String, capBytes: Int64, append: Bool = false, secrets: [String] = []) {
         fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
         cap = capBytes
+        // Very short values would mask ordinary text; secrets are tokens and keys.
+        self.secrets = secrets.filter { $0.utf8.count >= 4 }.map { Array($0.utf8) }
+        hold = max(0, (self.secrets.map(\.count).max() ?? 0) - 1)
         if append && fd >= 0 { state.withLock { $0.size = Int64(lseek(fd, 0, SEEK_END)) } }
     }
     deinit { if fd >= 0 { close(fd) } }
 
     var size: Int64 { state.withLock { $0.size } }
 
+    /// Masks every secret occurrence in `buf`.
+    private func mask(_ buf: inout [UInt8]) {
+        for s in secrets where buf.count >= s.count {
+            var i = 0
+            let first = s[0]
+            while i + s.count <= buf.count {
+                if buf[i] == first && buf[i..<(i + s.count)].elementsEqual(s) {
+                    for k in i..<(i + s.count) { buf[k] = 0x2A }
+                    i += s.count
+                } else {
+                    i += 1
+                }
+            }
+        }
+    }
+
+    /// Writes the bytes held back for masking (at the end of the output).
+    @discardableResult
+    func flush() -> (Int64, [UInt8])? {
+        guard hold > 0 else { return nil }
+        let rest = state.withLock { st -> [UInt8] in let p = st.pending; st.pending = []; return p }
+        return rest.isEmpty ? nil : writeOut(rest)
+    }
+
     /// Appends what fits under the cap (then the marker, once); returns the offset and the bytes actually written.
+    /// With secrets, the last (longest secret − 1) bytes wait for the next chunk, so a secret split across two
+    /// chunks is still masked before anything of it reaches the disk.
     func append(_ chunk: [UInt8]) -> (Int64, [UInt8])? {
+        guard hold > 0 else { return writeOut(chunk) }
+        let ready = state.withLock { st -> [UInt8] in
+            var buf = st.pending + chunk
+            mask(&buf)
+            let keep = min(hold, buf.count)
+            st.pending = Array(buf.suffix(keep))
+            return Array(buf.prefix(buf.count - keep))
+        }
+        return ready.isEmpty ? nil : writeOut(ready)
+    }
+
+    private func writeOut(_ chunk: [UInt8]) -> (Int64, [UInt8])? {
         state.withLock { st in
             guard !st.truncated, fd >= 0 else { return nil }
             var out = chunk

@@ -52,7 +52,8 @@ final class HostileAgentTests: XCTestCase {
         defer { unsetenv("PODIUM_TEST_SECRET") }
         try #"{"nodes": [{"name": "local", "transport": "local", "cpus": 2, "memory": "4g"}]}"#
             .write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
-        let agent = #"[ -n "$PODIUM_TEST_SECRET" ] && echo "secret received (${#PODIUM_TEST_SECRET} chars)"; cp /home/data/sample_submission.csv /home/submission/submission.csv"#
+        // The agent also prints the secret — whole, and split across two writes (two pipe reads on the node).
+        let agent = #"[ -n "$PODIUM_TEST_SECRET" ] && echo "secret received (${#PODIUM_TEST_SECRET} chars)"; echo "leak: $PODIUM_TEST_SECRET."; printf 'split: %s' "${PODIUM_TEST_SECRET%????????????}"; sleep 0.3; echo "${PODIUM_TEST_SECRET#${PODIUM_TEST_SECRET%????????????}}|"; cp /home/data/sample_submission.csv /home/submission/submission.csv"#
         try """
         {"sweep": "secret", "agent": {"name": "s", "image": "\(testImage)", "command": ["/bin/sh", "-c", \(String(decoding: try JSONEncoder().encode(agent), as: UTF8.self))],
            "secrets": ["PODIUM_TEST_SECRET"]},
@@ -69,6 +70,11 @@ final class HostileAgentTests: XCTestCase {
         let run = try XCTUnwrap(try store.runs(sweep: "secret").first)
         let log = try String(contentsOfFile: dir + "/runs/secret/\(run.id)/e1/agent.log", encoding: .utf8)
         XCTAssertTrue(log.contains("secret received (\(secret.count) chars)"), log)
+        let stars = String(repeating: "*", count: secret.count)
+        XCTAssertFalse(log.contains(secret), "the secret's value is in the collected log")
+        XCTAssertFalse(log.contains(String(secret.prefix(20))), "part of the secret is in the collected log")
+        XCTAssertTrue(log.contains("leak: \(stars)."), log)
+        XCTAssertTrue(log.contains("split: \(stars)|"), "a secret split across two writes is masked too: \(log)")
         for file in ["state.sqlite", "state.sqlite-wal"] where FileManager.default.fileExists(atPath: dir + "/" + file) {
             let bytes = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + file))
             XCTAssertNil(bytes.range(of: Data(secret.utf8)), "the secret's value is in \(file)")

@@ -50,6 +50,10 @@ final class WorkerServerTests: XCTestCase {
         guard case .error(let rid, let message) = try replies.next(Reply.self) else { return XCTFail("stale epoch not refused") }
         XCTAssertEqual(rid, "rsrv")
         XCTAssertTrue(message.contains("stale"), message)
+        // The same start delivered twice is idempotent: the duplicate is refused, nothing runs again.
+        try send.send(Request.start(start(epoch: 2)))
+        guard case .error(_, let dup) = try replies.next(Reply.self) else { return XCTFail("duplicate start not refused") }
+        XCTAssertTrue(dup.contains("epoch 2 was already seen"), dup)
 
         try send.send(Request.fetchArtifacts(runID: "rsrv", epoch: 2, logBytes: nil))
         var files = [String: Data]()
