@@ -1,0 +1,59 @@
+import XCTest
+import PodiumCore
+import PodiumStore
+@testable import PodiumCoordinator
+
+/// The coordinator's disk fills up (state and artifacts on a small tmpfs): the sweep stops with a clear error, the
+/// database stays sound, nothing is lost on the node; with space again the same sweep resumes and completes, every
+/// run once.
+final class DiskFullTests: XCTestCase {
+    func testCoordinatorDiskFullStopsCleanlyAndResumes() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to mount a small tmpfs") }
+        let dir = makeTempDir("diskfull")
+        let state = dir + "/state"
+        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+        guard ChildProcess.capture(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", state])?.code == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here")
+        }
+        defer {
+            _ = ChildProcess.capture([workerBinary, "stop", "--work-dir", dir + "/work"])
+            _ = ChildProcess.capture(["umount", "-l", state])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        try #"{"nodes": [{"name": "n", "transport": "local", "runtime": "process", "cpus": 2, "memory": "4g", "work_dir": "\#(dir)/work"}]}"#
+            .write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        // Each run leaves 4 MB of code: two of them do not fit in the coordinator's 6 MB.
+        let agent = #"head -c 4000000 /dev/urandom > "$CODE_DIR/model.bin"; cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv""#
+        try """
+        {"sweep": "full", "agent": {"name": "big", "image": "none", "command": ["/bin/sh", "-c", \(String(reflecting: agent))]},
+         "competitions": ["wine-cultivar"], "attempts": 2, "budgets": ["60s"],
+         "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
+         "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state/state.sqlite"}
+        """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        func run() throws -> SweepRunner.Outcome {
+            let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
+            let store = try StateStore(path: setup.config.state)
+            var options = SweepRunner.Options(workerCommand: [workerBinary])
+            options.progress = false
+            return try SweepRunner(setup: setup, store: store, options: options).run()
+        }
+        XCTAssertThrowsError(try run(), "a full disk stops the sweep") { error in
+            XCTAssertTrue("\(error)".lowercased().contains("space") || "\(error)".contains("full"), "the error says why: \(error)")
+        }
+        let store = try StateStore(path: state + "/state.sqlite")
+        XCTAssertEqual(try store.integrityCheck(), "ok", "no corruption after ENOSPC")
+        XCTAssertFalse(try store.runs(sweep: "full").allSatisfy { $0.state == .completed }, "the full disk really interrupted the sweep")
+
+        // Space again: the same sweep resumes and finishes, every run completed once, artifacts verified.
+        XCTAssertEqual(ChildProcess.capture(["mount", "-o", "remount,size=64m", state])?.code, 0)
+        let outcome = try run()
+        XCTAssertEqual(outcome.counts[.completed], 2, "\(outcome.counts)")
+        for r in try store.runs(sweep: "full") {
+            XCTAssertEqual(try store.attempts(runID: r.id).filter { $0.outcome == .completed }.count, 1)
+            let model = try XCTUnwrap(try store.artifacts(runID: r.id, epoch: r.epoch).first { $0.name == "code/model.bin" })
+            XCTAssertEqual(model.bytes, 4_000_000)
+            XCTAssertEqual(SHA256.hex(fileAt: model.path), model.sha256)
+        }
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
+}
