@@ -71,6 +71,8 @@ public final class SweepRunner: @unchecked Sendable {
     var logResent = Set<String>()
     var pendingLogRefetch = Set<String>()
     var logArtifactBytes = [String: Int64]()
+    /// Nodes taken out of placement (disk full) for the rest of this run.
+    var drained = Set<String>()
     /// Public-data manifests of the sweep's competitions (computed once per coordinator run).
     var manifests = [String: DataManifest]()
 
@@ -298,6 +300,16 @@ public final class SweepRunner: @unchecked Sendable {
                                    capacity: Resources(gpus: gpus, cpus: node.cpus, memoryBytes: node.memoryBytes,
                                                        diskBytes: node.diskBytes ?? Resources.unlimitedDisk),
                                    gpuModel: node.gpuModel)))
+        if drained.contains(node.name) { apply(scheduler.on(.nodeDown(name: node.name))) }  // reconnected, still drained
+    }
+
+    /// A node that reported a fault of its own (disk full) gets no new work for the rest of this coordinator run; its
+    /// live attempts go on. Freeing the space and running `podium sweep` again brings it back.
+    func drain(_ node: String, reason: String) throws {
+        guard drained.insert(node).inserted else { return }
+        apply(scheduler.on(.nodeDown(name: node)))
+        printError("podium: node \(node) drained: \(reason); no new work goes there until space is freed and the sweep restarted")
+        try store.logEvent(kind: "node_drained", detail: "\(node): \(reason)")
     }
 
     /// Before a node gets work: it must hold every competition's public data (answers never leave the coordinator).
@@ -449,6 +461,8 @@ public final class SweepRunner: @unchecked Sendable {
                 return
             }
             try flushLogBytes(runID: runID, epoch: epoch)
+            // Drain first: the slot this attempt frees must not go to another run on a full node.
+            if result.nodeDiskFull == true { try drain(node, reason: result.message ?? "disk full") }
             try finishAttempt(r, outcome: result.outcome, result: result, detail: result.message)
         case .file(let runID, let epoch, let name, let sha, let data):
             guard let r = try isCurrent(runID, epoch, "file \(name)"), r.state == .collecting else { return }

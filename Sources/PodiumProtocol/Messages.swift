@@ -70,6 +70,9 @@ public struct AttemptResult: Codable, Sendable, Equatable {
     public var logBytes: Int64
     /// GPU UUIDs (or stand-in slot names) the attempt held.
     public var gpus: [String]
+    /// The node's work directory was (nearly) full when the attempt ended: an infra fault, and the node should get
+    /// no more work until someone frees space.
+    public var nodeDiskFull: Bool?
 
     public init(outcome: AttemptOutcome, exitCode: Int?, elapsedSeconds: Double, message: String?,
                 snapshots: [SnapshotInfo], submissionSHA256: String?, logBytes: Int64, gpus: [String] = []) {
@@ -85,6 +88,7 @@ public struct AttemptResult: Codable, Sendable, Equatable {
         case submissionSHA256 = "submission_sha256"
         case logBytes = "log_bytes"
         case gpus
+        case nodeDiskFull = "node_disk_full"
     }
 }
 

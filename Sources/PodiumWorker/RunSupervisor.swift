@@ -169,10 +169,30 @@ public final class RunSupervisor: @unchecked Sendable {
             outcome = .agentError
             message = "agent exited with status \(exit.exitCode)"
         }
-        return AttemptResult(outcome: outcome, exitCode: exit.exitCode, elapsedSeconds: elapsed, message: message,
-                             snapshots: snapshots.taken, submissionSHA256: SHA256.hex(fileAt: layout.submissionFile),
-                             logBytes: log.size, gpus: gpus.map(\.uuid))
+        var result = AttemptResult(outcome: outcome, exitCode: exit.exitCode, elapsedSeconds: elapsed, message: message,
+                                   snapshots: snapshots.taken, submissionSHA256: SHA256.hex(fileAt: layout.submissionFile),
+                                   logBytes: log.size, gpus: gpus.map(\.uuid))
+        // A node whose disk filled up did not give the agent its fair run: that failure is the node's (infra, retried
+        // elsewhere), and the node reports itself full so it gets no more work.
+        if outcome != .cancelled, let free = freeBytes(layout.root), free < RunSupervisor.diskFullThreshold {
+            result.outcome = .infraError
+            result.message = "the node's disk is full (\(free) bytes free in its work directory)" + (message.map { "; the agent: \($0)" } ?? "")
+            result.nodeDiskFull = true
+        }
+        return result
     }
+}
+
+extension RunSupervisor {
+    /// Below this much free space in the work directory's filesystem, a node counts as full.
+    static let diskFullThreshold: Int64 = 1 << 20
+}
+
+/// Free bytes (for unprivileged writers) on the filesystem holding `path`.
+func freeBytes(_ path: String) -> Int64? {
+    var st = statvfs()
+    guard statvfs(path, &st) == 0 else { return nil }
+    return Int64(st.f_bavail) * Int64(st.f_frsize)
 }
 
 /// The agent's log file on the node, with a size cap and a clear truncation marker.

@@ -41,7 +41,19 @@ public final class WorkerServer: @unchecked Sendable {
         self.stopOnDisconnect = stopOnDisconnect
         self.output.withLock { $0 = output }
         loadEpochs()
+        // Artifact sends (possibly gigabytes) run in order on their own thread, so a start request for another run is
+        // never stuck behind them.
+        let queue = artifactQueue
+        BlockingThread.start { [weak self] in
+            while true {
+                guard let job = queue.pop(timeout: 3600) else { continue }
+                guard let self else { return }
+                self.sendArtifacts(runID: job.runID, epoch: job.epoch, logBytes: job.logBytes)
+            }
+        }
     }
+
+    private let artifactQueue = BlockingQueue<(runID: String, epoch: Int, logBytes: Int64)>()
 
     private func send(_ r: Reply) {
         guard let w = output.withLock({ $0 }) else { return }
@@ -97,7 +109,7 @@ public final class WorkerServer: @unchecked Sendable {
         case .streamLog(let runID, let epoch, let from):
             if let f = followers.withLock({ $0["\(runID)#\(epoch)"] }) { f.reposition(from) } else { streamLog(runID: runID, epoch: epoch, from: from) }
         case .fetchArtifacts(let runID, let epoch, let logBytes):
-            sendArtifacts(runID: runID, epoch: epoch, logBytes: logBytes ?? 0)
+            artifactQueue.push((runID, epoch, logBytes ?? 0), wait: false)
         case .acknowledge(let runID, let epoch):
             if let dir = attemptDir(runID: runID, epoch: epoch), !isLive(runID, epoch) { try? FileManager.default.removeItem(atPath: dir) }
         case .exitWhenIdle:

@@ -57,3 +57,49 @@ final class DiskFullTests: XCTestCase {
         XCTAssertEqual(try store.integrityCheck(), "ok")
     }
 }
+
+final class NodeDiskFullTests: XCTestCase {
+    /// A node's work directory fills up under an agent: the attempt is an infra failure (not the agent's), retried on
+    /// another node, and the full node is drained — no more work goes there.
+    func testNodeDiskFullIsInfraAndDrainsTheNode() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root to mount a small tmpfs") }
+        let dir = makeTempDir("nodefull")
+        let small = dir + "/small-work"
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        guard ChildProcess.capture(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", small])?.code == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here")
+        }
+        defer {
+            _ = ChildProcess.capture([workerBinary, "stop", "--work-dir", small])
+            _ = ChildProcess.capture([workerBinary, "stop", "--work-dir", dir + "/big-work"])
+            _ = ChildProcess.capture(["umount", "-l", small])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        try """
+        {"nodes": [{"name": "full", "transport": "local", "runtime": "process", "cpus": 1, "memory": "4g", "work_dir": "\(small)"},
+                   {"name": "roomy", "transport": "local", "runtime": "process", "cpus": 1, "memory": "4g", "work_dir": "\(dir)/big-work"}]}
+        """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        let agent = #"head -c 10000000 /dev/urandom > "$CODE_DIR/weights.bin" && cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv""#
+        try """
+        {"sweep": "nodefull", "agent": {"name": "hungry", "image": "none", "command": ["/bin/sh", "-c", \(String(reflecting: agent))]},
+         "competitions": ["wine-cultivar"], "attempts": 3, "budgets": ["60s"],
+         "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
+         "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+        """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
+        let store = try StateStore(path: setup.config.state)
+        var options = SweepRunner.Options(workerCommand: [workerBinary])
+        options.progress = false
+        options.retryBackoff = 0.5
+        let outcome = try SweepRunner(setup: setup, store: store, options: options).run()
+        XCTAssertEqual(outcome.counts[.completed], 3, "\(outcome.counts)")
+        let attempts = try store.attempts(sweep: "nodefull")
+        let onFull = attempts.filter { $0.node == "full" }
+        XCTAssertEqual(onFull.count, 1, "after the first disk-full attempt, nothing more went to the full node: \(attempts)")
+        XCTAssertEqual(onFull.first?.outcome, .infraError)
+        XCTAssertTrue(onFull.first?.message?.contains("disk is full") == true, onFull.first?.message ?? "")
+        XCTAssertEqual(attempts.filter { $0.outcome == .completed }.map(\.node), ["roomy", "roomy", "roomy"])
+        XCTAssertEqual(try store.events(kind: "node_drained").count, 1)
+        XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
+}
