@@ -21,7 +21,12 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
-        .target(name: "PodiumCore"),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "PodiumCore", dependencies: ["CCrypto"]),
         .target(name: "PodiumScheduler", dependencies: ["PodiumCore"]),
         .target(name: "PodiumProtocol", dependencies: ["PodiumCore"]),
         .target(

@@ -6,69 +6,49 @@ import Foundation
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import CCrypto
 
-/// Streaming SHA-256 (FIPS 180-4), used for run ids and artifact checksums without a crypto dependency.
+/// Streaming SHA-256 (FIPS 180-4) for run ids and every checksum (artifacts, logs, staged data), computed by
+/// libcrypto's EVP digest — hardware-accelerated where the CPU has SHA instructions (≈1.4 GB/s vs ≈0.15 GB/s in Swift).
+/// A value type: copying one mid-stream and updating both keeps them independent.
 public struct SHA256: Sendable {
-    private var h: [UInt32] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-    ]
-    private var buffer: [UInt8] = []
-    private var length: UInt64 = 0
+    final class Context: @unchecked Sendable {
+        let ctx: OpaquePointer
+        init() {
+            ctx = EVP_MD_CTX_new()
+            EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
+        }
+        init(copying other: Context) {
+            ctx = EVP_MD_CTX_new()
+            EVP_MD_CTX_copy_ex(ctx, other.ctx)
+        }
+        deinit { EVP_MD_CTX_free(ctx) }
+    }
 
-    private static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
+    private var context = Context()
 
     public init() {}
 
-    public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-        length &+= UInt64(bytes.count)
-        let done: Void? = bytes.withContiguousStorageIfAvailable { process(UnsafeRawBufferPointer($0)) }
-        if done == nil { Array(bytes).withUnsafeBytes { process($0) } }
+    private mutating func unique() -> OpaquePointer {
+        if !isKnownUniquelyReferenced(&context) { context = Context(copying: context) }
+        return context.ctx
     }
 
-    /// Whole blocks straight from the input; only a partial block is buffered.
-    private mutating func process(_ p: UnsafeRawBufferPointer) {
-        var i = 0
-        if !buffer.isEmpty {
-            let take = min(64 - buffer.count, p.count)
-            buffer.append(contentsOf: p[0..<take])
-            i = take
-            if buffer.count == 64 {
-                let block = buffer
-                block.withUnsafeBytes { compress($0.baseAddress!) }
-                buffer.removeAll(keepingCapacity: true)
-            }
-        }
-        while p.count - i >= 64 {
-            compress(p.baseAddress! + i)
-            i += 64
-        }
-        if i < p.count { buffer.append(contentsOf: p[i...]) }
+    public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        let ctx = unique()
+        let done: Void? = bytes.withContiguousStorageIfAvailable { p in _ = EVP_DigestUpdate(ctx, p.baseAddress, p.count) }
+        if done == nil { Array(bytes).withUnsafeBytes { p in _ = EVP_DigestUpdate(ctx, p.baseAddress, p.count) } }
     }
 
     public mutating func update(_ string: String) { update(Array(string.utf8)) }
 
+    /// The digest (32 bytes); the hasher starts over afterwards.
     public mutating func finalize() -> [UInt8] {
-        var tail = buffer
-        let bitLength = length &* 8
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
-        tail.withUnsafeBytes { t in
-            var offset = 0
-            while offset < t.count { compress(t.baseAddress! + offset); offset += 64 }
-        }
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        for word in h { for s in [24, 16, 8, 0] { out.append(UInt8(truncatingIfNeeded: word >> UInt32(s))) } }
+        let ctx = unique()
+        var out = [UInt8](repeating: 0, count: 32)
+        var n: UInt32 = 0
+        out.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(ctx, $0.baseAddress, &n) }
+        EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
         return out
     }
 
@@ -85,39 +65,10 @@ public struct SHA256: Sendable {
         var block = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = block.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, fp) }
-            if n > 0 { s.update(block[0..<n]) }
+            if n > 0 { block.withUnsafeBytes { p in s.update(UnsafeRawBufferPointer(rebasing: p[0..<n])) } }
             if n < block.count { break }
         }
         return ferror(fp) == 0 ? s.hexDigest() : nil
-    }
-
-    private mutating func compress(_ block: UnsafeRawPointer) {
-        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for i in 0..<16 {
-                let b = block + i * 4
-                w[i] = UInt32(b.load(as: UInt8.self)) << 24 | UInt32((b + 1).load(as: UInt8.self)) << 16
-                    | UInt32((b + 2).load(as: UInt8.self)) << 8 | UInt32((b + 3).load(as: UInt8.self))
-            }
-            for i in 16..<64 {
-                let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
-                let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
-                w[i] = w[i - 16] &+ s0 &+ w[i - 7] &+ s1
-            }
-            var a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7]
-            SHA256.k.withUnsafeBufferPointer { k in
-                for i in 0..<64 {
-                    let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                    let ch = (e & f) ^ (~e & g)
-                    let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
-                    let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                    let maj = (a & b) ^ (a & c) ^ (b & c)
-                    let t2 = s0 &+ maj
-                    hh = g; g = f; f = e; e = d &+ t1; d = c; c = b; b = a; a = t1 &+ t2
-                }
-            }
-            h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d; h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
-        }
     }
 }
 

@@ -42,5 +42,13 @@ final class DurationTests: XCTestCase {
         var i = 0
         while i < bytes.count { let j = min(bytes.count, i + 37); s.update(bytes[i..<j]); i = j }
         XCTAssertEqual(s.hexDigest(), SHA256.hex(bytes))
+        // A value type: a copy taken mid-stream goes its own way.
+        var a = SHA256()
+        a.update("ab")
+        var b = a
+        a.update("c")
+        b.update("x")
+        XCTAssertEqual(a.hexDigest(), SHA256.hex("abc"))
+        XCTAssertEqual(b.hexDigest(), SHA256.hex("abx"))
     }
 }
