@@ -312,8 +312,10 @@ public final class SSHSession: @unchecked Sendable {
             if n <= 0 { break }
             if b.stderrFD >= 0 { _ = buf.withUnsafeBytes { write(b.stderrFD, $0.baseAddress, n) } }
         }
-        // local → channel stdin
-        if !b.eofSent {
+        // local → channel stdin. Never after our CLOSE: the peer may already have freed the channel, and OpenSSH
+        // drops the whole connection on a message for a channel it does not know (a late caller-side close of its end
+        // used to trigger an EOF here).
+        if !b.eofSent && !b.closeSent {
             if b.toRemote.isEmpty && !b.localEOF {
                 let n = buf.withUnsafeMutableBytes { read(b.localFD, $0.baseAddress, $0.count) }
                 if n > 0 { b.toRemote.append(contentsOf: buf[0..<n]) } else if n == 0 || (errno != EAGAIN && errno != EINTR) { b.localEOF = true }
@@ -332,6 +334,9 @@ public final class SSHSession: @unchecked Sendable {
         if b.remoteEOF && b.toLocal.isEmpty {
             if !b.localShut { shutdown(b.localFD, Int32(SHUT_WR)); b.localShut = true }
             if !b.closeSent {
+                // libssh2_channel_close sends our EOF itself; once it has started (even if it returned EAGAIN), no EOF
+                // of ours may follow — it could reach the peer after its channel is gone.
+                b.eofSent = true
                 let rc = libssh2_channel_close(b.channel)
                 if rc == LIBSSH2_ERROR_EAGAIN { return }
                 b.closeSent = true
