@@ -33,6 +33,16 @@ public final class CoordinatorLock: @unchecked Sendable {
         return CoordinatorLock(fd: fd)
     }
 
+    /// Whether a coordinator holds the lock now (probes without writing the pid file).
+    public static func isHeld(statePath: String) -> Bool {
+        let fd = open(path(forState: statePath), O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { return true }
+        flock(fd, LOCK_UN)
+        return false
+    }
+
     /// The pid written by the process holding the lock (best effort).
     public static func holder(statePath: String) -> String? {
         guard let text = try? String(contentsOfFile: path(forState: statePath), encoding: .utf8) else { return nil }

@@ -315,7 +315,7 @@ public final class SweepRunner: @unchecked Sendable {
     /// Before a node gets work: it must hold every competition's public data (answers never leave the coordinator).
     /// Checked by size and the sha256 podium recorded there; missing or different files are pushed and verified.
     func stageData(on node: NodeSpec) throws {
-        let needsCheck = node.transport == .ssh || setup.publicDataDir("x", node: node) != setup.publicDataDir("x")
+        let needsCheck = node.transport == .ssh || (node.dataDir ?? setup.config.dataDir) != setup.config.dataDir
         guard needsCheck else { return }
         var session: SSHSession?
         defer { session?.disconnect() }

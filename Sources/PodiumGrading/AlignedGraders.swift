@@ -74,10 +74,7 @@ struct AlignedGrader: Grader {
         let pairs: [(sub: Int, ans: Int)]
         switch idRule {
         case .sameRows:
-            guard submission.rows.count == answers.rows.count else {
-                throw .invalid("submission has \(submission.rows.count) rows, the answers \(answers.rows.count)")
-            }
-            pairs = try alignByID(submission, answers, idColumn: idColumn)
+            pairs = try sameRowPairs(submission, answers, idColumn: idColumn)
         case .sortedPositional:
             guard submission.rows.count == answers.rows.count else {
                 throw .invalid("submission has \(submission.rows.count) rows, the answers \(answers.rows.count)")
@@ -109,6 +106,14 @@ struct AlignedGrader: Grader {
         }
         return try metric(AlignedRows(sub: submission, ans: answers, pairs: pairs))
     }
+}
+
+/// MLE-bench's most common check: the same number of rows and the same ids (a permutation), paired by id.
+func sameRowPairs(_ sub: CSVTable, _ ans: CSVTable, idColumn: String) throws(GradingError) -> [(sub: Int, ans: Int)] {
+    guard sub.rows.count == ans.rows.count else {
+        throw .invalid("submission has \(sub.rows.count) rows, the answers \(ans.rows.count)")
+    }
+    return try alignByID(sub, ans, idColumn: idColumn)
 }
 
 /// Whitespace-separated tokens (Python's `str.split()`).

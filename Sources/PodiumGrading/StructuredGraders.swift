@@ -1,3 +1,5 @@
+import PodiumCore
+
 /// Graders whose rows group into larger units (trips, studies, notebooks) or whose metric needs whole-row context.
 extension MLEBenchGraders {
     static func structuredGraders() -> [String: any Grader] {
@@ -144,7 +146,7 @@ struct TripDistanceGrader: Grader {
                 d.append(haversine(la, lo, aLat.double(j) ?? .nan, aLon.double(j) ?? .nan))
             }
             d.sort()
-            total += (quantile(d, 0.5) + quantile(d, 0.95)) / 2
+            total += (linearQuantile(d, 0.5) + linearQuantile(d, 0.95)) / 2
         }
         return total / Double(max(order.count, 1))
     }
@@ -154,14 +156,6 @@ struct TripDistanceGrader: Grader {
         let dLat = (lat2 - lat1) * rad, dLon = (lon2 - lon1) * rad
         let a = _sin(dLat / 2) * _sin(dLat / 2) + _cos(lat1 * rad) * _cos(lat2 * rad) * _sin(dLon / 2) * _sin(dLon / 2)
         return 2 * r * _asin(a.squareRoot())
-    }
-
-    /// numpy's default (linear) quantile of sorted values.
-    func quantile(_ sorted: [Double], _ q: Double) -> Double {
-        guard !sorted.isEmpty else { return .nan }
-        let pos = q * Double(sorted.count - 1)
-        let lo = Int(pos), frac = pos - Double(lo)
-        return lo + 1 < sorted.count ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * frac : sorted[lo]
     }
 }
 
@@ -174,10 +168,7 @@ struct LWLRAPGrader: Grader {
         guard submission.header == answers.header else {
             throw .invalid("submission columns must be fname followed by the \(answers.header.count - 1) classes in the official order")
         }
-        guard submission.rows.count == answers.rows.count else {
-            throw .invalid("submission has \(submission.rows.count) rows, the answers \(answers.rows.count)")
-        }
-        let pairs = try alignByID(submission, answers, idColumn: "fname")
+        let pairs = try sameRowPairs(submission, answers, idColumn: "fname")
         let classes = Array(1..<answers.header.count)
         var weighted = 0.0, weights = 0.0
         for p in pairs {
@@ -217,10 +208,7 @@ struct JigsawBiasGrader: Grader {
         guard let predName = ["prediction", "toxicity"].first(where: { submission.columnIndex($0) != nil }) else {
             throw .invalid("submission must have a 'prediction' column")
         }
-        guard submission.rows.count == answers.rows.count else {
-            throw .invalid("submission has \(submission.rows.count) rows, the answers \(answers.rows.count)")
-        }
-        let pairs = try alignByID(submission, answers, idColumn: "id")
+        let pairs = try sameRowPairs(submission, answers, idColumn: "id")
         let rows = AlignedRows(sub: submission, ans: answers, pairs: pairs)
         let (toxicity, pred) = try rows.numbers(predName, answerColumn: "toxicity")
         let toxic = toxicity.map { $0 >= 0.5 }, binary = pred.map { $0 >= 0.5 ? 1.0 : 0.0 }
@@ -275,10 +263,7 @@ struct BoxMAPGrader: Grader {
         guard submission.columnIndex("id") != nil, submission.columnIndex("PredictionString") != nil else {
             throw .invalid("submission must have 'id' and 'PredictionString' columns")
         }
-        guard submission.rows.count == answers.rows.count else {
-            throw .invalid("submission has \(submission.rows.count) rows, the answers \(answers.rows.count)")
-        }
-        let pairs = try alignByID(submission, answers, idColumn: "id")
+        let pairs = try sameRowPairs(submission, answers, idColumn: "id")
         let rows = AlignedRows(sub: submission, ans: answers, pairs: pairs)
         let s = rows.subColumn("PredictionString"), a = try rows.ansColumn("PredictionString")
         var predicted = [[Box]](), truth = [[Box]]()
@@ -530,10 +515,7 @@ struct Lyft3DGrader: Grader {
         guard submission.columnIndex("Id") != nil, submission.columnIndex("PredictionString") != nil else {
             throw .invalid("submission must have 'Id' and 'PredictionString' columns")
         }
-        guard submission.rows.count == answers.rows.count else {
-            throw .invalid("submission has \(submission.rows.count) rows, the answers \(answers.rows.count)")
-        }
-        let pairs = try alignByID(submission, answers, idColumn: "Id")
+        let pairs = try sameRowPairs(submission, answers, idColumn: "Id")
         let rows = AlignedRows(sub: submission, ans: answers, pairs: pairs)
         let s = rows.subColumn("PredictionString"), a = try rows.ansColumn("PredictionString")
         var total = 0.0, count = 0

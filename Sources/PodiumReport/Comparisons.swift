@@ -90,18 +90,9 @@ public struct PairedComparison: Codable, Sendable, Equatable {
         }
         means.sort()
         return PairedComparison(axis: axis, a: a, b: b, fixed: fixed, numCompetitions: common.count, meanDifference: mean,
-                                ciLower: percentile(means, 0.025), ciUpper: percentile(means, 0.975), bootstrapSamples: samples,
+                                ciLower: linearQuantile(means, 0.025), ciUpper: linearQuantile(means, 0.975), bootstrapSamples: samples,
                                 bBetter: diffs.filter { $0 > 0 }.count, aBetter: diffs.filter { $0 < 0 }.count,
                                 ties: diffs.filter { $0 == 0 }.count)
-    }
-
-    /// Linear-interpolated percentile of sorted values (numpy's default).
-    static func percentile(_ sorted: [Double], _ q: Double) -> Double {
-        guard !sorted.isEmpty else { return .nan }
-        let pos = q * Double(sorted.count - 1)
-        let lo = Int(pos)
-        let frac = pos - Double(lo)
-        return lo + 1 < sorted.count ? sorted[lo] + (sorted[lo + 1] - sorted[lo]) * frac : sorted[lo]
     }
 }
 

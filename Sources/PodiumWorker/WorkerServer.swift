@@ -55,9 +55,11 @@ public final class WorkerServer: @unchecked Sendable {
 
     private let artifactQueue = BlockingQueue<(runID: String, epoch: Int, logBytes: Int64)>()
 
-    private func send(_ r: Reply) {
-        guard let w = output.withLock({ $0 }) else { return }
-        do { try w.send(r) } catch { log("cannot send to the coordinator: \(error)") }
+    /// Sends to the connected coordinator; false when there is none or the send failed.
+    @discardableResult
+    func send(_ r: Reply) -> Bool {
+        guard let w = output.withLock({ $0 }) else { return false }
+        do { try w.send(r); return true } catch { log("cannot send to the coordinator: \(error)"); return false }
     }
 
     func log(_ s: String) { printError("podium-worker[\(node)]: \(s)") }
@@ -176,10 +178,6 @@ public final class WorkerServer: @unchecked Sendable {
 
     var isConnected: Bool { output.withLock { $0 != nil } }
 
-    func sendFromFollower(_ r: Reply) -> Bool {
-        guard let w = output.withLock({ $0 }) else { return false }
-        do { try w.send(r); return true } catch { return false }
-    }
 
     /// Live attempts, and finished ones whose artifacts the coordinator has not acknowledged.
     func held() -> [HeldAttempt] {
@@ -395,7 +393,7 @@ final class LogFollower: @unchecked Sendable {
                     let from = offset.withLock { $0 }
                     let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(from)) }
                     if n <= 0 { break }
-                    guard server.sendFromFollower(.log(runID: runID, epoch: epoch, offset: from, data: Data(buf[0..<n]))) else {
+                    guard server.send(.log(runID: runID, epoch: epoch, offset: from, data: Data(buf[0..<n]))) else {
                         sentAll = false
                         break
                     }

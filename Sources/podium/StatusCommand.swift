@@ -86,8 +86,7 @@ struct Status: ParsableCommand {
         var nodes = [String: Int]()
         for r in runs where r.state.hasLiveAttempt { nodes[r.node ?? "?", default: 0] += 1 }
         let accounting = try SweepResults.accounting(store: store, sweep: name)
-        let running: Bool
-        if let lock = try CoordinatorLock.acquire(statePath: path) { withExtendedLifetime(lock) {}; running = false } else { running = true }
+        let running = CoordinatorLock.isHeld(statePath: path)
         return Output(sweep: name, state_file: path, runs: byState, runs_total: runs.count, attempts_total: attempts.count,
                       attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0, nodes: nodes,
                       gpu_hours_used: accounting.gpuHoursUsed, cpu_hours_used: accounting.cpuHoursUsed,

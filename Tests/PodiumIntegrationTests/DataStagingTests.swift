@@ -28,11 +28,8 @@ final class DataStagingTests: XCTestCase {
          "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
         """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
         func sweep() throws -> (SweepRunner.Outcome, StateStore) {
-            let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
-            let store = try StateStore(path: setup.config.state)
-            var options = SweepRunner.Options(workerCommand: [workerBinary])
-            options.progress = false
-            return (try SweepRunner(setup: setup, store: store, options: options).run(), store)
+            let (runner, store) = try makeRunner(dir + "/sweep.json")
+            return (try runner.run(), store)
         }
         let (outcome, store) = try sweep()
         XCTAssertEqual(outcome.counts[.completed], 2, "\(outcome.counts)")

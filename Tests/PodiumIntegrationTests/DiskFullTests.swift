@@ -31,11 +31,7 @@ final class DiskFullTests: XCTestCase {
          "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state/state.sqlite"}
         """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
         func run() throws -> SweepRunner.Outcome {
-            let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
-            let store = try StateStore(path: setup.config.state)
-            var options = SweepRunner.Options(workerCommand: [workerBinary])
-            options.progress = false
-            return try SweepRunner(setup: setup, store: store, options: options).run()
+            try makeRunner(dir + "/sweep.json").0.run()
         }
         XCTAssertThrowsError(try run(), "a full disk stops the sweep") { error in
             XCTAssertTrue("\(error)".lowercased().contains("space") || "\(error)".contains("full"), "the error says why: \(error)")
@@ -86,12 +82,8 @@ final class NodeDiskFullTests: XCTestCase {
          "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
          "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
         """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
-        let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
-        let store = try StateStore(path: setup.config.state)
-        var options = SweepRunner.Options(workerCommand: [workerBinary])
-        options.progress = false
-        options.retryBackoff = 0.5
-        let outcome = try SweepRunner(setup: setup, store: store, options: options).run()
+        let (runner, store) = try makeRunner(dir + "/sweep.json", retryBackoff: 0.5)
+        let outcome = try runner.run()
         XCTAssertEqual(outcome.counts[.completed], 3, "\(outcome.counts)")
         let attempts = try store.attempts(sweep: "nodefull")
         let onFull = attempts.filter { $0.node == "full" }

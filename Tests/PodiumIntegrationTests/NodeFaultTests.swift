@@ -21,17 +21,7 @@ final class NodeFaultTests: XCTestCase {
          "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
          "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
         """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
-        let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
-        let store = try StateStore(path: setup.config.state)
-        var options = SweepRunner.Options(workerCommand: [workerBinary])
-        options.progress = false
-        return (SweepRunner(setup: setup, store: store, options: options), store)
-    }
-
-    func runInBackground(_ runner: SweepRunner) -> Locked<Result<SweepRunner.Outcome, any Error>?> {
-        let outcome = Locked<Result<SweepRunner.Outcome, any Error>?>(nil)
-        BlockingThread.start { let r = Result { try runner.run() }; outcome.withLock { $0 = r } }
-        return outcome
+        return try makeRunner(dir + "/sweep.json")
     }
 
     func waitFor(_ what: String, timeout: Double = 60, _ cond: () -> Bool) {

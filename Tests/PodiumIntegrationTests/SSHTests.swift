@@ -306,13 +306,8 @@ final class LostNodeTests: XCTestCase {
          "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}], "inventory": "inventory.json",
          "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
         """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
-        let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
-        let store = try StateStore(path: setup.config.state)
-        var options = SweepRunner.Options(workerCommand: [workerBinary])
-        options.progress = false
-        let runner = SweepRunner(setup: setup, store: store, options: options)
-        let outcome = Locked<Result<SweepRunner.Outcome, any Error>?>(nil)
-        BlockingThread.start { let r = Result { try runner.run() }; outcome.withLock { $0 = r } }
+        let (runner, store) = try makeRunner(dir + "/sweep.json")
+        let outcome = runInBackground(runner)
         sleepSeconds(2)
         sshd.pause()  // the node vanishes (its daemon, here on this machine, keeps running the attempt)
         // Once its attempt is declared lost (and requeued), the node comes back while that stale attempt still runs.

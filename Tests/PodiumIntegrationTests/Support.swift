@@ -1,6 +1,8 @@
 import XCTest
 import PodiumCore
 import PodiumWorker
+import PodiumStore
+@testable import PodiumCoordinator
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 let testImage = "podium/test-busybox:0.1"
@@ -41,4 +43,21 @@ func killDaemon(_ workDir: String) {
     if let pid = (try? String(contentsOfFile: workDir + "/daemon.pid", encoding: .utf8)).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) {
         kill(pid, SIGKILL)
     }
+}
+
+/// An in-process, quiet coordinator for a sweep file, and its state.
+func makeRunner(_ configPath: String, retryBackoff: Double? = nil) throws -> (SweepRunner, StateStore) {
+    let setup = try SweepSetup.load(configPath: configPath, overrides: SweepOverrides())
+    let store = try StateStore(path: setup.config.state)
+    var options = SweepRunner.Options(workerCommand: [workerBinary])
+    options.progress = false
+    if let retryBackoff { options.retryBackoff = retryBackoff }
+    return (SweepRunner(setup: setup, store: store, options: options), store)
+}
+
+/// Runs a coordinator on its own thread; its result lands in the box when it ends.
+func runInBackground(_ runner: SweepRunner) -> Locked<Result<SweepRunner.Outcome, any Error>?> {
+    let outcome = Locked<Result<SweepRunner.Outcome, any Error>?>(nil)
+    BlockingThread.start { let r = Result { try runner.run() }; outcome.withLock { $0 = r } }
+    return outcome
 }
