@@ -114,7 +114,7 @@ public enum DataStaging {
     }
 }
 
-/// A node reached over SSH: GNU find, sha256sum, mkdir and cat on the node.
+/// A node reached over SSH: GNU find, openssl or sha256sum, mkdir and cat on the node.
 public struct SSHNodeFiles: NodeFiles {
     let session: SSHSession
     public init(session: SSHSession) { self.session = session }
@@ -148,14 +148,8 @@ public struct SSHNodeFiles: NodeFiles {
         while i < paths.count {
             let batch = paths[i..<min(i + 200, paths.count)]
             i += batch.count
-            let (_, text) = try session.run("cd \(shellQuote(dir)) && sha256sum -- " + batch.map(shellQuote).joined(separator: " ") + " 2>/dev/null",
-                                            timeout: 3600)
-            for line in String(decoding: text, as: UTF8.self).split(separator: "\n") {
-                guard let space = line.firstIndex(of: " ") else { continue }
-                var name = line[line.index(after: space)...]
-                if name.first == " " || name.first == "*" { name = name.dropFirst() }
-                out[String(name)] = String(line[..<space])
-            }
+            let (_, text) = try session.run("cd \(shellQuote(dir)) && { " + remoteSHA256Command(Array(batch)) + "; } 2>/dev/null", timeout: 3600)
+            out.merge(parseSHA256Lines(text, for: Array(batch))) { a, _ in a }
         }
         return out
     }

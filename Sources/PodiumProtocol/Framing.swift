@@ -44,13 +44,7 @@ public enum Frame {
 
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         if let reply = value as? Reply, let (header, data) = bulk(reply) {
-            let h = try JSONEncoder().encode(header)
-            var out = [UInt8]()
-            out.reserveCapacity(9 + h.count + data.count)
-            appendLength(&out, 1 + 4 + h.count + data.count)
-            out.append(0)
-            appendLength(&out, h.count)
-            out += h
+            var out = try bulkPrefix(header, payloadBytes: data.count)
             out += data
             return out
         }
@@ -95,6 +89,18 @@ public enum Frame {
         }
     }
 
+    /// A binary frame up to its payload: length, 0x00, header length, header.
+    static func bulkPrefix(_ header: BulkHeader, payloadBytes: Int) throws -> [UInt8] {
+        let h = try JSONEncoder().encode(header)
+        var out = [UInt8]()
+        out.reserveCapacity(9 + h.count + payloadBytes)
+        appendLength(&out, 1 + 4 + h.count + payloadBytes)
+        out.append(0)
+        appendLength(&out, h.count)
+        out += h
+        return out
+    }
+
     static func appendLength(_ out: inout [UInt8], _ n: Int) {
         let v = UInt32(n)
         out += [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)]
@@ -114,17 +120,23 @@ public struct FrameReader: Sendable {
     }
 
     private func readExactly(_ n: Int) throws -> [UInt8] {
-        var buf = [UInt8](repeating: 0, count: n)
-        var got = 0
-        while got < n {
-            let r = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, n - got) }
-            if r == 0 { throw FrameError.closed }
-            if r < 0 {
-                if errno == EINTR { continue }
-                throw FrameError.io(String(cString: strerror(errno)))
+        var failure: FrameError?
+        // Not zero-filled first: every byte is read into it (or the frame is dropped).
+        let buf = [UInt8](unsafeUninitializedCapacity: n) { p, count in
+            var got = 0
+            while got < n {
+                let r = read(fd, p.baseAddress! + got, n - got)
+                if r == 0 { failure = .closed; break }
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    failure = .io(String(cString: strerror(errno)))
+                    break
+                }
+                got += r
             }
-            got += r
+            count = failure == nil ? n : 0
         }
+        if let failure { throw failure }
         return buf
     }
 }
@@ -144,9 +156,24 @@ public final class FrameWriter: @unchecked Sendable {
         guard bytes.count - 4 <= maxFrameBytes else { throw FrameError.tooLarge(bytes.count - 4) }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
+        try bytes.withUnsafeBytes { try writeAll($0) }
+    }
+
+    /// A `.log` reply straight from the caller's buffer: the same frame as `send(Reply.log(…))`, without building it
+    /// in memory first (the worker's log followers send megabytes per frame).
+    public func sendLog(runID: String, epoch: Int, offset: Int64, bytes: UnsafeRawBufferPointer) throws {
+        let prefix = try Frame.bulkPrefix(Frame.BulkHeader(kind: "log", runID: runID, epoch: epoch, offset: offset), payloadBytes: bytes.count)
+        guard prefix.count - 4 + bytes.count <= maxFrameBytes else { throw FrameError.tooLarge(prefix.count - 4 + bytes.count) }
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        try prefix.withUnsafeBytes { try writeAll($0) }
+        try writeAll(bytes)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
         var sent = 0
         while sent < bytes.count {
-            let w = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + sent, bytes.count - sent) }
+            let w = write(fd, bytes.baseAddress! + sent, bytes.count - sent)
             if w < 0 {
                 if errno == EINTR { continue }
                 throw FrameError.io(String(cString: strerror(errno)))

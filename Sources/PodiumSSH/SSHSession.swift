@@ -31,6 +31,12 @@ public final class SSHSession: @unchecked Sendable {
 
     private static let initialized: Int32 = libssh2_init(0)
 
+    /// The receive window we grant per channel: 2 MiB, OpenSSH's own default. A larger one (16 MiB was tried) lets
+    /// OpenSSH's sshd queue up to the whole window in one channel buffer whenever we read slower than it sends, and
+    /// sshd then reallocates and copies that multi-megabyte buffer for every 32 KiB packet (mmap/munmap per packet in
+    /// strace, sshd at 100% CPU, the log stream down to ~5 MB/s for seconds).
+    static let channelWindow: UInt32 = UInt32(ProcessInfo.processInfo.environment["PODIUM_SSH_WINDOW"].flatMap { UInt32($0) } ?? (2 << 20))
+
     /// Connects, verifies the host key, authenticates, and starts the I/O thread. Blocking (bounded by the target's timeouts).
     public init(target: SSHTarget) throws {
         guard SSHSession.initialized == 0 else { throw SSHError(.connect, doing: "initialising libssh2", message: "libssh2_init failed") }
@@ -79,7 +85,11 @@ public final class SSHSession: @unchecked Sendable {
 
     /// Runs `command` on the remote host. Returns when the channel is open and the command started.
     /// `stderrPath`: a local file that receives the remote stderr (appended); nil discards it.
-    public func exec(_ command: String, stderrPath: String? = nil) throws -> SSHExec {
+    /// `stdoutSink`: receives the remote stdout on the session's I/O thread instead of `fd` (which then only carries
+    /// stdin and the end of output): no socket hop for bulk data. It must be quick (it holds up every channel of the
+    /// session); returning false drops the rest of the output (the channel still runs to its end).
+    public func exec(_ command: String, stderrPath: String? = nil,
+                     stdoutSink: ((UnsafeRawBufferPointer) -> Bool)? = nil) throws -> SSHExec {
         if let e = error { throw e }
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else {
@@ -95,7 +105,7 @@ public final class SSHSession: @unchecked Sendable {
         _ = fcntl(pair[1], F_SETFL, fcntl(pair[1], F_GETFL) | O_NONBLOCK)
         let stderrFD = stderrPath.map { open($0, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644) } ?? -1
         let exec = SSHExec(fd: pair[0], command: command)
-        let p = PendingExec(command: command, localFD: pair[1], stderrFD: stderrFD, exec: exec)
+        let p = PendingExec(command: command, localFD: pair[1], stderrFD: stderrFD, exec: exec, sink: stdoutSink)
         pending.withLock { $0.append(p) }
         wake()
         // If the I/O thread has already ended, nobody will open the channel: fail instead of waiting forever.
@@ -238,7 +248,16 @@ public final class SSHSession: @unchecked Sendable {
                 fds.append(pollfd(fd: b.localFD, events: ev, revents: 0))
             }
             if !wantsInbound && !bridges.isEmpty { lastHeard = monotonicSeconds() }  // busy consumers, not a silent peer
-            let timeoutMs = Int32(min(max(Int(nextKeepalive), 1), 1) * 1000)
+            // libssh2 may already hold decrypted data for a channel (read from the socket while we wrote another
+            // channel's stdin or a window adjust): the socket will not wake us for it, so do not sleep then (a missed
+            // wake-up stalled a log stream for a whole poll timeout).
+            let buffered = bridges.contains { b in
+                guard !b.remoteEOF && b.toLocal.isEmpty else { return false }
+                var avail: UInt = 0
+                _ = libssh2_channel_window_read_ex(b.channel, &avail, nil)
+                return avail > 0
+            }
+            let timeoutMs: Int32 = buffered ? 0 : 1000
             let n = poll(&fds, nfds_t(fds.count), timeoutMs)
             if n < 0 && errno != EINTR { fail(SSHError(.io, doing: "poll", message: String(cString: strerror(errno)))); break }
             if fds[0].revents != 0 { var drain = [UInt8](repeating: 0, count: 64); _ = read(wakeFDs[0], &drain, 64) }
@@ -265,7 +284,7 @@ public final class SSHSession: @unchecked Sendable {
         defer { libssh2_session_set_blocking(session, 0) }
         for p in todo {
             let doing = "opening a channel for `\(p.command)` on \(target.host)"
-            guard let ch = libssh2_channel_open_ex(session, "session", 7, 16 << 20, 32768, nil, 0) else {
+            guard let ch = libssh2_channel_open_ex(session, "session", 7, SSHSession.channelWindow, 32768, nil, 0) else {
                 p.exec.started(error: SSHError.libssh2(.channel, session, doing: doing, code: libssh2_session_last_errno(session)))
                 close(p.localFD); if p.stderrFD >= 0 { close(p.stderrFD) }
                 continue
@@ -277,7 +296,9 @@ public final class SSHSession: @unchecked Sendable {
                 close(p.localFD); if p.stderrFD >= 0 { close(p.stderrFD) }
                 continue
             }
-            bridges.append(Bridge(channel: ch, localFD: p.localFD, stderrFD: p.stderrFD, exec: p.exec))
+            let bridge = Bridge(channel: ch, localFD: p.localFD, stderrFD: p.stderrFD, exec: p.exec)
+            bridge.sink = p.sink
+            bridges.append(bridge)
             p.exec.started(error: nil)
         }
     }
@@ -288,6 +309,10 @@ public final class SSHSession: @unchecked Sendable {
         while !b.remoteEOF {
             if !b.toLocal.isEmpty { flushLocal(b); if !b.toLocal.isEmpty { break } }
             let n = buf.withUnsafeMutableBytes { libssh2_channel_read_ex(b.channel, 0, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count) }
+            if n > 0, let sink = b.sink {
+                if !b.sinkFailed && !buf.withUnsafeBytes({ sink(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }) { b.sinkFailed = true }
+                continue
+            }
             if n > 0 {
                 var sent = 0
                 while sent < n {
@@ -463,6 +488,7 @@ struct PendingExec {
     let localFD: Int32
     let stderrFD: Int32
     let exec: SSHExec
+    let sink: ((UnsafeRawBufferPointer) -> Bool)?
 }
 
 /// State of one channel on the I/O thread.
@@ -479,6 +505,8 @@ final class Bridge {
     var localShut = false
     var closeSent = false
     var finished = false
+    var sink: ((UnsafeRawBufferPointer) -> Bool)?
+    var sinkFailed = false
 
     init(channel: OpaquePointer, localFD: Int32, stderrFD: Int32, exec: SSHExec) {
         self.channel = channel; self.localFD = localFD; self.stderrFD = stderrFD; self.exec = exec

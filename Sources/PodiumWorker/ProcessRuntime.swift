@@ -58,12 +58,15 @@ struct ProcessHandle: AgentHandle {
     func signal(_ name: String) throws { child.signal(name == "SIGKILL" ? SIGKILL : SIGTERM) }
 
     func followOutput(_ sink: ([UInt8]) -> Void) throws {
-        var buf = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buf.withUnsafeMutableBytes { read(child.stdoutFD, $0.baseAddress, $0.count) }
+            var n = 0
+            let chunk = [UInt8](unsafeUninitializedCapacity: 1 << 16) { p, count in
+                n = read(child.stdoutFD, p.baseAddress, p.count)
+                count = max(0, n)
+            }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            sink(Array(buf[0..<n]))
+            sink(chunk)
         }
         close(child.stdoutFD)
     }

@@ -97,16 +97,16 @@ public final class RunSupervisor: @unchecked Sendable {
                     let drop = skip.withLock { s -> Int in let d = min(Int(s), chunk.count); s -= Int64(d); return d }
                     if drop > 0 { chunk.removeFirst(drop) }
                     guard !chunk.isEmpty else { return }
-                    if let (offset, written) = log.append(chunk) {
-                        emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data(written)))
-                    }
+                    // The bytes are in the file now; the (empty) log reply only wakes the attempt's follower, which
+                    // reads the file and sends it.
+                    if let offset = log.append(chunk) { emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data())) }
                 }
             } catch {
-                if let (offset, written) = log.append(Array("\n[podium: log stream broke off: \(error)]\n".utf8)) {
-                    emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data(written)))
+                if let offset = log.append(Array("\n[podium: log stream broke off: \(error)]\n".utf8)) {
+                    emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data()))
                 }
             }
-            if let (offset, written) = log.flush() { emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data(written))) }
+            if let offset = log.flush() { emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data())) }
             logDone.withLock { $0 = true }
         }
 
@@ -232,18 +232,18 @@ final class CappedLog: @unchecked Sendable {
         }
     }
 
-    /// Writes the bytes held back for masking (at the end of the output).
+    /// Writes the bytes held back for masking (at the end of the output); returns where they start.
     @discardableResult
-    func flush() -> (Int64, [UInt8])? {
+    func flush() -> Int64? {
         guard hold > 0 else { return nil }
         let rest = state.withLock { st -> [UInt8] in let p = st.pending; st.pending = []; return p }
         return rest.isEmpty ? nil : writeOut(rest)
     }
 
-    /// Appends what fits under the cap (then the marker, once); returns the offset and the bytes actually written.
-    /// With secrets, the last (longest secret − 1) bytes wait for the next chunk, so a secret split across two
-    /// chunks is still masked before anything of it reaches the disk.
-    func append(_ chunk: [UInt8]) -> (Int64, [UInt8])? {
+    /// Appends what fits under the cap (then the marker, once); returns the offset where the written bytes start, nil
+    /// when nothing was written. With secrets, the last (longest secret − 1) bytes wait for the next chunk, so a secret
+    /// split across two chunks is still masked before anything of it reaches the disk.
+    func append(_ chunk: [UInt8]) -> Int64? {
         guard hold > 0 else { return writeOut(chunk) }
         let ready = state.withLock { st -> [UInt8] in
             var buf = st.pending + chunk
@@ -255,7 +255,7 @@ final class CappedLog: @unchecked Sendable {
         return ready.isEmpty ? nil : writeOut(ready)
     }
 
-    private func writeOut(_ chunk: [UInt8]) -> (Int64, [UInt8])? {
+    private func writeOut(_ chunk: [UInt8]) -> Int64? {
         state.withLock { st in
             guard !st.truncated, fd >= 0 else { return nil }
             var out = chunk
@@ -272,7 +272,7 @@ final class CappedLog: @unchecked Sendable {
             }
             let offset = st.size
             st.size += Int64(done)
-            return (offset, Array(out.prefix(done)))
+            return done > 0 ? offset : nil
         }
     }
 }

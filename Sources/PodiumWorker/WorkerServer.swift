@@ -31,6 +31,9 @@ public final class WorkerServer: @unchecked Sendable {
     public let exitRequested = Locked(false)
     /// Log senders of live attempts, by "run#epoch".
     let followers = Locked<[String: LogFollower]>([:])
+    /// SHA-256 of each finished attempt's log prefix as its follower read it (by "run#epoch"): collection hashes
+    /// only what follows instead of re-reading gigabytes. Dropped on acknowledge; a daemon restart hashes in full.
+    let logDigests = Locked<[String: LogDigest]>([:])
 
     /// `gpus` are the node's devices (from `GPUInventory.resolve`); the count reported to the coordinator is theirs.
     public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter? = nil, version: String,
@@ -60,6 +63,15 @@ public final class WorkerServer: @unchecked Sendable {
     func send(_ r: Reply) -> Bool {
         guard let w = output.withLock({ $0 }) else { return false }
         do { try w.send(r); return true } catch { log("cannot send to the coordinator: \(error)"); return false }
+    }
+
+    /// `send(.log(…))` from a buffer, without copying megabytes into a reply first.
+    func sendLog(runID: String, epoch: Int, offset: Int64, bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let w = output.withLock({ $0 }) else { return false }
+        do { try w.sendLog(runID: runID, epoch: epoch, offset: offset, bytes: bytes); return true } catch {
+            log("cannot send to the coordinator: \(error)")
+            return false
+        }
     }
 
     func log(_ s: String) { printError("podium-worker[\(node)]: \(s)") }
@@ -113,7 +125,10 @@ public final class WorkerServer: @unchecked Sendable {
         case .fetchArtifacts(let runID, let epoch, let logBytes):
             artifactQueue.push((runID, epoch, logBytes ?? 0), wait: false)
         case .acknowledge(let runID, let epoch):
-            if let dir = attemptDir(runID: runID, epoch: epoch), !isLive(runID, epoch) { try? FileManager.default.removeItem(atPath: dir) }
+            if let dir = attemptDir(runID: runID, epoch: epoch), !isLive(runID, epoch) {
+                try? FileManager.default.removeItem(atPath: dir)
+                logDigests.withLock { $0["\(runID)#\(epoch)"] = nil }
+            }
         case .exitWhenIdle:
             exitRequested.withLock { $0 = true }
         case .shutdown:
@@ -160,6 +175,7 @@ public final class WorkerServer: @unchecked Sendable {
             gpuPool.release(owner: owner)
             // The log's tail goes out before `finished`, so the coordinator rarely needs any of it again at collection.
             follower.finish(timeout: 30)
+            if let d = follower.digest { logDigests.withLock { $0["\(runID)#\(epoch)"] = d } }
             followers.withLock { $0["\(runID)#\(epoch)"] = nil }
             live.withLock { if $0[runID] === sup { $0[runID] = nil } }
             send(.finished(runID: runID, epoch: epoch, result: result))
@@ -302,9 +318,15 @@ public final class WorkerServer: @unchecked Sendable {
         defer { close(fd) }
         var hasher = SHA256()
         var offset: Int64 = 0
+        // The log's prefix was hashed as its follower read it: start after it unless something before `from` must be
+        // sent again (then the bytes are read anyway).
+        if name == "agent.log", let d = logDigests.withLock({ $0["\(runID)#\(epoch)"] }), d.bytes <= size, d.bytes <= from {
+            hasher = d.hasher
+            offset = d.bytes
+        }
         var buf = [UInt8](repeating: 0, count: WorkerServer.chunkBytes)
         while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             hasher.update(buf[0..<n])
@@ -347,12 +369,23 @@ public final class WorkerServer: @unchecked Sendable {
 
 /// Sends one live attempt's agent.log to the coordinator from the file on disk, on its own thread: at most 1 MiB in
 /// flight per attempt, at whatever pace the connection allows, resuming from where the coordinator says it stands.
+/// SHA-256 of a log's first `bytes` bytes.
+struct LogDigest {
+    var hasher = SHA256()
+    var bytes: Int64 = 0
+}
+
 final class LogFollower: @unchecked Sendable {
     let path: String
     let runID: String
     let epoch: Int
     weak var server: WorkerServer?
     private let offset: Locked<Int64>
+    /// Hash of the prefix read so far, kept while reads go forward from byte 0 without a gap (follower thread only).
+    private var hashed: LogDigest?
+    private let finalDigest = Locked<LogDigest?>(nil)
+    /// The prefix hash once the follower has finished, if it covered the log from its start.
+    var digest: LogDigest? { finalDigest.withLock { $0 } }
     private let signal = BlockingQueue<Bool>()
     private let finished = Locked(false)
     private let drained = Locked(false)
@@ -360,6 +393,7 @@ final class LogFollower: @unchecked Sendable {
     init(path: String, runID: String, epoch: Int, from: Int64, server: WorkerServer) {
         self.path = path; self.runID = runID; self.epoch = epoch; self.server = server
         offset = Locked(from)
+        hashed = from == 0 ? LogDigest() : nil
     }
 
     func wake() { signal.push(true) }
@@ -381,7 +415,11 @@ final class LogFollower: @unchecked Sendable {
         BlockingThread.start { [self] in
             var buf = [UInt8](repeating: 0, count: 1 << 20)
             var fd: Int32 = -1
-            defer { if fd >= 0 { close(fd) }; drained.withLock { $0 = true } }
+            defer {
+                if fd >= 0 { close(fd) }
+                finalDigest.withLock { $0 = hashed }
+                drained.withLock { $0 = true }
+            }
             while true {
                 _ = signal.pop(timeout: 0.5)
                 while signal.pop(timeout: 0) != nil {}
@@ -393,7 +431,12 @@ final class LogFollower: @unchecked Sendable {
                     let from = offset.withLock { $0 }
                     let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(from)) }
                     if n <= 0 { break }
-                    guard server.send(.log(runID: runID, epoch: epoch, offset: from, data: Data(buf[0..<n]))) else {
+                    if hashed?.bytes == from {
+                        hashed!.hasher.update(buf[0..<n])
+                        hashed!.bytes += Int64(n)
+                    }
+                    let sent = buf.withUnsafeBytes { server.sendLog(runID: runID, epoch: epoch, offset: from, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    guard sent else {
                         sentAll = false
                         break
                     }

@@ -154,7 +154,10 @@ struct Attach: ParsableCommand {
             copyAll(from: 0, to: sock)
             shutdown(sock, Int32(SHUT_WR))
         }
-        copyAll(from: sock, to: 1)
+        // Bulk log data flows daemon → here → sshd: a deeper stdout pipe (when it is one) and larger reads mean fewer
+        // wake-ups per MiB on both sides.
+        _ = fcntl(1, 1031 /* F_SETPIPE_SZ */, Int32(1 << 20))
+        copyAll(from: sock, to: 1, bufferSize: 1 << 20)
     }
 }
 

@@ -344,3 +344,28 @@ final class LostNodeTests: XCTestCase {
                        "only the new epoch is graded")
     }
 }
+
+/// The node-side digest command: OpenSSL when the node has it, else coreutils; both read back alike, also for names
+/// that start with '-' or hold spaces.
+final class RemoteDigestTests: XCTestCase {
+    func testOpenSSLAndSha256sumAgree() throws {
+        let dir = makeTempDir("digestcmd")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let names = ["plain.csv", "-dash.bin", "with space.txt"]
+        var want = [String: String]()
+        for (i, n) in names.enumerated() {
+            let bytes = Array("file \(i)\n".utf8) + [UInt8](repeating: UInt8(i), count: 1000 * (i + 1))
+            FileManager.default.createFile(atPath: dir + "/" + n, contents: Data(bytes))
+            want[n] = SHA256.hex(bytes)
+        }
+        // Only sha256sum on the PATH (`command -v` is the shell's own), then the full PATH with openssl.
+        let onlyCoreutils = dir + "/bin"
+        try FileManager.default.createDirectory(atPath: onlyCoreutils, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: onlyCoreutils + "/sha256sum", withDestinationPath: "/usr/bin/sha256sum")
+        for path in [onlyCoreutils, "/usr/bin:/bin"] {
+            let out = try XCTUnwrap(ChildProcess.capture(["/usr/bin/env", "PATH=\(path)", "/bin/sh", "-c",
+                                                          "cd \(shellQuote(dir)) && { \(remoteSHA256Command(names + ["missing"])); } 2>/dev/null"]))
+            XCTAssertEqual(parseSHA256Lines(Array(out.output.utf8), for: names + ["missing"]), want, "PATH=\(path)")
+        }
+    }
+}

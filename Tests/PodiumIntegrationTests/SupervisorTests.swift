@@ -94,15 +94,16 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(onDisk.count, expected.utf8.count)
         XCTAssertEqual(String(decoding: onDisk, as: UTF8.self).replacingOccurrences(of: "err\n", with: ""),
                        expected.replacingOccurrences(of: "err\n", with: ""), "stdout bytes in order")
-        // The streamed chunks, placed at their offsets, rebuild the file exactly.
-        var rebuilt = [UInt8](repeating: 0, count: onDisk.count)
-        var covered = 0
-        for case .log(_, _, let offset, let data) in sink.withLock({ $0 }) {
-            rebuilt.replaceSubrange(Int(offset)..<Int(offset) + data.count, with: data)
-            covered += data.count
+        // The supervisor's log replies only wake the attempt's follower (which reads the file and sends it; byte-exact
+        // streaming is LogDigestTests'): no bytes copied into them, offsets rising within the file.
+        let offsets = sink.withLock { $0 }.compactMap { r -> Int64? in
+            guard case .log(_, _, let offset, let data) = r else { return nil }
+            XCTAssertTrue(data.isEmpty)
+            return offset
         }
-        XCTAssertEqual(covered, onDisk.count)
-        XCTAssertEqual(Data(rebuilt), onDisk)
+        XCTAssertFalse(offsets.isEmpty)
+        XCTAssertEqual(offsets, offsets.sorted())
+        XCTAssertLessThan(offsets.last ?? .max, Int64(onDisk.count))
         XCTAssertEqual(r.logBytes, Int64(onDisk.count))
     }
 

@@ -99,3 +99,70 @@ final class WorkerServerTests: XCTestCase {
         close(toServer[1])
     }
 }
+
+/// A large log: streamed while the agent runs, hashed by its follower as it goes, and at collection only the rest is
+/// read and sent — the whole-file sha256 in `fileEnd` must still be the file's, whatever the coordinator already has.
+final class LogDigestTests: XCTestCase {
+    func testCollectionHashesOnlyTheRestAndStaysExact() throws {
+        let dir = makeTempDir("digest")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&toServer), 0)
+        XCTAssertEqual(pipe(&fromServer), 0)
+        let server = WorkerServer(node: "digest-node", workDir: dir + "/work", runtime: ProcessRuntime(),
+                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (2, 1 << 30))
+        let serverIn = FrameReader(fd: toServer[0])
+        BlockingThread.start { server.serve(input: serverIn) }
+        let send = FrameWriter(fd: toServer[1])
+        let replies = FrameReader(fd: fromServer[0])
+        defer { close(toServer[1]); close(fromServer[0]) }
+        try send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test"))
+        guard case .welcome = try replies.next(Reply.self) else { return XCTFail("no welcome") }
+
+        // 20 MiB (more than one 8 MiB artifact chunk), written in two bursts.
+        let script = "head -c 12582912 /dev/urandom; sleep 0.3; head -c 8388608 /dev/urandom; echo 'id,y' > \"$SUBMISSION_DIR/submission.csv\""
+        try send.send(Request.start(StartRequest(
+            runID: "rdig", epoch: 1, sweep: "it", competition: "c", image: "", command: ["/bin/sh", "-c", script], env: [:],
+            dataDir: dir + "/data", budgetSeconds: 60, graceSeconds: 2, snapshotIntervalSeconds: 60, cpus: 1,
+            memoryBytes: 1 << 30, shmBytes: 0, gpus: 0, network: false)))
+        var streamed = [UInt8]()
+        loop: while true {
+            switch try replies.next(Reply.self) {
+            case .log(_, _, let offset, let data):
+                XCTAssertEqual(offset, Int64(streamed.count), "frames arrive in order, without gaps")
+                streamed += data
+            case .finished(_, _, let r): XCTAssertEqual(r.outcome, .completed); break loop
+            default: continue
+            }
+        }
+        let logPath = dir + "/work/it/rdig/e1/agent.log"
+        let size = Int64(streamed.count)
+        XCTAssertEqual(size, 20 << 20)
+        XCTAssertEqual(SHA256.hex(streamed), SHA256.hex(fileAt: logPath))
+        XCTAssertEqual(server.logDigests.withLock { $0["rdig#1"]?.bytes }, size, "the follower hashed the whole log as it sent it")
+
+        // The coordinator has everything, part of it, or (after a damaged copy) nothing: each time the rest it gets plus
+        // what it had is the file, and fileEnd's sha256 is the whole file's.
+        for have in [size, size - 3_000_000, 0] {
+            try send.send(Request.fetchArtifacts(runID: "rdig", epoch: 1, logBytes: have))
+            var copy = Array(streamed[0..<Int(have)])
+            var endSHA: String?
+            collect: while true {
+                switch try replies.next(Reply.self) {
+                case .fileChunk(_, _, let name, let offset, let data) where name == "agent.log":
+                    XCTAssertEqual(offset, Int64(copy.count))
+                    copy += data
+                case .file(_, _, let name, let sha, let data) where name == "agent.log":
+                    copy = Array(data); endSHA = sha
+                case .fileEnd(_, _, let name, let sha, let bytes) where name == "agent.log":
+                    XCTAssertEqual(bytes, size); endSHA = sha
+                case .artifactsDone: break collect
+                default: continue
+                }
+            }
+            XCTAssertEqual(copy, streamed, "having \(have) bytes")
+            XCTAssertEqual(endSHA, SHA256.hex(streamed), "having \(have) bytes")
+        }
+    }
+}

@@ -33,3 +33,54 @@ final class BulkFrameTests: XCTestCase {
         XCTAssertThrowsError(try Frame.decode(Reply.self, body: [0, 0, 0, 0, UInt8(bogus.count)] + bogus))
     }
 }
+
+/// The worker's log followers send straight from their read buffer; the frame must be the very one `send` writes.
+final class SendLogTests: XCTestCase {
+    func testSendLogWritesTheSameFrameAsSend() throws {
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer { close(fds[0]) }
+        var payload = [UInt8](repeating: 0, count: 300_000)
+        for i in payload.indices { payload[i] = UInt8(truncatingIfNeeded: i &* 7919 >> 3) }
+        let reply = Reply.log(runID: "r\"q\"", epoch: 4, offset: 1 << 32, data: Data(payload))
+        let expected = try Frame.encode(reply)
+        let writer = FrameWriter(fd: fds[1])
+        let bytes = payload, writeEnd = fds[1]
+        // The pipe holds 64 KiB: write from another thread while this one reads.
+        let done = DispatchSemaphore(value: 0)
+        let sendError = LockedBox<Error?>(nil)
+        Thread.detachNewThread {
+            do {
+                try bytes.withUnsafeBytes { try writer.sendLog(runID: "r\"q\"", epoch: 4, offset: 1 << 32, bytes: $0) }
+                try writer.send(reply)
+            } catch { sendError.set(error) }
+            close(writeEnd)
+            done.signal()
+        }
+        var got = [UInt8]()
+        var buf = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            got += buf[0..<n]
+        }
+        done.wait()
+        XCTAssertNil(sendError.get())
+        // Two frames, each the same reply (JSONEncoder may order the header's keys differently, so compare decoded).
+        XCTAssertEqual(got.count, 2 * expected.count)
+        guard got.count == 2 * expected.count else { return }
+        for start in [0, expected.count] {
+            let n = Int(got[start]) << 24 | Int(got[start + 1]) << 16 | Int(got[start + 2]) << 8 | Int(got[start + 3])
+            XCTAssertEqual(n, expected.count - 4)
+            XCTAssertTrue(try Frame.decode(Reply.self, body: Array(got[(start + 4)..<(start + expected.count)])) == reply)
+        }
+    }
+}
+
+final class LockedBox<T>: @unchecked Sendable {
+    private var value: T
+    private let lock = NSLock()
+    init(_ v: T) { value = v }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+}
