@@ -78,25 +78,28 @@ public final class WorkerServer: @unchecked Sendable {
 
     public var liveCount: Int { live.withLock { $0.count } }
 
-    /// Serves one connection until it closes. `output` replaces any earlier connection's.
+    /// Serves one connection until it closes. Once its handshake is done, `output` replaces any earlier connection's.
     public func serve(input: FrameReader, output connection: FrameWriter? = nil) {
-        if let connection { output.withLock { $0 = connection } }
-        let mine = output.withLock { $0 }
+        // Until `welcome` has gone out, this connection is not `output`: replies other threads send (a live attempt's
+        // log follower, a finished attempt) must never reach the coordinator before the handshake's answer.
+        let mine = connection ?? output.withLock { o -> FrameWriter? in let w = o; o = nil; return w }
+        guard let mine else { return }
         defer { output.withLock { if $0 === mine { $0 = nil } } }
         do {
             guard case .hello(let v, let who) = try input.next(Request.self) else {
-                send(.error(runID: nil, message: "expected hello as the first frame"))
+                try? mine.send(Reply.error(runID: nil, message: "expected hello as the first frame"))
                 return
             }
             guard v == podiumProtocolVersion else {
-                send(.error(runID: nil, message: FrameError.versionMismatch(ours: podiumProtocolVersion, theirs: v).description))
+                try? mine.send(Reply.error(runID: nil, message: FrameError.versionMismatch(ours: podiumProtocolVersion, theirs: v).description))
                 return
             }
             log("coordinator \(who) connected")
             // A coordinator is here again: an earlier "exit when idle" (the previous sweep was over) no longer holds.
             exitRequested.withLock { $0 = false }
-            send(.welcome(protocolVersion: podiumProtocolVersion, workerVersion: version, node: node,
-                          gpus: capacity.gpus, cpus: capacity.cpus, memoryBytes: capacity.memoryBytes))
+            try mine.send(Reply.welcome(protocolVersion: podiumProtocolVersion, workerVersion: version, node: node,
+                                        gpus: capacity.gpus, cpus: capacity.cpus, memoryBytes: capacity.memoryBytes))
+            output.withLock { $0 = mine }
             while true {
                 let req = try input.next(Request.self)
                 if case .shutdown = req { break }

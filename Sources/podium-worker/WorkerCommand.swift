@@ -135,6 +135,8 @@ struct Attach: ParsableCommand {
     func run() throws {
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
+        // Told apart from the daemon in top/perf (the main thread's name; threads started later inherit it).
+        _ = try? "podium-attach".write(toFile: "/proc/self/comm", atomically: false, encoding: .utf8)
         var fd = UnixSocket.connect(path: options.socketPath)
         if fd < 0 {
             try FileManager.default.createDirectory(atPath: options.workDir, withIntermediateDirectories: true)

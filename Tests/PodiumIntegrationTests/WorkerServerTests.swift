@@ -166,3 +166,50 @@ final class LogDigestTests: XCTestCase {
         }
     }
 }
+
+/// A coordinator that reconnects to a daemon whose attempt keeps logging must get `welcome` first: the attempt's log
+/// follower may only use the new connection once the handshake is answered (it used to be able to slip a log frame in
+/// before, and the coordinator refused the connection as "unexpected first frame").
+final class ReconnectHandshakeTests: XCTestCase {
+    func testLiveLogNeverPrecedesWelcome() throws {
+        let dir = makeTempDir("rehello")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        let server = WorkerServer(node: "re-node", workDir: dir + "/work", runtime: ProcessRuntime(), version: podiumVersion,
+                                  capacity: (2, 1 << 30), stopOnDisconnect: false)
+        func connect() -> (send: FrameWriter, replies: FrameReader, close: () -> Void) {
+            var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
+            XCTAssertEqual(pipe(&toServer), 0)
+            XCTAssertEqual(pipe(&fromServer), 0)
+            let input = FrameReader(fd: toServer[0]), output = FrameWriter(fd: fromServer[1])
+            let toRead = toServer[0], toWrite = fromServer[1]
+            BlockingThread.start { server.serve(input: input, output: output); close(toRead); close(toWrite) }
+            let w = toServer[1], r = fromServer[0]
+            return (FrameWriter(fd: w), FrameReader(fd: r), { close(w); close(r) })
+        }
+        let first = connect()
+        try first.send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test 1"))
+        guard case .welcome = try first.replies.next(Reply.self) else { return XCTFail("no welcome") }
+        try first.send.send(Request.start(StartRequest(
+            runID: "rre", epoch: 1, sweep: "it", competition: "c", image: "",
+            command: ["/bin/sh", "-c", "i=0; while [ $i -lt 3000 ]; do echo line $i; i=$((i+1)); sleep 0.002; done"], env: [:],
+            dataDir: dir + "/data", budgetSeconds: 60, graceSeconds: 2, snapshotIntervalSeconds: 60, cpus: 1,
+            memoryBytes: 1 << 30, shmBytes: 0, gpus: 0, network: false)))
+        var sawLog = false
+        while !sawLog { if case .log = try first.replies.next(Reply.self) { sawLog = true } }
+        first.close()
+        defer { server.stopAll() }
+
+        // The second coordinator connects and waits before saying hello: the agent keeps printing meanwhile.
+        let second = connect()
+        defer { second.close() }
+        sleepSeconds(0.8)
+        try second.send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test 2"))
+        let reply = try second.replies.next(Reply.self)
+        guard case .welcome = reply else { return XCTFail("first frame after reconnecting was \(reply), not welcome") }
+        // And the live log does reach the new connection afterwards.
+        var logAfter = false
+        for _ in 0..<200 { if case .log = try second.replies.next(Reply.self) { logAfter = true; break } }
+        XCTAssertTrue(logAfter)
+    }
+}
