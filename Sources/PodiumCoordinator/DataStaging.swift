@@ -68,6 +68,13 @@ public protocol NodeFiles {
     func sha256(_ dir: String, _ paths: [String]) throws -> [String: String]
     /// Copies a local file there (verified, creating parent directories).
     func put(local: String, remote: String) throws
+    /// Copies many (small) files from `localDir` to `remoteDir`, verified; returns the paths it did not copy (the
+    /// caller puts those one by one). The default copies none.
+    func putMany(localDir: String, remoteDir: String, files: [DataManifest.File]) throws -> [DataManifest.File]
+}
+
+extension NodeFiles {
+    public func putMany(localDir: String, remoteDir: String, files: [DataManifest.File]) throws -> [DataManifest.File] { files }
 }
 
 /// What one staging pass did.
@@ -80,6 +87,10 @@ public struct StagingResult: Sendable, Equatable {
 }
 
 public enum DataStaging {
+    /// Files up to this size are pushed in batches of up to `batchBytes` (and 2,000 files).
+    static let batchFileLimit: Int64 = 16 << 20
+    static let batchBytes: Int64 = 256 << 20
+
     /// Makes `remoteDir` on the node hold exactly the manifest's files (extra files are left alone): files whose size
     /// and recorded hash match are trusted, files of the right size the node has no record of are hashed there, and
     /// everything else is pushed (sha256-verified). The node's manifest is written last, so an interrupted staging is
@@ -101,7 +112,23 @@ public enum DataStaging {
         }
         let total = push.reduce(Int64(0)) { $0 + $1.size }
         var sent: Int64 = 0
-        for f in push {
+        // Small files travel in batches (one stream and one digest pass per batch, not five round trips per file);
+        // large ones one by one (resumable). Whatever a batch could not place goes one by one as well.
+        let small = push.filter { $0.size <= batchFileLimit }
+        var single = push.filter { $0.size > batchFileLimit }
+        var i = 0
+        while i < small.count {
+            var batch = [DataManifest.File]()
+            var bytes: Int64 = 0
+            while i < small.count && batch.count < 2000 && (batch.isEmpty || bytes + small[i].size <= batchBytes) {
+                batch.append(small[i]); bytes += small[i].size; i += 1
+            }
+            let left = try node.putMany(localDir: localDir, remoteDir: remoteDir, files: batch)
+            single += left
+            sent += bytes - left.reduce(Int64(0)) { $0 + $1.size }
+            progress?(sent, total)
+        }
+        for f in single {
             try node.put(local: localDir + "/" + f.path, remote: remoteDir + "/" + f.path)
             sent += f.size
             progress?(sent, total)
@@ -152,6 +179,29 @@ public struct SSHNodeFiles: NodeFiles {
             out.merge(parseSHA256Lines(text, for: Array(batch))) { a, _ in a }
         }
         return out
+    }
+
+    /// One `tar -x` on the node per batch, fed a ustar stream written here; then the node's digests of what landed.
+    /// Paths a ustar header cannot hold, and files whose digest does not match, are returned for one-by-one puts.
+    public func putMany(localDir: String, remoteDir: String, files: [DataManifest.File]) throws -> [DataManifest.File] {
+        let fits = files.filter { TarWriter.header(path: $0.path, size: $0.size) != nil }
+        var left = files.filter { TarWriter.header(path: $0.path, size: $0.size) == nil }
+        guard !fits.isEmpty else { return left }
+        let untar = try session.exec("mkdir -p \(shellQuote(remoteDir)) && cd \(shellQuote(remoteDir)) && exec tar -xf - --no-same-owner")
+        let writer = TarWriter(fd: untar.fd)
+        var unreadable = Set<String>()
+        for f in fits where !writer.add(localPath: localDir + "/" + f.path, path: f.path, size: f.size) { unreadable.insert(f.path) }
+        writer.finish()
+        untar.closeWrite()
+        _ = untar.readAll()
+        let status = untar.waitExit(timeout: 600)
+        untar.close()
+        if let broken = untar.error { throw broken }
+        // No usable tar on the node (or it failed): these files go one by one, which needs only cat.
+        guard status == 0 else { return files }
+        let sums = try sha256(remoteDir, fits.map(\.path))
+        left += fits.filter { sums[$0.path] != $0.sha256 || unreadable.contains($0.path) }
+        return left
     }
 
     public func put(local: String, remote: String) throws {
@@ -205,5 +255,85 @@ public struct LocalNodeFiles: NodeFiles {
             throw IOFailure(description: "copy of \(local) to \(remote) does not verify")
         }
         guard rename(remote + ".part", remote) == 0 else { throw IOFailure(description: "rename to \(remote): \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// A POSIX ustar stream of regular files (what `tar -x` reads), written straight to a descriptor.
+struct TarWriter {
+    let fd: Int32
+
+    /// The 512-byte header for `path`, or nil when ustar cannot hold it (name over 100 bytes with no '/' to split it
+    /// into a 155-byte prefix and a 100-byte name, or a size of 8 GiB or more).
+    static func header(path: String, size: Int64) -> [UInt8]? {
+        let bytes = Array(path.utf8)
+        guard !bytes.isEmpty, size >= 0, size < 0o77777777777, !bytes.contains(0) else { return nil }
+        var name = bytes, prefix = [UInt8]()
+        if bytes.count > 100 {
+            // Split at a '/' so that the prefix fits 155 bytes and the rest 100.
+            guard let cut = bytes.indices.filter({ bytes[$0] == UInt8(ascii: "/") && $0 <= 155 && bytes.count - $0 - 1 <= 100 && $0 > 0 }).last
+            else { return nil }
+            prefix = Array(bytes[..<cut]); name = Array(bytes[(cut + 1)...])
+            guard !name.isEmpty else { return nil }
+        }
+        var h = [UInt8](repeating: 0, count: 512)
+        func put(_ field: [UInt8], at offset: Int) { for (i, b) in field.enumerated() { h[offset + i] = b } }
+        func octal(_ v: Int64, width: Int) -> [UInt8] {  // zero-padded, NUL-terminated
+            let digits = String(v, radix: 8)
+            return Array((String(repeating: "0", count: max(0, width - 1 - digits.count)) + digits).utf8) + [0]
+        }
+        put(name, at: 0)
+        put(octal(0o644, width: 8), at: 100)
+        put(octal(0, width: 8), at: 108)
+        put(octal(0, width: 8), at: 116)
+        put(octal(size, width: 12), at: 124)
+        put(octal(0, width: 12), at: 136)
+        put(Array("        ".utf8), at: 148)  // checksum field counts as spaces
+        h[156] = UInt8(ascii: "0")
+        put(Array("ustar".utf8) + [0], at: 257)
+        put(Array("00".utf8), at: 263)
+        put(prefix, at: 345)
+        let sum = h.reduce(0) { $0 + Int($1) }
+        put(octal(Int64(sum), width: 7) + [UInt8(ascii: " ")], at: 148)
+        return h
+    }
+
+    /// Appends one file; false when it could not be read completely (the stream stays valid: the missing bytes are
+    /// zeros, and the node's digest will not match).
+    func add(localPath: String, path: String, size: Int64) -> Bool {
+        guard let h = TarWriter.header(path: path, size: size) else { return false }
+        write(h)
+        let fd = open(localPath, O_RDONLY | O_CLOEXEC)
+        var done: Int64 = 0
+        if fd >= 0 {
+            var buf = [UInt8](repeating: 0, count: 1 << 20)
+            while done < size {
+                let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, Int(size - done))) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { break }
+                write(Array(buf[0..<n]))
+                done += Int64(n)
+            }
+            close(fd)
+        }
+        let ok = done == size
+        if !ok { write([UInt8](repeating: 0, count: Int(size - done))) }
+        let pad = Int((512 - size % 512) % 512)
+        if pad > 0 { write([UInt8](repeating: 0, count: pad)) }
+        return ok
+    }
+
+    /// The end-of-archive marker: two zero blocks.
+    func finish() { write([UInt8](repeating: 0, count: 1024)) }
+
+    private func write(_ bytes: [UInt8]) {
+        var sent = 0
+        while sent < bytes.count {
+            // send: a node that hung up must give EPIPE here, not SIGPIPE to the coordinator
+            var w = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if w < 0 && errno == ENOTSOCK { w = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + sent, bytes.count - sent) } }
+            if w < 0 && errno == EINTR { continue }
+            if w <= 0 { return }
+            sent += w
+        }
     }
 }

@@ -39,6 +39,7 @@ extension SSHSession {
                             stdoutSink: { sink.take($0) })
         } catch {
             close(out)
+            remoteSum.close()
             throw error
         }
         _ = copy.readAll()  // returns at the end of the output
