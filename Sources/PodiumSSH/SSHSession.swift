@@ -35,7 +35,7 @@ public final class SSHSession: @unchecked Sendable {
     /// OpenSSH's sshd queue up to the whole window in one channel buffer whenever we read slower than it sends, and
     /// sshd then reallocates and copies that multi-megabyte buffer for every 32 KiB packet (mmap/munmap per packet in
     /// strace, sshd at 100% CPU, the log stream down to ~5 MB/s for seconds).
-    static let channelWindow: UInt32 = UInt32(ProcessInfo.processInfo.environment["PODIUM_SSH_WINDOW"].flatMap { UInt32($0) } ?? (2 << 20))
+    static let channelWindow: UInt32 = max(256 << 10, ProcessInfo.processInfo.environment["PODIUM_SSH_WINDOW"].flatMap { UInt32($0) } ?? (2 << 20))
 
     /// Connects, verifies the host key, authenticates, and starts the I/O thread. Blocking (bounded by the target's timeouts).
     public init(target: SSHTarget) throws {
