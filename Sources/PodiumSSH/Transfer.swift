@@ -177,13 +177,7 @@ final class DownloadSink: @unchecked Sendable {
     func take(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard error == nil else { return false }
         hasher.update(bytes)
-        var w = 0
-        while w < bytes.count {
-            let k = write(fd, bytes.baseAddress! + w, bytes.count - w)
-            if k < 0 && errno == EINTR { continue }
-            if k <= 0 { error = String(cString: strerror(errno)); return false }
-            w += k
-        }
+        guard writeAll(fd, bytes) else { error = String(cString: strerror(errno)); return false }
         total += Int64(bytes.count)
         unflushed += bytes.count
         if unflushed >= 32 << 20 { unflushed = 0; flushes.push(true) }
