@@ -295,11 +295,17 @@ public final class SweepRunner: @unchecked Sendable {
         if gpus != node.gpus {
             printError("podium: node \(node.name): the inventory declares \(node.gpus) GPU(s), the worker has \(gpus); using \(gpus)")
         }
+        // Placement by GPU model follows what nvidia-smi says on the node, not only the inventory's word.
+        let (gpuModel, modelWarning) = effectiveGPUModel(declared: node.gpuModel, reported: conn.welcome?.gpuModel)
+        if let modelWarning {
+            printError("podium: node \(node.name): \(modelWarning)")
+            try store.logEvent(kind: "gpu_model_mismatch", detail: "\(node.name): \(modelWarning)")
+        }
         try store.logEvent(kind: "node_up", detail: "\(node.name): worker \(conn.welcome?.workerVersion ?? "?"), runtime \(node.runtime), \(gpus) GPU(s)")
         apply(scheduler.on(.nodeUp(name: node.name,
                                    capacity: Resources(gpus: gpus, cpus: node.cpus, memoryBytes: node.memoryBytes,
                                                        diskBytes: node.diskBytes ?? Resources.unlimitedDisk),
-                                   gpuModel: node.gpuModel)))
+                                   gpuModel: gpuModel)))
         if drained.contains(node.name) { apply(scheduler.on(.nodeDown(name: node.name))) }  // reconnected, still drained
     }
 
@@ -688,4 +694,16 @@ public final class SweepRunner: @unchecked Sendable {
 /// A file operation of the coordinator failed (disk full, permissions): the sweep stops, the state stays consistent.
 public struct IOFailure: Error, CustomStringConvertible {
     public var description: String
+}
+
+/// The GPU model placement uses for a node: the one its worker found with nvidia-smi when it reports one (runs that
+/// ask for a model must not land on another because an inventory line was wrong), else the inventory's. The second
+/// value says what disagreed, for the operator (an inventory's "H100" agrees with "NVIDIA H100 80GB HBM3": models
+/// match as case-insensitive substrings, as profiles' `gpu_model` do).
+func effectiveGPUModel(declared: String?, reported: String?) -> (String?, String?) {
+    guard let reported else { return (declared, nil) }
+    if let declared, !gpuModelMatches(required: declared, offered: reported) {
+        return (reported, "the inventory says gpu_model '\(declared)', nvidia-smi on the node says '\(reported)'; placing by '\(reported)' — fix the inventory")
+    }
+    return (reported, nil)
 }

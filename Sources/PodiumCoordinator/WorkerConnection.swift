@@ -19,7 +19,7 @@ public final class WorkerConnection: @unchecked Sendable {
     let writer: FrameWriter
     let child: ChildProcess?
     let ssh: (session: SSHSession, exec: SSHExec)?
-    public private(set) var welcome: (workerVersion: String, gpus: Int, cpus: Double, memoryBytes: Int64)?
+    public private(set) var welcome: (workerVersion: String, gpus: Int, cpus: Double, memoryBytes: Int64, gpuModel: String?)?
     /// False once the reader saw the connection end (a late `.disconnected` of an old connection is then told apart).
     public let alive = Locked(true)
     /// Requests go out on a writer thread, so the coordinator's loop never blocks on a node's socket (it must keep
@@ -71,11 +71,11 @@ public final class WorkerConnection: @unchecked Sendable {
             throw ConnectionError(node: node, message: "the worker did not answer the handshake: \(error) (see its log)")
         }
         switch first {
-        case .welcome(let v, let wv, _, let gpus, let cpus, let mem):
+        case .welcome(let v, let wv, _, let gpus, let cpus, let mem, let model):
             guard v == podiumProtocolVersion else {
                 throw ConnectionError(node: node, message: FrameError.versionMismatch(ours: podiumProtocolVersion, theirs: v).description)
             }
-            welcome = (wv, gpus, cpus, mem)
+            welcome = (wv, gpus, cpus, mem, model)
         case .error(_, let m):
             throw ConnectionError(node: node, message: m)
         default:

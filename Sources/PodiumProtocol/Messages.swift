@@ -128,7 +128,10 @@ public enum Request: Codable, Sendable, Equatable {
 
 /// Worker → coordinator.
 public enum Reply: Codable, Sendable, Equatable {
-    case welcome(protocolVersion: Int, workerVersion: String, node: String, gpus: Int, cpus: Double, memoryBytes: Int64)
+    /// `gpuModel`: the model nvidia-smi names for the node's GPUs when they are all the same (absent for stand-in slots,
+    /// no GPUs or a mix; absent from workers before it existed).
+    case welcome(protocolVersion: Int, workerVersion: String, node: String, gpus: Int, cpus: Double, memoryBytes: Int64,
+                 gpuModel: String? = nil)
     case error(runID: String?, message: String)
     case started(runID: String, epoch: Int, container: String)
     case log(runID: String, epoch: Int, offset: Int64, data: Data)

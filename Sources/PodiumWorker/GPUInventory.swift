@@ -49,6 +49,12 @@ public final class GPUPool: @unchecked Sendable {
 
     public init(devices: [GPUDevice]) { self.devices = devices }
 
+    /// The model of the node's real GPUs when they are all the same; nil for none, stand-in slots or a mix.
+    public var model: String? {
+        let names = Set(devices.filter { !$0.standIn }.map(\.name))
+        return names.count == 1 && devices.allSatisfy({ !$0.standIn }) ? names.first : nil
+    }
+
     /// Takes `count` free GPUs for `owner`; nil when not enough are free.
     public func acquire(_ count: Int, for owner: String) -> [GPUDevice]? {
         guard count > 0 else { return [] }

@@ -98,7 +98,8 @@ public final class WorkerServer: @unchecked Sendable {
             // A coordinator is here again: an earlier "exit when idle" (the previous sweep was over) no longer holds.
             exitRequested.withLock { $0 = false }
             try mine.send(Reply.welcome(protocolVersion: podiumProtocolVersion, workerVersion: version, node: node,
-                                        gpus: capacity.gpus, cpus: capacity.cpus, memoryBytes: capacity.memoryBytes))
+                                        gpus: capacity.gpus, cpus: capacity.cpus, memoryBytes: capacity.memoryBytes,
+                                        gpuModel: gpuPool.model))
             output.withLock { $0 = mine }
             while true {
                 let req = try input.next(Request.self)

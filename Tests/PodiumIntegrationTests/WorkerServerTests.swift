@@ -2,6 +2,7 @@ import XCTest
 import PodiumCore
 import PodiumProtocol
 @testable import PodiumWorker
+@testable import PodiumCoordinator
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,7 @@ final class WorkerServerTests: XCTestCase {
         let replies = FrameReader(fd: fromServer[0])
 
         try send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test"))
-        guard case .welcome(let v, _, let node, _, _, _) = try replies.next(Reply.self) else { return XCTFail("no welcome") }
+        guard case .welcome(let v, _, let node, _, _, _, _) = try replies.next(Reply.self) else { return XCTFail("no welcome") }
         XCTAssertEqual(v, podiumProtocolVersion)
         XCTAssertEqual(node, "it-node")
 
@@ -211,5 +212,44 @@ final class ReconnectHandshakeTests: XCTestCase {
         var logAfter = false
         for _ in 0..<200 { if case .log = try second.replies.next(Reply.self) { logAfter = true; break } }
         XCTAssertTrue(logAfter)
+    }
+}
+
+/// Placement by GPU model trusts what nvidia-smi says on the node: the worker reports its GPUs' model in `welcome`,
+/// and the coordinator places by it (warning when the inventory disagrees).
+final class GPUModelReportTests: XCTestCase {
+    func welcomeModel(_ gpus: [GPUDevice]) throws -> String? {
+        var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&toServer), 0)
+        XCTAssertEqual(pipe(&fromServer), 0)
+        defer { close(toServer[1]); close(fromServer[0]) }
+        let server = WorkerServer(node: "g", workDir: makeTempDir("gpu-model"), runtime: ProcessRuntime(),
+                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (2, 1 << 30), gpus: gpus)
+        let input = FrameReader(fd: toServer[0])
+        BlockingThread.start { server.serve(input: input) }
+        try FrameWriter(fd: toServer[1]).send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test"))
+        guard case .welcome(_, _, _, let count, _, _, let model) = try FrameReader(fd: fromServer[0]).next(Reply.self) else {
+            XCTFail("no welcome"); return nil
+        }
+        XCTAssertEqual(count, gpus.count)
+        return model
+    }
+
+    func testWelcomeCarriesTheModelAndTheCoordinatorPlacesByIt() throws {
+        func gpu(_ i: Int, _ name: String, standIn: Bool = false) -> GPUDevice {
+            GPUDevice(index: i, uuid: "GPU-\(i)", name: name, memoryMiB: 81559, standIn: standIn)
+        }
+        XCTAssertEqual(try welcomeModel([gpu(0, "NVIDIA H100 80GB HBM3"), gpu(1, "NVIDIA H100 80GB HBM3")]), "NVIDIA H100 80GB HBM3")
+        XCTAssertNil(try welcomeModel([gpu(0, "NVIDIA H100 80GB HBM3"), gpu(1, "NVIDIA A100-SXM4-80GB")]), "a mix has no one model")
+        XCTAssertNil(try welcomeModel([gpu(0, "stand-in", standIn: true)]), "stand-in slots are no model")
+        XCTAssertNil(try welcomeModel([]))
+
+        // The coordinator's choice: the node's word over the inventory's, agreeing when the inventory names a part of it.
+        XCTAssertEqual(effectiveGPUModel(declared: "H100", reported: "NVIDIA H100 80GB HBM3").0, "NVIDIA H100 80GB HBM3")
+        XCTAssertNil(effectiveGPUModel(declared: "h100", reported: "NVIDIA H100 80GB HBM3").1)
+        let (model, warning) = effectiveGPUModel(declared: "A100", reported: "NVIDIA H100 80GB HBM3")
+        XCTAssertEqual(model, "NVIDIA H100 80GB HBM3")
+        XCTAssertTrue(warning?.contains("fix the inventory") == true, warning ?? "no warning")
+        XCTAssertEqual(effectiveGPUModel(declared: "A100", reported: nil).0, "A100", "no report (no nvidia-smi): the inventory's word")
     }
 }

@@ -84,3 +84,19 @@ final class LockedBox<T>: @unchecked Sendable {
     func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
     func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
 }
+
+/// `welcome` gained the node's GPU model; a worker that does not send it still decodes (model absent).
+final class WelcomeCompatibilityTests: XCTestCase {
+    func testWelcomeWithAndWithoutGPUModel() throws {
+        let withModel = Reply.welcome(protocolVersion: 3, workerVersion: "0.1.0", node: "n", gpus: 8, cpus: 96, memoryBytes: 1 << 40,
+                                      gpuModel: "NVIDIA H100 80GB HBM3")
+        let bytes = try Frame.encode(withModel)
+        XCTAssertEqual(try Frame.decode(Reply.self, body: Array(bytes[4...])), withModel)
+        let old = #"{"welcome":{"protocolVersion":3,"workerVersion":"0.1.0","node":"n","gpus":8,"cpus":96,"memoryBytes":1099511627776}}"#
+        guard case .welcome(_, _, _, let gpus, _, _, let model) = try Frame.decode(Reply.self, body: Array(old.utf8)) else {
+            return XCTFail("old welcome not decoded")
+        }
+        XCTAssertEqual(gpus, 8)
+        XCTAssertNil(model)
+    }
+}
