@@ -325,15 +325,5 @@ struct TarWriter {
     /// The end-of-archive marker: two zero blocks.
     func finish() { write([UInt8](repeating: 0, count: 1024)) }
 
-    private func write(_ bytes: [UInt8]) {
-        var sent = 0
-        while sent < bytes.count {
-            // send: a node that hung up must give EPIPE here, not SIGPIPE to the coordinator
-            var w = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-            if w < 0 && errno == ENOTSOCK { w = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + sent, bytes.count - sent) } }
-            if w < 0 && errno == EINTR { continue }
-            if w <= 0 { return }
-            sent += w
-        }
-    }
+    private func write(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { writeAll(fd, $0) } }  // a failure shows in tar's status
 }

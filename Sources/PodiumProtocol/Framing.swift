@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import PodiumCore
 
 /// Largest frame either side accepts; bigger artifacts are split into several `.file` frames by the worker (todo: issue 4).
 public let maxFrameBytes = 64 << 20
@@ -156,7 +157,7 @@ public final class FrameWriter: @unchecked Sendable {
         guard bytes.count - 4 <= maxFrameBytes else { throw FrameError.tooLarge(bytes.count - 4) }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        try bytes.withUnsafeBytes { try writeAll($0) }
+        try bytes.withUnsafeBytes { try put($0) }
     }
 
     /// A `.log` reply straight from the caller's buffer: the same frame as `send(Reply.log(…))`, without building it
@@ -166,19 +167,11 @@ public final class FrameWriter: @unchecked Sendable {
         guard prefix.count - 4 + bytes.count <= maxFrameBytes else { throw FrameError.tooLarge(prefix.count - 4 + bytes.count) }
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        try prefix.withUnsafeBytes { try writeAll($0) }
-        try writeAll(bytes)
+        try prefix.withUnsafeBytes { try put($0) }
+        try put(bytes)
     }
 
-    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
-        var sent = 0
-        while sent < bytes.count {
-            let w = write(fd, bytes.baseAddress! + sent, bytes.count - sent)
-            if w < 0 {
-                if errno == EINTR { continue }
-                throw FrameError.io(String(cString: strerror(errno)))
-            }
-            sent += w
-        }
+    private func put(_ bytes: UnsafeRawBufferPointer) throws {
+        guard writeAll(fd, bytes) else { throw FrameError.io(String(cString: strerror(errno))) }
     }
 }

@@ -29,7 +29,9 @@ public final class SSHSession: @unchecked Sendable {
     private var bridges: [Bridge] = []
     private var lastHeard = monotonicSeconds()
 
-    private static let initialized: Int32 = libssh2_init(0)
+    /// libssh2 set up once per process; also SIGPIPE ignored, so writing to a channel's local socket after the peer
+    /// went away gives EPIPE to the writer instead of killing the process (whichever command uses SSH).
+    private static let initialized: Int32 = { signal(SIGPIPE, SIG_IGN); return libssh2_init(0) }()
 
     /// The receive window we grant per channel: 2 MiB, OpenSSH's own default. A larger one (16 MiB was tried) lets
     /// OpenSSH's sshd queue up to the whole window in one channel buffer whenever we read slower than it sends, and

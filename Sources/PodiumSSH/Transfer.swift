@@ -78,14 +78,8 @@ extension SSHSession {
         if offset > Int64(st.st_size) { offset = 0 }
         var hasher = SHA256()
         // Hash what the node already has (our prefix), then stream the rest.
+        _ = hashFile(fd, into: &hasher, upTo: offset)
         var buf = [UInt8](repeating: 0, count: 1 << 20)
-        var done: Int64 = 0
-        while done < offset {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, Int(offset - done))) }
-            if n <= 0 { break }
-            hasher.update(buf[0..<n])
-            done += Int64(n)
-        }
         let sink = try exec(offset == 0 ? "cat > \(shellQuote(part))" : "cat >> \(shellQuote(part))")
         var total = offset
         while true {
@@ -112,15 +106,17 @@ extension SSHSession {
         return TransferResult(bytes: total, resumedFrom: offset, sha256: actual)
     }
 
-    private func hashFile(_ fd: Int32, into hasher: inout SHA256) -> Int64 {
+    /// Hashes `fd` from its current position to its end (or `upTo` bytes); returns the bytes hashed.
+    private func hashFile(_ fd: Int32, into hasher: inout SHA256, upTo limit: Int64 = .max) -> Int64 {
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         var total: Int64 = 0
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { return total }
+        while total < limit {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, Int(min(Int64($0.count), limit - total))) }
+            if n <= 0 { break }
             hasher.update(buf[0..<n])
             total += Int64(n)
         }
+        return total
     }
 }
 

@@ -60,18 +60,16 @@ public final class WorkerServer: @unchecked Sendable {
 
     /// Sends to the connected coordinator; false when there is none or the send failed.
     @discardableResult
-    func send(_ r: Reply) -> Bool {
-        guard let w = output.withLock({ $0 }) else { return false }
-        do { try w.send(r); return true } catch { log("cannot send to the coordinator: \(error)"); return false }
-    }
+    func send(_ r: Reply) -> Bool { toCoordinator { try $0.send(r) } }
 
     /// `send(.log(…))` from a buffer, without copying megabytes into a reply first.
     func sendLog(runID: String, epoch: Int, offset: Int64, bytes: UnsafeRawBufferPointer) -> Bool {
+        toCoordinator { try $0.sendLog(runID: runID, epoch: epoch, offset: offset, bytes: bytes) }
+    }
+
+    private func toCoordinator(_ write: (FrameWriter) throws -> Void) -> Bool {
         guard let w = output.withLock({ $0 }) else { return false }
-        do { try w.sendLog(runID: runID, epoch: epoch, offset: offset, bytes: bytes); return true } catch {
-            log("cannot send to the coordinator: \(error)")
-            return false
-        }
+        do { try write(w); return true } catch { log("cannot send to the coordinator: \(error)"); return false }
     }
 
     func log(_ s: String) { printError("podium-worker[\(node)]: \(s)") }

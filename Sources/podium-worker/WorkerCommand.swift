@@ -274,7 +274,7 @@ struct Run: ParsableCommand {
         let layout = AttemptLayout(flatRoot: out)
         let sup = RunSupervisor(request: req, layout: layout, runtime: rt, labels: ["podium.adhoc": "1"],
                                 gpus: Array(devices.prefix(gpus))) { reply in
-            if case .log(_, _, _, let chunk) = reply { chunk.withUnsafeBytes { writeAll(1, $0) } }
+            if case .log(_, _, _, let chunk) = reply { _ = chunk.withUnsafeBytes { writeAll(1, $0) } }
         }
         let result = sup.run()
         struct Summary: Encodable {

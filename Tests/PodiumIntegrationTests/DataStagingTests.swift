@@ -104,7 +104,7 @@ final class BatchedStagingTests: XCTestCase {
         for (i, p) in paths.enumerated() {
             try FileManager.default.createDirectory(atPath: directoryOf(src + "/" + p), withIntermediateDirectories: true)
             let body = p == "empty.txt" ? [] : Array("file \(i) \(p)\n".utf8) + [UInt8](repeating: UInt8(i % 251), count: (i * 37) % 3000)
-            FileManager.default.createFile(atPath: src + "/" + p, contents: Data(body))
+            _ = FileManager.default.createFile(atPath: src + "/" + p, contents: Data(body))
         }
         let m = try DataManifest.of(directory: src, cacheFile: nil)
         XCTAssertEqual(m.files.count, paths.count)

@@ -8,13 +8,9 @@ import PodiumStore
 /// run once.
 final class DiskFullTests: XCTestCase {
     func testCoordinatorDiskFullStopsCleanlyAndResumes() throws {
-        guard getuid() == 0 else { throw XCTSkip("needs root to mount a small tmpfs") }
         let dir = makeTempDir("diskfull")
         let state = dir + "/state"
-        try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        guard ChildProcess.capture(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", state])?.code == 0 else {
-            throw XCTSkip("cannot mount a tmpfs here")
-        }
+        try mountSmallTmpfs(at: state, size: "6m")
         defer {
             _ = ChildProcess.capture([workerBinary, "stop", "--work-dir", dir + "/work"])
             _ = ChildProcess.capture(["umount", "-l", state])
@@ -58,13 +54,9 @@ final class NodeDiskFullTests: XCTestCase {
     /// A node's work directory fills up under an agent: the attempt is an infra failure (not the agent's), retried on
     /// another node, and the full node is drained — no more work goes there.
     func testNodeDiskFullIsInfraAndDrainsTheNode() throws {
-        guard getuid() == 0 else { throw XCTSkip("needs root to mount a small tmpfs") }
         let dir = makeTempDir("nodefull")
         let small = dir + "/small-work"
-        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
-        guard ChildProcess.capture(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", small])?.code == 0 else {
-            throw XCTSkip("cannot mount a tmpfs here")
-        }
+        try mountSmallTmpfs(at: small, size: "8m")
         defer {
             _ = ChildProcess.capture([workerBinary, "stop", "--work-dir", small])
             _ = ChildProcess.capture([workerBinary, "stop", "--work-dir", dir + "/big-work"])
@@ -93,5 +85,14 @@ final class NodeDiskFullTests: XCTestCase {
         XCTAssertEqual(attempts.filter { $0.outcome == .completed }.map(\.node), ["roomy", "roomy", "roomy"])
         XCTAssertEqual(try store.events(kind: "node_drained").count, 1)
         XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
+}
+
+/// A small tmpfs at `path` (created), to fill up on purpose; skips the test where that cannot be done.
+func mountSmallTmpfs(at path: String, size: String) throws {
+    guard getuid() == 0 else { throw XCTSkip("needs root to mount a small tmpfs") }
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    guard ChildProcess.capture(["mount", "-t", "tmpfs", "-o", "size=\(size)", "tmpfs", path])?.code == 0 else {
+        throw XCTSkip("cannot mount a tmpfs here")
     }
 }

@@ -10,7 +10,7 @@ final class ProcessRuntimeTests: XCTestCase {
     override func setUp() {
         dir = makeTempDir("proc")
         try? FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir + "/data/sample_submission.csv", contents: Data("id,y\n1,0\n".utf8))
+        _ = FileManager.default.createFile(atPath: dir + "/data/sample_submission.csv", contents: Data("id,y\n1,0\n".utf8))
     }
     override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
 

@@ -7,6 +7,29 @@ import PodiumProtocol
 import Glibc
 #endif
 
+/// The coordinator's end of a connection to a worker server over two pipes: `serve` runs on its own thread with this
+/// connection as its output; `finished` turns true when it returns; `close` ends the connection from this side.
+struct PipeConnection {
+    let send: FrameWriter
+    let replies: FrameReader
+    let finished = Locked(false)
+    let close: () -> Void
+
+    init(to server: WorkerServer) {
+        signal(SIGPIPE, SIG_IGN)  // as in `podium sweep`: a write to a closed pipe is an error, not the end of the process
+        var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&toServer), 0)
+        XCTAssertEqual(pipe(&fromServer), 0)
+        let input = FrameReader(fd: toServer[0]), output = FrameWriter(fd: fromServer[1])
+        let finished = self.finished
+        BlockingThread.start { server.serve(input: input, output: output); finished.withLock { $0 = true } }
+        let w = toServer[1], r = fromServer[0]
+        send = FrameWriter(fd: w)
+        replies = FrameReader(fd: r)
+        close = { Glibc.close(w); Glibc.close(r) }
+    }
+}
+
 /// The worker's frame server over pipes, with real containers: handshake, start, artifacts, acknowledgement, fencing.
 final class WorkerServerTests: XCTestCase {
     func testStartFetchAcknowledgeAndFencing() throws {
@@ -14,16 +37,10 @@ final class WorkerServerTests: XCTestCase {
         let dir = makeTempDir("srv")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
-        var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&toServer), 0)
-        XCTAssertEqual(pipe(&fromServer), 0)
         let server = WorkerServer(node: "it-node", workDir: dir + "/work", runtime: DockerRuntime(engine: engine),
-                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (2, 1 << 30))
-        let serverIn = FrameReader(fd: toServer[0])
-        let finished = Locked(false)
-        BlockingThread.start { server.serve(input: serverIn); finished.withLock { $0 = true } }
-        let send = FrameWriter(fd: toServer[1])
-        let replies = FrameReader(fd: fromServer[0])
+                                  version: podiumVersion, capacity: (2, 1 << 30))
+        let connection = PipeConnection(to: server)
+        let send = connection.send, replies = connection.replies, finished = connection.finished
 
         try send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test"))
         guard case .welcome(let v, _, let node, _, _, _, _) = try replies.next(Reply.self) else { return XCTFail("no welcome") }
@@ -79,25 +96,19 @@ final class WorkerServerTests: XCTestCase {
         XCTAssertTrue(held.isEmpty)
         XCTAssertFalse(FileManager.default.fileExists(atPath: attemptDir), "acknowledged artifacts are removed from the node")
 
-        close(toServer[1])
+        connection.close()
         let until = monotonicSeconds() + 10
         while !finished.withLock({ $0 }) && monotonicSeconds() < until { sleepSeconds(0.05) }
         XCTAssertTrue(finished.withLock { $0 }, "the server ends when the connection closes")
-        close(fromServer[0])
     }
 
     func testVersionMismatchIsRefusedClearly() throws {
-        var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&toServer), 0)
-        XCTAssertEqual(pipe(&fromServer), 0)
-        let server = WorkerServer(node: "n", workDir: makeTempDir("ver"), runtime: DockerRuntime(),
-                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (1, 1 << 30))
-        let input = FrameReader(fd: toServer[0])
-        BlockingThread.start { server.serve(input: input) }
-        try FrameWriter(fd: toServer[1]).send(Request.hello(protocolVersion: 999, coordinator: "future"))
-        guard case .error(_, let m) = try FrameReader(fd: fromServer[0]).next(Reply.self) else { return XCTFail("no error") }
+        let server = WorkerServer(node: "n", workDir: makeTempDir("ver"), runtime: DockerRuntime(), version: podiumVersion, capacity: (1, 1 << 30))
+        let connection = PipeConnection(to: server)
+        defer { connection.close() }
+        try connection.send.send(Request.hello(protocolVersion: 999, coordinator: "future"))
+        guard case .error(_, let m) = try connection.replies.next(Reply.self) else { return XCTFail("no error") }
         XCTAssertTrue(m.contains("protocol version mismatch"), m)
-        close(toServer[1])
     }
 }
 
@@ -108,16 +119,11 @@ final class LogDigestTests: XCTestCase {
         let dir = makeTempDir("digest")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
-        var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&toServer), 0)
-        XCTAssertEqual(pipe(&fromServer), 0)
         let server = WorkerServer(node: "digest-node", workDir: dir + "/work", runtime: ProcessRuntime(),
-                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (2, 1 << 30))
-        let serverIn = FrameReader(fd: toServer[0])
-        BlockingThread.start { server.serve(input: serverIn) }
-        let send = FrameWriter(fd: toServer[1])
-        let replies = FrameReader(fd: fromServer[0])
-        defer { close(toServer[1]); close(fromServer[0]) }
+                                  version: podiumVersion, capacity: (2, 1 << 30))
+        let connection = PipeConnection(to: server)
+        defer { connection.close() }
+        let send = connection.send, replies = connection.replies
         try send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test"))
         guard case .welcome = try replies.next(Reply.self) else { return XCTFail("no welcome") }
 
@@ -178,17 +184,7 @@ final class ReconnectHandshakeTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
         let server = WorkerServer(node: "re-node", workDir: dir + "/work", runtime: ProcessRuntime(), version: podiumVersion,
                                   capacity: (2, 1 << 30), stopOnDisconnect: false)
-        func connect() -> (send: FrameWriter, replies: FrameReader, close: () -> Void) {
-            var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
-            XCTAssertEqual(pipe(&toServer), 0)
-            XCTAssertEqual(pipe(&fromServer), 0)
-            let input = FrameReader(fd: toServer[0]), output = FrameWriter(fd: fromServer[1])
-            let toRead = toServer[0], toWrite = fromServer[1]
-            BlockingThread.start { server.serve(input: input, output: output); close(toRead); close(toWrite) }
-            let w = toServer[1], r = fromServer[0]
-            return (FrameWriter(fd: w), FrameReader(fd: r), { close(w); close(r) })
-        }
-        let first = connect()
+        let first = PipeConnection(to: server)
         try first.send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test 1"))
         guard case .welcome = try first.replies.next(Reply.self) else { return XCTFail("no welcome") }
         try first.send.send(Request.start(StartRequest(
@@ -202,7 +198,7 @@ final class ReconnectHandshakeTests: XCTestCase {
         defer { server.stopAll() }
 
         // The second coordinator connects and waits before saying hello: the agent keeps printing meanwhile.
-        let second = connect()
+        let second = PipeConnection(to: server)
         defer { second.close() }
         sleepSeconds(0.8)
         try second.send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test 2"))
@@ -219,16 +215,12 @@ final class ReconnectHandshakeTests: XCTestCase {
 /// and the coordinator places by it (warning when the inventory disagrees).
 final class GPUModelReportTests: XCTestCase {
     func welcomeModel(_ gpus: [GPUDevice]) throws -> String? {
-        var toServer: [Int32] = [0, 0], fromServer: [Int32] = [0, 0]
-        XCTAssertEqual(pipe(&toServer), 0)
-        XCTAssertEqual(pipe(&fromServer), 0)
-        defer { close(toServer[1]); close(fromServer[0]) }
         let server = WorkerServer(node: "g", workDir: makeTempDir("gpu-model"), runtime: ProcessRuntime(),
-                                  output: FrameWriter(fd: fromServer[1]), version: podiumVersion, capacity: (2, 1 << 30), gpus: gpus)
-        let input = FrameReader(fd: toServer[0])
-        BlockingThread.start { server.serve(input: input) }
-        try FrameWriter(fd: toServer[1]).send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test"))
-        guard case .welcome(_, _, _, let count, _, _, let model) = try FrameReader(fd: fromServer[0]).next(Reply.self) else {
+                                  version: podiumVersion, capacity: (2, 1 << 30), gpus: gpus)
+        let connection = PipeConnection(to: server)
+        defer { connection.close() }
+        try connection.send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test"))
+        guard case .welcome(_, _, _, let count, _, _, let model) = try connection.replies.next(Reply.self) else {
             XCTFail("no welcome"); return nil
         }
         XCTAssertEqual(count, gpus.count)
