@@ -370,7 +370,17 @@ public final class SSHSession: @unchecked Sendable {
             }
             let rc = libssh2_channel_wait_closed(b.channel)
             if rc == LIBSSH2_ERROR_EAGAIN { return }
-            let status = libssh2_channel_get_exit_status(b.channel)
+            var status = libssh2_channel_get_exit_status(b.channel)
+            // A command killed by a signal has no exit status (libssh2 then says 0, as for success): the peer names
+            // the signal instead, and the status becomes the shell's 128 + its number.
+            var name: UnsafeMutablePointer<CChar>?
+            var nameLength = 0
+            if libssh2_channel_get_exit_signal(b.channel, &name, &nameLength, nil, nil, nil, nil) == 0, let name {
+                let signal = String(decoding: UnsafeRawBufferPointer(start: name, count: nameLength), as: UTF8.self)
+                libssh2_free(session, name)
+                b.exec.setSignal(signal)
+                status = 128 + (SSHExec.signalNumbers[signal] ?? 127)
+            }
             libssh2_channel_free(b.channel)
             b.finish(status: status)
         }
@@ -426,11 +436,17 @@ public final class SSHExec: @unchecked Sendable {
     public let fd: Int32
     public let command: String
     private let state = Locked<(started: Bool, startError: SSHError?, exit: Int32?, done: Bool, error: SSHError?)>((false, nil, nil, false, nil))
+    private let signalName = Locked<String?>(nil)
 
     init(fd: Int32, command: String) { self.fd = fd; self.command = command }
 
     func started(error: SSHError?) { state.withLock { $0.started = true; $0.startError = error } }
     func setError(_ e: SSHError) { state.withLock { if $0.error == nil { $0.error = e } } }
+    func setSignal(_ name: String) { signalName.withLock { $0 = name } }
+
+    /// Signal names as SSH carries them (RFC 4254 §6.10, without "SIG") → Linux numbers; others count as 127.
+    static let signalNumbers: [String: Int32] = ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9,
+                                                  "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15]
     func finished(status: Int32?) { state.withLock { $0.exit = status; $0.done = true } }
 
     func waitStarted(abort: () -> SSHError?) throws {
@@ -442,7 +458,8 @@ public final class SSHExec: @unchecked Sendable {
         }
     }
 
-    /// The remote exit status, once the command ended (nil if the connection broke first, or on timeout).
+    /// The remote exit status, once the command ended (nil if the connection broke first, or on timeout); 128 + the
+    /// signal's number when a signal killed it (`exitSignal` names it), as a shell reports it — never 0.
     public func waitExit(timeout: Double) -> Int32? {
         let until = monotonicSeconds() + timeout
         while monotonicSeconds() < until {
@@ -452,6 +469,9 @@ public final class SSHExec: @unchecked Sendable {
         }
         return nil
     }
+
+    /// The signal that killed the remote command ("TERM", "KILL", …), when one did.
+    public var exitSignal: String? { signalName.withLock { $0 } }
 
     /// Why the channel broke, if it did.
     public var error: SSHError? { state.withLock { $0.error } }

@@ -128,6 +128,7 @@ struct Nodes: ParsableCommand {
                 if let err = e.error ?? s.error { throw err }
                 throw ExitCode(255)
             }
+            if let signal = e.exitSignal { printError("podium: the command on \(node) was killed by SIG\(signal)") }
             if status != 0 { throw ExitCode(status) }
         }
     }

@@ -24,6 +24,17 @@ final class SSHTests: XCTestCase {
         let (s2, out2) = try s.run("cat", input: Array("ping".utf8))
         XCTAssertEqual(s2, 0)
         XCTAssertEqual(String(decoding: out2, as: UTF8.self), "ping")
+        // Killed by a signal: no exit status on the wire (libssh2 says 0, as for success); reported as a shell does.
+        for (signal, number) in [("TERM", Int32(15)), ("KILL", 9)] {
+            let e = try s.exec("echo before; kill -\(signal) $$; echo after")
+            e.closeWrite()
+            XCTAssertEqual(String(decoding: e.readAll(), as: UTF8.self), "before\n")
+            XCTAssertEqual(e.waitExit(timeout: 10), 128 + number, "killed by SIG\(signal) is a failure, never 0")
+            XCTAssertEqual(e.exitSignal, signal)
+            e.close()
+        }
+        let (s3, _) = try s.run("kill -TERM $$")
+        XCTAssertEqual(s3, 143)
     }
 
     /// 1 GiB each way through exec channels, checksummed with sha256sum on both ends (the debug build's own hashing
