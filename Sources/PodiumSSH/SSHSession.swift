@@ -444,9 +444,6 @@ public final class SSHExec: @unchecked Sendable {
     func setError(_ e: SSHError) { state.withLock { if $0.error == nil { $0.error = e } } }
     func setSignal(_ name: String) { signalName.withLock { $0 = name } }
 
-    /// Signal names as SSH carries them (RFC 4254 §6.10, without "SIG") → Linux numbers; others count as 127.
-    static let signalNumbers: [String: Int32] = ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9,
-                                                  "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15]
     func finished(status: Int32?) { state.withLock { $0.exit = status; $0.done = true } }
 
     func waitStarted(abort: () -> SSHError?) throws {
@@ -472,6 +469,10 @@ public final class SSHExec: @unchecked Sendable {
 
     /// The signal that killed the remote command ("TERM", "KILL", …), when one did.
     public var exitSignal: String? { signalName.withLock { $0 } }
+
+    /// Signal names as SSH carries them (RFC 4254 §6.10, without "SIG") → Linux numbers; others count as 127.
+    static let signalNumbers: [String: Int32] = ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9,
+                                                  "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15]
 
     /// Why the channel broke, if it did.
     public var error: SSHError? { state.withLock { $0.error } }
