@@ -184,8 +184,8 @@ public struct SSHNodeFiles: NodeFiles {
     /// One `tar -x` on the node per batch, fed a ustar stream written here; then the node's digests of what landed.
     /// Paths a ustar header cannot hold, and files whose digest does not match, are returned for one-by-one puts.
     public func putMany(localDir: String, remoteDir: String, files: [DataManifest.File]) throws -> [DataManifest.File] {
-        let fits = files.filter { TarWriter.header(path: $0.path, size: $0.size) != nil }
-        var left = files.filter { TarWriter.header(path: $0.path, size: $0.size) == nil }
+        var fits = [DataManifest.File](), left = [DataManifest.File]()
+        for f in files { if TarWriter.header(path: f.path, size: f.size) != nil { fits.append(f) } else { left.append(f) } }
         guard !fits.isEmpty else { return left }
         let untar = try session.exec("mkdir -p \(shellQuote(remoteDir)) && cd \(shellQuote(remoteDir)) && exec tar -xf - --no-same-owner")
         let writer = TarWriter(fd: untar.fd)
@@ -302,18 +302,18 @@ struct TarWriter {
     func add(localPath: String, path: String, size: Int64) -> Bool {
         guard let h = TarWriter.header(path: path, size: size) else { return false }
         write(h)
-        let fd = open(localPath, O_RDONLY | O_CLOEXEC)
+        let file = open(localPath, O_RDONLY | O_CLOEXEC)
         var done: Int64 = 0
-        if fd >= 0 {
+        if file >= 0 {
             var buf = [UInt8](repeating: 0, count: 1 << 20)
             while done < size {
-                let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, min($0.count, Int(size - done))) }
+                let n = buf.withUnsafeMutableBytes { read(file, $0.baseAddress, min($0.count, Int(size - done))) }
                 if n < 0 && errno == EINTR { continue }
                 if n <= 0 { break }
-                write(Array(buf[0..<n]))
+                _ = buf.withUnsafeBytes { writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }  // a failure shows in tar's status
                 done += Int64(n)
             }
-            close(fd)
+            close(file)
         }
         let ok = done == size
         if !ok { write([UInt8](repeating: 0, count: Int(size - done))) }

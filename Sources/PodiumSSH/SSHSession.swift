@@ -375,14 +375,14 @@ public final class SSHSession: @unchecked Sendable {
             // the signal instead, and the status becomes the shell's 128 + its number.
             var name: UnsafeMutablePointer<CChar>?
             var nameLength = 0
+            var signal: String?
             if libssh2_channel_get_exit_signal(b.channel, &name, &nameLength, nil, nil, nil, nil) == 0, let name {
-                let signal = String(decoding: UnsafeRawBufferPointer(start: name, count: nameLength), as: UTF8.self)
+                signal = String(decoding: UnsafeRawBufferPointer(start: name, count: nameLength), as: UTF8.self)
                 libssh2_free(session, name)
-                b.exec.setSignal(signal)
-                status = 128 + (SSHExec.signalNumbers[signal] ?? 127)
+                status = 128 + (SSHExec.signalNumbers[signal!] ?? 127)
             }
             libssh2_channel_free(b.channel)
-            b.finish(status: status)
+            b.finish(status: status, signal: signal)
         }
     }
 
@@ -435,16 +435,14 @@ public final class SSHExec: @unchecked Sendable {
     /// Bidirectional: read = remote stdout (EOF when it ends), write = remote stdin.
     public let fd: Int32
     public let command: String
-    private let state = Locked<(started: Bool, startError: SSHError?, exit: Int32?, done: Bool, error: SSHError?)>((false, nil, nil, false, nil))
-    private let signalName = Locked<String?>(nil)
+    private let state = Locked<(started: Bool, startError: SSHError?, exit: Int32?, signal: String?, done: Bool, error: SSHError?)>(
+        (false, nil, nil, nil, false, nil))
 
     init(fd: Int32, command: String) { self.fd = fd; self.command = command }
 
     func started(error: SSHError?) { state.withLock { $0.started = true; $0.startError = error } }
     func setError(_ e: SSHError) { state.withLock { if $0.error == nil { $0.error = e } } }
-    func setSignal(_ name: String) { signalName.withLock { $0 = name } }
-
-    func finished(status: Int32?) { state.withLock { $0.exit = status; $0.done = true } }
+    func finished(status: Int32?, signal: String?) { state.withLock { $0.exit = status; $0.signal = signal; $0.done = true } }
 
     func waitStarted(abort: () -> SSHError?) throws {
         while true {
@@ -468,11 +466,12 @@ public final class SSHExec: @unchecked Sendable {
     }
 
     /// The signal that killed the remote command ("TERM", "KILL", …), when one did.
-    public var exitSignal: String? { signalName.withLock { $0 } }
+    public var exitSignal: String? { state.withLock { $0.signal } }
 
-    /// Signal names as SSH carries them (RFC 4254 §6.10, without "SIG") → Linux numbers; others count as 127.
-    static let signalNumbers: [String: Int32] = ["HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9,
-                                                  "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15]
+    /// Signal names as SSH carries them (RFC 4254 §6.10, without "SIG") → this system's numbers; others count as 127.
+    static let signalNumbers: [String: Int32] = ["HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "ILL": SIGILL, "ABRT": SIGABRT,
+                                                  "FPE": SIGFPE, "KILL": SIGKILL, "USR1": SIGUSR1, "SEGV": SIGSEGV,
+                                                  "USR2": SIGUSR2, "PIPE": SIGPIPE, "ALRM": SIGALRM, "TERM": SIGTERM]
 
     /// Why the channel broke, if it did.
     public var error: SSHError? { state.withLock { $0.error } }
@@ -535,11 +534,11 @@ final class Bridge {
         self.channel = channel; self.localFD = localFD; self.stderrFD = stderrFD; self.exec = exec
     }
 
-    func finish(status: Int32?) {
+    func finish(status: Int32?, signal: String? = nil) {
         guard !finished else { return }
         finished = true
         close(localFD)
         if stderrFD >= 0 { close(stderrFD) }
-        exec.finished(status: status)
+        exec.finished(status: status, signal: signal)
     }
 }

@@ -369,14 +369,14 @@ public final class WorkerServer: @unchecked Sendable {
     }
 }
 
-/// Sends one live attempt's agent.log to the coordinator from the file on disk, on its own thread: at most 1 MiB in
-/// flight per attempt, at whatever pace the connection allows, resuming from where the coordinator says it stands.
 /// SHA-256 of a log's first `bytes` bytes.
 struct LogDigest {
     var hasher = SHA256()
     var bytes: Int64 = 0
 }
 
+/// Sends one live attempt's agent.log to the coordinator from the file on disk, on its own thread: at most 1 MiB in
+/// flight per attempt, at whatever pace the connection allows, resuming from where the coordinator says it stands.
 final class LogFollower: @unchecked Sendable {
     let path: String
     let runID: String

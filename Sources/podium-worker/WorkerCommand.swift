@@ -272,11 +272,22 @@ struct Run: ParsableCommand {
                                snapshotIntervalSeconds: si.seconds, cpus: cpus, memoryBytes: mem, shmBytes: 256 << 20,
                                gpus: gpus, network: network)
         let layout = AttemptLayout(flatRoot: out)
+        // The supervisor's log replies only say the log grew (as they wake the daemon's followers); the bytes are in
+        // agent.log, printed from where the last wake-up stopped.
+        let logFD = Locked<Int32>(-1)
+        let printNewLog: @Sendable () -> Void = {
+            logFD.withLock { fd in
+                if fd < 0 { fd = open(layout.agentLog, O_RDONLY | O_CLOEXEC) }
+                if fd >= 0 { copyAll(from: fd, to: 1, bufferSize: 1 << 20) }
+            }
+        }
         let sup = RunSupervisor(request: req, layout: layout, runtime: rt, labels: ["podium.adhoc": "1"],
                                 gpus: Array(devices.prefix(gpus))) { reply in
-            if case .log(_, _, _, let chunk) = reply { _ = chunk.withUnsafeBytes { writeAll(1, $0) } }
+            if case .log = reply { printNewLog() }
         }
         let result = sup.run()
+        printNewLog()
+        logFD.withLock { if $0 >= 0 { close($0) } }
         struct Summary: Encodable {
             var outcome: String
             var exit_code: Int?

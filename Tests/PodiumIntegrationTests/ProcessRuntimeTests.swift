@@ -68,4 +68,19 @@ final class ProcessRuntimeTests: XCTestCase {
         XCTAssertEqual(GPUInventory.resolve(declared: 2, discovered: []).map(\.standIn), [true, true])
         XCTAssertEqual(GPUInventory.resolve(declared: 2, discovered: gpus).count, 2)
     }
+
+    /// `podium-worker run` prints the agent's log as it runs, then one JSON result (the log reaches stdout from the
+    /// file the supervisor writes).
+    func testForegroundRunPrintsTheLogThenTheResult() throws {
+        let r = try XCTUnwrap(ChildProcess.capture([workerBinary, "run", "--runtime", "process", "--image", "none",
+                                                    "--data-dir", dir + "/data", "--budget", "20s", "--output-dir", dir + "/out",
+                                                    "--", "/bin/sh", "-c", "seq 1 20000; sleep 0.2; echo last-line"]))
+        XCTAssertEqual(r.code, 0)
+        let expected = (1...20000).map { "\($0)\n" }.joined() + "last-line\n"
+        XCTAssertTrue(r.output.hasPrefix(expected), "the whole log, in order, before the result")
+        let json = try XCTUnwrap(r.output.split(separator: "\n").last)
+        let result = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        XCTAssertEqual(result?["outcome"] as? String, "completed")
+        XCTAssertEqual(result?["log_bytes"] as? Int, expected.utf8.count)
+    }
 }
