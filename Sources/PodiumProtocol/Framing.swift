@@ -8,7 +8,7 @@ import Foundation
 #endif
 import PodiumCore
 
-/// Largest frame either side accepts; bigger artifacts are split into several `.file` frames by the worker (todo: issue 4).
+/// Largest frame either side accepts; artifacts over `WorkerServer.chunkBytes` travel as `.fileChunk` frames and a `.fileEnd`.
 public let maxFrameBytes = 64 << 20
 
 public enum FrameError: Error, CustomStringConvertible, Equatable {

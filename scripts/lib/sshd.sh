@@ -31,3 +31,15 @@ CFG
 }
 
 stop_test_sshd() { kill "$SSHD_PID" 2>/dev/null || true; wait "$SSHD_PID" 2>/dev/null || true; }
+
+# PIN=1 models the node and the coordinator as two machines on a 2-core box: sshd and everything it starts (the node's
+# side: the worker daemon, agents, `cat`) run on CPU 0, and the client (OpenSSH's or podium's coordinator) on CPU 1.
+# Without PIN both sides share both cores, and the client's cost and the node's add up. Sets CLIENT_PIN (a command
+# prefix, empty without PIN) and PINNED (true/false, for the JSON line).
+pin_sides() {
+  CLIENT_PIN=""; PINNED=false
+  [ "${PIN:-0}" = 1 ] || return 0
+  if [ "$(nproc)" -lt 2 ]; then echo "PIN=1 needs at least 2 CPUs" >&2; exit 2; fi
+  taskset -a -p -c 0 "$SSHD_PID" >/dev/null
+  CLIENT_PIN="taskset -c 1"; PINNED=true
+}
