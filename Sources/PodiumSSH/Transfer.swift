@@ -17,51 +17,116 @@ extension SSHSession {
         public var sha256: String
     }
 
-    /// Downloads `remote` to `local`; an interrupted earlier download (`local.part`) is resumed, not restarted.
-    public func download(remote: String, to local: String) throws -> TransferResult {
+    /// Downloads `remote` to `local`, verified with the node's sha256 of the whole file; an interrupted earlier download
+    /// (`local.part`, and `local.part.ranges` when it had several streams) is resumed, not restarted.
+    ///
+    /// `streams` > 1 splits what is left into that many byte ranges (each at least `minBytesPerStream`), each copied over
+    /// a connection of its own. libssh2 decrypts one 16-byte block per OpenSSL call on the connection's I/O thread, so a
+    /// single connection runs at what one core decrypts; a second connection decrypts on a second core. The first range
+    /// is hashed as it arrives, the others from the file once every range is in (SHA-256 runs in order). A range whose
+    /// connection cannot be opened runs as one more channel of this session.
+    public func download(remote: String, to local: String, streams: Int = 1,
+                         minBytesPerStream: Int64 = 64 << 20) throws -> TransferResult {
         let doing = "downloading \(remote) from \(target.host)"
         let part = local + ".part"
+        let rangesPath = part + ".ranges"
+        let quoted = shellQuote(remote)
+        let (statStatus, statOut) = try run("stat -L -c %s -- \(quoted) 2>&1")
+        let statText = String(decoding: statOut, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard statStatus == 0, let size = Int64(statText) else {
+            throw SSHError(.io, doing: doing, message: "cannot read \(remote) on the node: \(statText.isEmpty ? "stat exited \(statStatus)" : statText)")
+        }
+        var plan: PartPlan
+        if let resumed = PartPlan.load(rangesPath, size: size) {
+            plan = resumed
+        } else {
+            // A ranges file that no longer fits the node's file (its size changed), or a plain `.part` longer than the
+            // file: what is there is not part of this file.
+            if access(rangesPath, F_OK) == 0 || fileSize(part) > size { unlink(part); unlink(rangesPath) }
+            plan = PartPlan.fresh(size: size, have: fileSize(part), streams: streams, minBytesPerStream: minBytesPerStream)
+        }
+        let resumedFrom = plan.ranges.reduce(Int64(0)) { $0 + ($1.done - $1.start) }
+        // A part written by several streams is not a prefix: the ranges file says which bytes it holds, so it is on disk
+        // before the first byte lands.
+        if plan.ranges.count > 1 { try plan.save(rangesPath) }
+        let out = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard out >= 0 else { throw SSHError(.io, doing: doing, message: "cannot write \(part): \(String(cString: strerror(errno)))") }
         var hasher = SHA256()
-        var offset: Int64 = 0
-        if let fd = Optional(open(part, O_RDONLY)), fd >= 0 {
-            offset = hashFile(fd, into: &hasher)
+        if plan.ranges[0].done > 0, let fd = Optional(open(part, O_RDONLY | O_CLOEXEC)), fd >= 0 {
+            _ = hashFile(fd, into: &hasher, from: 0, upTo: plan.ranges[0].done)
             close(fd)
         }
-        let out = open(part, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard out >= 0 else { throw SSHError(.io, doing: doing, message: "cannot write \(part): \(String(cString: strerror(errno)))") }
-        // The node hashes its file while we copy it. The copy's bytes are hashed and written to the .part file right on
-        // the session's I/O thread (no socket hop, no second thread per MiB).
-        let remoteSum = try exec(remoteSHA256Command([remote]))
-        let sink = DownloadSink(fd: out, hasher: hasher, offset: offset)
-        let copy: SSHExec
-        do {
-            copy = try exec(offset == 0 ? "cat -- \(shellQuote(remote))" : "tail -c +\(offset + 1) -- \(shellQuote(remote))",
-                            stdoutSink: { sink.take($0) })
-        } catch {
-            close(out)
-            remoteSum.close()
-            throw error
+        let flusher = PartFlusher(fd: out, plan: plan, rangesPath: plan.ranges.count > 1 ? rangesPath : nil)
+        // The node hashes its file while we copy it.
+        let remoteSum: SSHExec
+        do { remoteSum = try exec(remoteSHA256Command([remote])) } catch { flusher.stop(); close(out); throw error }
+        var extra: [SSHSession] = []
+        var copies: [(index: Int, exec: SSHExec, sink: RangeSink)] = []
+        var failures: [String] = []
+        for (i, r) in plan.ranges.enumerated() {
+            let last = i == plan.ranges.count - 1
+            guard r.done < r.end || (last && r.done == r.start) else { continue }
+            // The last range runs to the end of the file, the others stop at theirs.
+            let command: String
+            switch (r.done, last) {
+            case (0, true): command = "cat -- \(quoted)"
+            case (_, true): command = "tail -c +\(r.done + 1) -- \(quoted)"
+            case (0, false): command = "head -c \(r.end) -- \(quoted)"
+            default: command = "tail -c +\(r.done + 1) -- \(quoted) | head -c \(r.end - r.done)"
+            }
+            var session = self
+            if i > 0, let s = try? SSHSession(target: target) { extra.append(s); session = s }
+            let sink = RangeSink(index: i, fd: out, offset: r.done, hasher: i == 0 ? hasher : nil, flusher: flusher)
+            do {
+                copies.append((i, try session.exec(command, stdoutSink: { sink.take($0) }), sink))
+            } catch {
+                failures.append("range \(i): \(error)")
+            }
         }
-        _ = copy.readAll()  // returns at the end of the output
-        let status = copy.waitExit(timeout: 60)
-        copy.close()
-        let (total, writeError) = sink.finish()
+        for (i, copy, sink) in copies {
+            _ = copy.readAll()  // returns at the end of the output
+            let status = copy.waitExit(timeout: 60)
+            copy.close()
+            let (done, writeError) = sink.finish()
+            plan.ranges[i].done = done
+            if let writeError { failures.append("writing \(part): \(writeError)") }
+            if status != 0 {
+                failures.append("\(copy.error.map { "\($0)" } ?? "the node's copy command failed (status \(status.map(String.init) ?? "none"))")")
+            } else if i < plan.ranges.count - 1 && done != plan.ranges[i].end {
+                failures.append("range \(i) ended at byte \(done), not \(plan.ranges[i].end): the file on the node changed")
+            }
+            if i == 0, let h = sink.hasher { hasher = h }
+        }
+        for s in extra { s.disconnect() }
+        flusher.stop()
+        let total = plan.ranges.last!.done
+        if failures.isEmpty { ftruncate(out, off_t(total)) }  // nothing past the file's end, whatever was there before
         fsync(out)
         close(out)
-        if let writeError { throw SSHError(.io, doing: doing, message: "writing \(part): \(writeError); \(total) bytes kept for a resume") }
-        guard status == 0 else {
-            throw copy.error ?? SSHError(.io, doing: doing, message: "the node's copy command failed (status \(status.map(String.init) ?? "none")); \(total) bytes kept in \(part) for a resume")
+        guard failures.isEmpty else {
+            remoteSum.close()
+            if plan.ranges.count > 1 { try? plan.save(rangesPath) }
+            let kept = plan.ranges.reduce(Int64(0)) { $0 + ($1.done - $1.start) }
+            throw SSHError(.io, doing: doing, message: "\(failures.joined(separator: "; ")); \(kept) bytes kept in \(part) for a resume")
         }
-        hasher = sink.hasher
+        // Everything after the first range, hashed from the file in order. (Hashing a later range while it arrives
+        // can only start once every range before it is whole, so with ranges of equal speed it gains nothing: tried,
+        // within noise.)
+        if plan.ranges.count > 1, let fd = Optional(open(part, O_RDONLY | O_CLOEXEC)), fd >= 0 {
+            _ = hashFile(fd, into: &hasher, from: plan.ranges[0].end, upTo: total)
+            close(fd)
+        }
         let expected = parseSHA256Lines(remoteSum.readAll(), for: [remote])[remote] ?? "(none)"
         remoteSum.close()
         let actual = hasher.hexDigest()
         guard expected == actual else {
             unlink(part)
+            unlink(rangesPath)
             throw SSHError(.io, doing: doing, message: "sha256 mismatch: node \(expected), received \(actual); the partial file was removed")
         }
         guard rename(part, local) == 0 else { throw SSHError(.io, doing: doing, message: "rename \(part): \(String(cString: strerror(errno)))") }
-        return TransferResult(bytes: total, resumedFrom: offset, sha256: actual)
+        unlink(rangesPath)
+        return TransferResult(bytes: total, resumedFrom: resumedFrom, sha256: actual)
     }
 
     /// Uploads `local` to `remote`, resuming an earlier `remote.part`, verified with the node's digest of what it wrote.
@@ -118,6 +183,12 @@ extension SSHSession {
         }
         return total
     }
+
+    /// Hashes the bytes of `fd` from offset `from` up to offset `end` (or its end of file).
+    private func hashFile(_ fd: Int32, into hasher: inout SHA256, from: Int64, upTo end: Int64) -> Int64 {
+        guard lseek(fd, off_t(from), SEEK_SET) == off_t(from) else { return 0 }
+        return hashFile(fd, into: &hasher, upTo: end - from)
+    }
 }
 
 /// A shell command that prints the SHA-256 of each path on the node, one `<hex> <name>` line per readable file.
@@ -145,46 +216,125 @@ public func parseSHA256Lines(_ output: [UInt8], for paths: [String]) -> [String:
     return out
 }
 
-/// Where a download's bytes go on the session's I/O thread: hashed and appended to the `.part` file there (a hand-off
-/// to a hashing thread measured slower on two cores), and every 32 MiB a helper thread flushes what is written so far
-/// (fdatasync), so the final fsync waits for the tail only, not for gigabytes of page cache.
-final class DownloadSink: @unchecked Sendable {
-    let fd: Int32
-    private(set) var hasher: SHA256
-    private var total: Int64
-    private var error: String?
-    private var unflushed = 0
-    private let flushes = BlockingQueue<Bool>()
-    private let flusherDone = BlockingQueue<Bool>()
+/// Which byte ranges of a download are in its `.part` file: `start..<end` each, `done` the offset up to which a range's
+/// bytes are written (and, in the ranges file, flushed to disk). The ranges cover the file in order; the last one runs
+/// to the end of the file, whatever its length then.
+struct PartPlan: Codable, Equatable {
+    struct Range: Codable, Equatable { var start: Int64; var end: Int64; var done: Int64 }
+    var size: Int64
+    var ranges: [Range]
 
-    init(fd: Int32, hasher: SHA256, offset: Int64) {
-        self.fd = fd; self.hasher = hasher; total = offset
-        let flushes = self.flushes, done = self.flusherDone
+    /// A new plan: the contiguous prefix already in a plain `.part` (`have` bytes) stays, and what is left is split
+    /// into up to `streams` ranges of at least `minBytesPerStream` (the first one starts at 0 and holds the prefix).
+    static func fresh(size: Int64, have: Int64, streams: Int, minBytesPerStream: Int64) -> PartPlan {
+        let left = size - have
+        let n = Int(max(1, min(Int64(max(1, streams)), left / max(1, minBytesPerStream))))
+        let share = left / Int64(n)
+        var ranges: [Range] = []
+        for i in 0..<n {
+            let start = i == 0 ? 0 : have + share * Int64(i)
+            let end = i == n - 1 ? size : have + share * Int64(i + 1)
+            ranges.append(Range(start: start, end: end, done: i == 0 ? have : start))
+        }
+        return PartPlan(size: size, ranges: ranges)
+    }
+
+    /// The plan an interrupted multi-stream download left, when it still fits the file on the node (same size, ranges
+    /// in order and whole); nil otherwise (the `.part` then counts as a plain prefix and is checked as such).
+    static func load(_ path: String, size: Int64) -> PartPlan? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let plan = try? JSONDecoder().decode(PartPlan.self, from: data), plan.size == size, !plan.ranges.isEmpty else { return nil }
+        var next: Int64 = 0
+        for (i, r) in plan.ranges.enumerated() {
+            guard r.start == next, r.start <= r.done, r.done <= r.end || i == plan.ranges.count - 1 else { return nil }
+            next = r.end
+        }
+        return next == size ? plan : nil
+    }
+
+    func save(_ path: String) throws {
+        let data = try JSONEncoder().encode(self)
+        try data.withUnsafeBytes { try writeFileDurably(path, $0) }
+    }
+}
+
+/// Flushes a download's `.part` file every 32 MiB written (fdatasync on a helper thread, so the final fsync waits for
+/// the tail only, not for gigabytes of page cache) and, for a multi-stream download, then records how far each range
+/// is on disk in the ranges file: a resume after a crash starts from there.
+final class PartFlusher: @unchecked Sendable {
+    private let fd: Int32
+    private let progress: Locked<(plan: PartPlan, unflushed: Int)>
+    private let requests = BlockingQueue<Bool>()
+    private let done = BlockingQueue<Bool>()
+
+    init(fd: Int32, plan: PartPlan, rangesPath: String?) {
+        self.fd = fd
+        progress = Locked((plan, 0))
+        let requests = self.requests, done = self.done, progress = self.progress
         BlockingThread.start {
             while true {
-                guard let more = flushes.pop(timeout: 3600) else { continue }
+                guard let more = requests.pop(timeout: 3600) else { continue }
                 guard more else { break }
-                fdatasync(fd)
+                let snapshot = progress.withLock { $0.plan }
+                guard fdatasync(fd) == 0 else { continue }
+                if let rangesPath { try? snapshot.save(rangesPath) }
             }
             done.push(true)
         }
     }
 
+    /// Range `index` now has its bytes written up to `offset`.
+    func wrote(_ index: Int, upTo offset: Int64, bytes: Int) {
+        let flush = progress.withLock { p -> Bool in
+            p.plan.ranges[index].done = offset
+            p.unflushed += bytes
+            guard p.unflushed >= 32 << 20 else { return false }
+            p.unflushed = 0
+            return true
+        }
+        if flush { requests.push(true) }
+    }
+
+    /// Waits for the flusher's last flush; no flush of its touches the descriptor after this.
+    func stop() {
+        requests.push(false)
+        _ = done.pop(timeout: 3600)
+    }
+}
+
+/// Where one range's bytes go on its session's I/O thread: written at their offset in the `.part` file and, for the
+/// first range, hashed right there (no socket hop, no second thread per MiB; a hand-off to a hashing thread measured
+/// slower on two cores).
+final class RangeSink: @unchecked Sendable {
+    let index: Int
+    let fd: Int32
+    private(set) var hasher: SHA256?
+    private var offset: Int64
+    private var error: String?
+    private let flusher: PartFlusher
+
+    init(index: Int, fd: Int32, offset: Int64, hasher: SHA256?, flusher: PartFlusher) {
+        self.index = index; self.fd = fd; self.offset = offset; self.hasher = hasher; self.flusher = flusher
+    }
+
     func take(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard error == nil else { return false }
-        hasher.update(bytes)
-        guard writeAll(fd, bytes) else { error = String(cString: strerror(errno)); return false }
-        total += Int64(bytes.count)
-        unflushed += bytes.count
-        if unflushed >= 32 << 20 { unflushed = 0; flushes.push(true) }
+        hasher?.update(bytes)
+        var written = 0
+        while written < bytes.count {
+            let w = pwrite(fd, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
+            if w < 0 {
+                if errno == EINTR { continue }
+                error = String(cString: strerror(errno))
+                return false
+            }
+            written += w
+        }
+        offset += Int64(written)
+        flusher.wrote(index, upTo: offset, bytes: written)
         return true
     }
 
-    /// Bytes now in the file and the write error, if any. Call once the channel ended (no more `take`), before the
-    /// file is closed: it waits for the flusher (no flush of its may touch the descriptor after that).
-    func finish() -> (Int64, String?) {
-        flushes.push(false)
-        _ = flusherDone.pop(timeout: 3600)
-        return (total, error)
-    }
+    /// Where the range's bytes end in the file, and the write error, if any. Call once the channel ended (no more `take`).
+    func finish() -> (Int64, String?) { (offset, error) }
 }

@@ -140,7 +140,7 @@ struct Nodes: ParsableCommand {
         let start = monotonicSeconds()
         let r = try body(s)
         let secs = monotonicSeconds() - start
-        printError("\(label): \(r.bytes) bytes\(r.resumedFrom > 0 ? " (resumed at \(r.resumedFrom))" : "") in \(fixed(secs, 2)) s, \(fixed(Double(r.bytes) / 1048576 / max(secs, 1e-9), 1)) MiB/s, sha256 \(r.sha256)")
+        printError("\(label): \(r.bytes) bytes\(r.resumedFrom > 0 ? " (resumed: \(r.resumedFrom) of them were already there)" : "") in \(fixed(secs, 2)) s, \(fixed(Double(r.bytes - r.resumedFrom) / 1048576 / max(secs, 1e-9), 1)) MiB/s, sha256 \(r.sha256)")
     }
 
     struct Fetch: ParsableCommand {
@@ -148,10 +148,16 @@ struct Nodes: ParsableCommand {
         @Argument(help: "Node name.") var node: String
         @Argument(help: "Path on the node.") var remote: String
         @Argument(help: "Local path.") var local: String
+        @Option(help: "Connections to copy over: a file of 128 MiB or more is split into byte ranges, one per connection (one connection's speed is what one core decrypts). 1 copies it as one stream.")
+        var streams: Int = 2
         @OptionGroup var inv: InventoryOption
 
+        func validate() throws {
+            guard (1...16).contains(streams) else { throw ValidationError("--streams must be between 1 and 16, got \(streams)") }
+        }
+
         func run() throws {
-            try Nodes.transfer(try inv.node(node), "\(node):\(remote) → \(local)") { try $0.download(remote: remote, to: local) }
+            try Nodes.transfer(try inv.node(node), "\(node):\(remote) → \(local)") { try $0.download(remote: remote, to: local, streams: streams) }
         }
     }
 

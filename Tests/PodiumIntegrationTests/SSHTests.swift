@@ -268,6 +268,87 @@ final class SSHTransferTests: XCTestCase {
         XCTAssertEqual(ChildProcess.capture(["sha256sum", up])?.output.split(separator: " ").first.map(String.init), want)
     }
 
+    /// A download split over several connections: byte ranges, each over a session of its own, one whole-file sha256.
+    func testMultiStreamDownloadResumesItsRanges() throws {
+        let sshd = try TestSSHD()
+        defer { sshd.stop() }
+        let s = try SSHSession(target: sshd.target())
+        defer { s.disconnect() }
+        let mib = 1 << 20
+        let src = sshd.dir + "/src.bin"
+        XCTAssertEqual(ChildProcess.capture(["dd", "if=/dev/urandom", "of=\(src)", "bs=1M", "count=8", "status=none"])?.code, 0)
+        let want = try XCTUnwrap(ChildProcess.capture(["sha256sum", src])?.output.split(separator: " ").first.map(String.init))
+        let bytes = try XCTUnwrap(FileManager.default.contents(atPath: src))
+
+        let dst = sshd.dir + "/three.bin"
+        let r = try s.download(remote: src, to: dst, streams: 3, minBytesPerStream: Int64(mib))
+        XCTAssertEqual(r.bytes, Int64(8 * mib))
+        XCTAssertEqual(r.sha256, want)
+        XCTAssertEqual(FileManager.default.contents(atPath: dst), bytes)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dst + ".part"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dst + ".part.ranges"))
+
+        // An interrupted two-range download: bytes 0..<1 MiB and 4..<5 MiB are in, zeros elsewhere; the ranges file says so.
+        func interrupted(_ path: String, second: Data, size: Int = 8 << 20) throws {
+            var part = Data(count: 5 * mib)
+            part.replaceSubrange(0..<mib, with: bytes[0..<mib])
+            part.replaceSubrange(4 * mib..<5 * mib, with: second)
+            try part.write(to: URL(fileURLWithPath: path + ".part"))
+            let ranges = "{\"size\": \(size), \"ranges\": [{\"start\": 0, \"end\": \(4 * mib), \"done\": \(mib)}, {\"start\": \(4 * mib), \"end\": \(8 * mib), \"done\": \(5 * mib)}]}"
+            try Data(ranges.utf8).write(to: URL(fileURLWithPath: path + ".part.ranges"))
+        }
+        let dst2 = sshd.dir + "/resumed.bin"
+        try interrupted(dst2, second: bytes[4 * mib..<5 * mib])
+        let resumed = try s.download(remote: src, to: dst2, streams: 2, minBytesPerStream: Int64(mib))
+        XCTAssertEqual(resumed.resumedFrom, Int64(2 * mib), "each range goes on from where it stopped")
+        XCTAssertEqual(resumed.sha256, want)
+        XCTAssertEqual(FileManager.default.contents(atPath: dst2), bytes)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dst2 + ".part.ranges"))
+
+        // Damaged bytes in a range recorded as done: the whole-file sha256 catches them; both files go.
+        let dst3 = sshd.dir + "/damaged.bin"
+        try interrupted(dst3, second: Data(repeating: 7, count: mib))
+        XCTAssertThrowsError(try s.download(remote: src, to: dst3, streams: 2, minBytesPerStream: Int64(mib))) {
+            XCTAssertTrue("\($0)".contains("sha256 mismatch"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dst3 + ".part"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dst3 + ".part.ranges"))
+
+        // A ranges file for another size (the node's file changed): what is there is discarded, the copy starts over.
+        let dst4 = sshd.dir + "/stale.bin"
+        try interrupted(dst4, second: bytes[4 * mib..<5 * mib], size: 9 << 20)
+        let fresh = try s.download(remote: src, to: dst4, streams: 2, minBytesPerStream: Int64(mib))
+        XCTAssertEqual(fresh.resumedFrom, 0)
+        XCTAssertEqual(fresh.sha256, want)
+
+        // A real interruption: the node's copy of the second range is stopped as it starts, then killed. The download
+        // fails and keeps what it has; the next one finishes from there.
+        let big = sshd.dir + "/big.bin"
+        XCTAssertEqual(ChildProcess.capture(["dd", "if=/dev/urandom", "of=\(big)", "bs=1M", "count=64", "status=none"])?.code, 0)
+        let bigWant = try XCTUnwrap(ChildProcess.capture(["sha256sum", big])?.output.split(separator: " ").first.map(String.init))
+        let pattern = "tail -c [+]\(32 * mib + 1) -- \(big)"  // a regular expression: + in brackets
+        let stopper = Thread {
+            for _ in 0..<2000 {
+                if ChildProcess.capture(["pkill", "-STOP", "-f", pattern])?.code == 0 { break }
+                usleep(2000)
+            }
+            usleep(300_000)
+            _ = ChildProcess.capture(["pkill", "-TERM", "-f", pattern])
+            _ = ChildProcess.capture(["pkill", "-CONT", "-f", pattern])
+        }
+        stopper.start()
+        let dst5 = sshd.dir + "/killed.bin"
+        XCTAssertThrowsError(try s.download(remote: big, to: dst5, streams: 2, minBytesPerStream: Int64(mib))) {
+            XCTAssertTrue("\($0)".contains("for a resume"), "\($0)")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dst5 + ".part.ranges"))
+        let after = try s.download(remote: big, to: dst5, streams: 2, minBytesPerStream: Int64(mib))
+        XCTAssertGreaterThanOrEqual(after.resumedFrom, Int64(32 * mib), "the first range was whole")
+        XCTAssertLessThan(after.resumedFrom, Int64(64 * mib), "the second was not")
+        XCTAssertEqual(after.sha256, bigWant)
+        XCTAssertEqual(ChildProcess.capture(["cmp", big, dst5])?.code, 0)
+    }
+
     func testNodesCheckOverSSH() throws {
         let sshd = try TestSSHD()
         defer { sshd.stop() }
