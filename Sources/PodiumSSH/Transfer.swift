@@ -45,7 +45,7 @@ extension SSHSession {
             if access(rangesPath, F_OK) == 0 || fileSize(part) > size { unlink(part); unlink(rangesPath) }
             plan = PartPlan.fresh(size: size, have: fileSize(part), streams: streams, minBytesPerStream: minBytesPerStream)
         }
-        let resumedFrom = plan.ranges.reduce(Int64(0)) { $0 + ($1.done - $1.start) }
+        let resumedFrom = plan.held
         // A part written by several streams is not a prefix: the ranges file says which bytes it holds, so it is on disk
         // before the first byte lands.
         if plan.ranges.count > 1 { try plan.save(rangesPath) }
@@ -106,8 +106,7 @@ extension SSHSession {
         guard failures.isEmpty else {
             remoteSum.close()
             if plan.ranges.count > 1 { try? plan.save(rangesPath) }
-            let kept = plan.ranges.reduce(Int64(0)) { $0 + ($1.done - $1.start) }
-            throw SSHError(.io, doing: doing, message: "\(failures.joined(separator: "; ")); \(kept) bytes kept in \(part) for a resume")
+            throw SSHError(.io, doing: doing, message: "\(failures.joined(separator: "; ")); \(plan.held) bytes kept in \(part) for a resume")
         }
         // Everything after the first range, hashed from the file in order. (Hashing a later range while it arrives
         // can only start once every range before it is whole, so with ranges of equal speed it gains nothing: tried,
@@ -223,6 +222,8 @@ struct PartPlan: Codable, Equatable {
     struct Range: Codable, Equatable { var start: Int64; var end: Int64; var done: Int64 }
     var size: Int64
     var ranges: [Range]
+    /// Bytes of the file the part holds.
+    var held: Int64 { ranges.reduce(0) { $0 + ($1.done - $1.start) } }
 
     /// A new plan: the contiguous prefix already in a plain `.part` (`have` bytes) stays, and what is left is split
     /// into up to `streams` ranges of at least `minBytesPerStream` (the first one starts at 0 and holds the prefix).
