@@ -52,16 +52,13 @@ extension SSHSession {
         let out = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard out >= 0 else { throw SSHError(.io, doing: doing, message: "cannot write \(part): \(String(cString: strerror(errno)))") }
         var hasher = SHA256()
-        if plan.ranges[0].done > 0, let fd = Optional(open(part, O_RDONLY | O_CLOEXEC)), fd >= 0 {
-            _ = hashFile(fd, into: &hasher, from: 0, upTo: plan.ranges[0].done)
-            close(fd)
-        }
+        if plan.ranges[0].done > 0 { hashFile(at: part, into: &hasher, from: 0, upTo: plan.ranges[0].done) }
         let flusher = PartFlusher(fd: out, plan: plan, rangesPath: plan.ranges.count > 1 ? rangesPath : nil)
         // The node hashes its file while we copy it.
         let remoteSum: SSHExec
         do { remoteSum = try exec(remoteSHA256Command([remote])) } catch { flusher.stop(); close(out); throw error }
         var extra: [SSHSession] = []
-        var copies: [(index: Int, exec: SSHExec, sink: RangeSink)] = []
+        var copies: [(exec: SSHExec, sink: RangeSink)] = []
         var failures: [String] = []
         for (i, r) in plan.ranges.enumerated() {
             let last = i == plan.ranges.count - 1
@@ -78,12 +75,13 @@ extension SSHSession {
             if i > 0, let s = try? SSHSession(target: target) { extra.append(s); session = s }
             let sink = RangeSink(index: i, fd: out, offset: r.done, hasher: i == 0 ? hasher : nil, flusher: flusher)
             do {
-                copies.append((i, try session.exec(command, stdoutSink: { sink.take($0) }), sink))
+                copies.append((try session.exec(command, stdoutSink: { sink.take($0) }), sink))
             } catch {
                 failures.append("range \(i): \(error)")
             }
         }
-        for (i, copy, sink) in copies {
+        for (copy, sink) in copies {
+            let i = sink.index
             _ = copy.readAll()  // returns at the end of the output
             let status = copy.waitExit(timeout: 60)
             copy.close()
@@ -111,10 +109,7 @@ extension SSHSession {
         // Everything after the first range, hashed from the file in order. (Hashing a later range while it arrives
         // can only start once every range before it is whole, so with ranges of equal speed it gains nothing: tried,
         // within noise.)
-        if plan.ranges.count > 1, let fd = Optional(open(part, O_RDONLY | O_CLOEXEC)), fd >= 0 {
-            _ = hashFile(fd, into: &hasher, from: plan.ranges[0].end, upTo: total)
-            close(fd)
-        }
+        if plan.ranges.count > 1 { hashFile(at: part, into: &hasher, from: plan.ranges[0].end, upTo: total) }
         let expected = parseSHA256Lines(remoteSum.readAll(), for: [remote])[remote] ?? "(none)"
         remoteSum.close()
         let actual = hasher.hexDigest()
@@ -183,10 +178,14 @@ extension SSHSession {
         return total
     }
 
-    /// Hashes the bytes of `fd` from offset `from` up to offset `end` (or its end of file).
-    private func hashFile(_ fd: Int32, into hasher: inout SHA256, from: Int64, upTo end: Int64) -> Int64 {
-        guard lseek(fd, off_t(from), SEEK_SET) == off_t(from) else { return 0 }
-        return hashFile(fd, into: &hasher, upTo: end - from)
+    /// Hashes the bytes of the file at `path` from offset `from` up to offset `end` (or its end of file). A file that
+    /// cannot be read adds nothing: the sha256 comparison then fails.
+    private func hashFile(at path: String, into hasher: inout SHA256, from: Int64, upTo end: Int64) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        guard lseek(fd, off_t(from), SEEK_SET) == off_t(from) else { return }
+        _ = hashFile(fd, into: &hasher, upTo: end - from)
     }
 }
 

@@ -148,7 +148,7 @@ struct Nodes: ParsableCommand {
         @Argument(help: "Node name.") var node: String
         @Argument(help: "Path on the node.") var remote: String
         @Argument(help: "Local path.") var local: String
-        @Option(help: "Connections to copy over: a file of 128 MiB or more is split into byte ranges, one per connection (one connection's speed is what one core decrypts). 1 copies it as one stream.")
+        @Option(help: "Connections to copy over: what is left of the file is split into byte ranges of at least 64 MiB, one per connection (one connection's speed is what one core decrypts); with the default 2, files of 128 MiB or more. 1 copies it as one stream.")
         var streams: Int = 2
         @OptionGroup var inv: InventoryOption
 
