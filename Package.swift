@@ -48,10 +48,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "PodiumDST",
+            dependencies: ["PodiumCoordinator", "PodiumCore", "PodiumProtocol", "PodiumScheduler", "PodiumStore"]
+        ),
         .executableTarget(
             name: "podium",
             dependencies: [
-                "PodiumCoordinator", "PodiumCore", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH", "PodiumWorker", "PodiumScheduler",
+                "PodiumCoordinator", "PodiumDST", "PodiumCore", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH", "PodiumWorker", "PodiumScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -68,6 +72,10 @@ let package = Package(
         .testTarget(name: "PodiumStoreTests", dependencies: ["PodiumStore", "PodiumCore"]),
         .testTarget(name: "PodiumGradingTests", dependencies: ["PodiumGrading", "PodiumCore"]),
         .testTarget(name: "PodiumReportTests", dependencies: ["PodiumReport", "PodiumCore", "PodiumGrading"]),
+        .testTarget(
+            name: "PodiumCoordinatorTests",
+            dependencies: ["PodiumCoordinator", "PodiumDST", "PodiumCore", "PodiumProtocol", "PodiumScheduler", "PodiumStore"]
+        ),
         .testTarget(
             name: "PodiumIntegrationTests",
             dependencies: ["PodiumCoordinator", "PodiumWorker", "PodiumCore", "PodiumStore", "PodiumSSH"]

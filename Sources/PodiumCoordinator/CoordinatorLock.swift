@@ -22,7 +22,7 @@ public final class CoordinatorLock: @unchecked Sendable {
     public static func acquire(statePath: String) throws -> CoordinatorLock? {
         let p = path(forState: statePath)
         let fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw IOFailure(description: "cannot open \(p): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SystemError("open", path: p, errno: errno) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             close(fd)
             return nil

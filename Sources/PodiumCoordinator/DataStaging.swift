@@ -31,7 +31,7 @@ public struct DataManifest: Codable, Sendable, Equatable {
             cache = (try? JSONDecoder().decode([String: Cached].self, from: data)) ?? [:]
         }
         guard let paths = FileManager.default.enumerator(atPath: dir) else {
-            throw IOFailure(description: "cannot read the public data directory \(dir)")
+            throw StagingError(description: "cannot read the public data directory \(dir)")
         }
         var files = [File]()
         var changed = false
@@ -45,7 +45,7 @@ public struct DataManifest: Codable, Sendable, Equatable {
                 files.append(File(path: rel, size: size, sha256: c.sha256))
                 continue
             }
-            guard let sha = SHA256.hex(fileAt: full) else { throw IOFailure(description: "cannot read \(full)") }
+            guard let sha = SHA256.hex(fileAt: full) else { throw StagingError(description: "cannot read \(full)") }
             cache[key] = Cached(size: size, mtime: mtime, sha256: sha)
             changed = true
             files.append(File(path: rel, size: size, sha256: sha))
@@ -148,7 +148,7 @@ public struct SSHNodeFiles: NodeFiles {
 
     public func list(_ dir: String) throws -> [String: Int64] {
         let (status, out) = try session.run("[ -d \(shellQuote(dir)) ] || exit 0; find -L \(shellQuote(dir)) -type f -printf '%P\\t%s\\n'", timeout: 300)
-        guard status == 0 else { throw IOFailure(description: "listing \(dir) on \(session.target.host) failed (status \(status))") }
+        guard status == 0 else { throw StagingError(description: "listing \(dir) on \(session.target.host) failed (status \(status))") }
         var out2 = [String: Int64]()
         for line in String(decoding: out, as: UTF8.self).split(separator: "\n") {
             let parts = line.split(separator: "\t")
@@ -166,7 +166,7 @@ public struct SSHNodeFiles: NodeFiles {
         let path = dir + "/" + DataManifest.fileName
         let (status, _) = try session.run("mkdir -p \(shellQuote(dir)) && cat > \(shellQuote(path)).tmp && mv -f \(shellQuote(path)).tmp \(shellQuote(path))",
                                           input: Array(try JSONEncoder().encode(m)))
-        guard status == 0 else { throw IOFailure(description: "writing \(path) on \(session.target.host) failed") }
+        guard status == 0 else { throw StagingError(description: "writing \(path) on \(session.target.host) failed") }
     }
 
     public func sha256(_ dir: String, _ paths: [String]) throws -> [String: String] {
@@ -206,7 +206,7 @@ public struct SSHNodeFiles: NodeFiles {
 
     public func put(local: String, remote: String) throws {
         let (status, _) = try session.run("mkdir -p \(shellQuote(directoryOf(remote)))")
-        guard status == 0 else { throw IOFailure(description: "cannot create \(directoryOf(remote)) on \(session.target.host)") }
+        guard status == 0 else { throw StagingError(description: "cannot create \(directoryOf(remote)) on \(session.target.host)") }
         _ = try session.upload(local: local, to: remote)
     }
 }
@@ -243,18 +243,18 @@ public struct LocalNodeFiles: NodeFiles {
     public func put(local: String, remote: String) throws {
         try FileManager.default.createDirectory(atPath: directoryOf(remote), withIntermediateDirectories: true)
         let src = open(local, O_RDONLY | O_CLOEXEC)
-        guard src >= 0 else { throw IOFailure(description: "cannot read \(local)") }
+        guard src >= 0 else { throw StagingError(description: "cannot read \(local)") }
         defer { close(src) }
         let dst = open(remote + ".part", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard dst >= 0 else { throw IOFailure(description: "cannot write \(remote).part: \(String(cString: strerror(errno)))") }
+        guard dst >= 0 else { throw StagingError(description: "cannot write \(remote).part: \(String(cString: strerror(errno)))") }
         copyAll(from: src, to: dst, bufferSize: 1 << 20)
         let synced = fsync(dst) == 0
         close(dst)
         guard synced, let want = SHA256.hex(fileAt: local), SHA256.hex(fileAt: remote + ".part") == want else {
             unlink(remote + ".part")
-            throw IOFailure(description: "copy of \(local) to \(remote) does not verify")
+            throw StagingError(description: "copy of \(local) to \(remote) does not verify")
         }
-        guard rename(remote + ".part", remote) == 0 else { throw IOFailure(description: "rename to \(remote): \(String(cString: strerror(errno)))") }
+        guard rename(remote + ".part", remote) == 0 else { throw StagingError(description: "rename to \(remote): \(String(cString: strerror(errno)))") }
     }
 }
 
@@ -326,4 +326,9 @@ struct TarWriter {
     func finish() { write([UInt8](repeating: 0, count: 1024)) }
 
     private func write(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { writeAll(fd, $0) } }  // a failure shows in tar's status
+}
+
+/// Staging a node's public data failed: what, where, and (when the OS said so) why.
+public struct StagingError: Error, CustomStringConvertible {
+    public var description: String
 }

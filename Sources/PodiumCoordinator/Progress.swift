@@ -1,7 +1,9 @@
 import PodiumCore
 
 /// Progress of a sweep: counts, rate and ETA, redrawn in place on a TTY, plain lines every 15 s otherwise.
+/// Notes may come from other threads than the loop's (staging runs on the connector's), so every call holds a lock.
 final class Progress: @unchecked Sendable {
+    private let lock = Locked(())
     let enabled: Bool
     let tty = stderrIsTTY
     var total = 0
@@ -22,6 +24,10 @@ final class Progress: @unchecked Sendable {
 
     func update(counts: [RunState: Int]) {
         guard enabled else { return }
+        lock.withLock { _ in draw(counts) }
+    }
+
+    private func draw(_ counts: [RunState: Int]) {
         let done = RunState.allCases.filter(\.isTerminal).reduce(0) { $0 + (counts[$1] ?? 0) }
         let elapsed = monotonicSeconds() - started
         let newlyDone = done - startDone
@@ -41,7 +47,9 @@ final class Progress: @unchecked Sendable {
     /// A line that stays (graded results): clears the redrawn line first on a TTY.
     func note(_ s: String) {
         guard enabled else { return }
-        if tty { printErrorRaw("\r\u{1b}[2K" + s + "\n"); if !lastLine.isEmpty { printErrorRaw(lastLine) } } else { printError(s) }
+        lock.withLock { _ in
+            if tty { printErrorRaw("\r\u{1b}[2K" + s + "\n"); if !lastLine.isEmpty { printErrorRaw(lastLine) } } else { printError(s) }
+        }
     }
 
     func finish() {

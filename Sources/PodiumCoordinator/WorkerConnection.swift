@@ -10,12 +10,15 @@ import PodiumSSH
 /// What reaches the coordinator's loop from a node.
 public enum NodeInput: Sendable {
     case reply(node: String, Reply)
-    case disconnected(node: String, reason: String)
+    /// The connection of this generation ended (a later connection of the same node has a higher one).
+    case disconnected(node: String, generation: Int, reason: String)
 }
 
 /// A connection to one node's worker, whatever the transport. Replies are pushed into the coordinator's queue.
 public final class WorkerConnection: @unchecked Sendable {
     public let node: String
+    /// Which connection to the node this is (numbered by the coordinator), so a late notice of an old one is told apart.
+    public let generation: Int
     let writer: FrameWriter
     let child: ChildProcess?
     let ssh: (session: SSHSession, exec: SSHExec)?
@@ -29,25 +32,25 @@ public final class WorkerConnection: @unchecked Sendable {
     private let writerDone = Locked(false)
 
     /// `local` transport: `podium-worker attach` as a child process (it starts the node's daemon if none runs).
-    public static func local(node: NodeSpec, workerCommand: [String], workDir: String, stderrPath: String,
-                             inbox: BlockingQueue<NodeInput>) throws -> WorkerConnection {
+    public static func local(node: NodeSpec, generation: Int, workerCommand: [String], workDir: String, stderrPath: String,
+                             deliver: @escaping @Sendable (NodeInput) -> Void) throws -> WorkerConnection {
         let child = try ChildProcess(arguments: attachArguments(node, workerCommand: workerCommand, workDir: workDir),
                                      stderr: .file(stderrPath))
-        let conn = WorkerConnection(node: node.name, writer: FrameWriter(fd: child.stdinFD), child: child, ssh: nil)
-        try conn.handshake(reader: FrameReader(fd: child.stdoutFD), inbox: inbox)
+        let conn = WorkerConnection(node: node.name, generation: generation, writer: FrameWriter(fd: child.stdinFD), child: child, ssh: nil)
+        try conn.handshake(reader: FrameReader(fd: child.stdoutFD), deliver: deliver)
         return conn
     }
 
     /// `ssh` transport: `podium-worker attach` on the node over an exec channel of a verified SSH session;
     /// the worker's stderr lands in `stderrPath` on the coordinator.
-    public static func ssh(node: NodeSpec, target: SSHTarget, workerCommand: [String], workDir: String, stderrPath: String,
-                           inbox: BlockingQueue<NodeInput>) throws -> WorkerConnection {
+    public static func ssh(node: NodeSpec, generation: Int, target: SSHTarget, workerCommand: [String], workDir: String, stderrPath: String,
+                           deliver: @escaping @Sendable (NodeInput) -> Void) throws -> WorkerConnection {
         let session = try SSHSession(target: target)
         do {
             let command = attachArguments(node, workerCommand: workerCommand, workDir: workDir).map(shellQuote).joined(separator: " ")
             let exec = try session.exec(command, stderrPath: stderrPath)
-            let conn = WorkerConnection(node: node.name, writer: FrameWriter(fd: exec.fd), child: nil, ssh: (session, exec))
-            try conn.handshake(reader: FrameReader(fd: exec.fd), inbox: inbox)
+            let conn = WorkerConnection(node: node.name, generation: generation, writer: FrameWriter(fd: exec.fd), child: nil, ssh: (session, exec))
+            try conn.handshake(reader: FrameReader(fd: exec.fd), deliver: deliver)
             return conn
         } catch {
             session.disconnect()
@@ -60,11 +63,11 @@ public final class WorkerConnection: @unchecked Sendable {
                          "--cpus", String(node.cpus), "--memory", String(node.memoryBytes), "--runtime", node.runtime]
     }
 
-    init(node: String, writer: FrameWriter, child: ChildProcess?, ssh: (session: SSHSession, exec: SSHExec)?) {
-        self.node = node; self.writer = writer; self.child = child; self.ssh = ssh
+    init(node: String, generation: Int, writer: FrameWriter, child: ChildProcess?, ssh: (session: SSHSession, exec: SSHExec)?) {
+        self.node = node; self.generation = generation; self.writer = writer; self.child = child; self.ssh = ssh
     }
 
-    private func handshake(reader: FrameReader, inbox: BlockingQueue<NodeInput>) throws {
+    private func handshake(reader: FrameReader, deliver: @escaping @Sendable (NodeInput) -> Void) throws {
         try writer.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "podium \(podiumVersion)"))
         let first: Reply
         do { first = try reader.next(Reply.self) } catch {
@@ -81,7 +84,7 @@ public final class WorkerConnection: @unchecked Sendable {
         default:
             throw ConnectionError(node: node, message: "unexpected first frame from the worker")
         }
-        let node = self.node, alive = self.alive
+        let node = self.node, generation = self.generation, alive = self.alive
         let outgoing = self.outgoing, writer = self.writer, sendFailure = self.sendFailure, writerDone = self.writerDone
         BlockingThread.start {
             defer { writerDone.withLock { $0 = true } }
@@ -97,10 +100,10 @@ public final class WorkerConnection: @unchecked Sendable {
         BlockingThread.start {
             while true {
                 do {
-                    inbox.push(.reply(node: node, try reader.next(Reply.self)))
+                    deliver(.reply(node: node, try reader.next(Reply.self)))
                 } catch {
                     alive.withLock { $0 = false }
-                    inbox.push(.disconnected(node: node, reason: "\(error)"))
+                    deliver(.disconnected(node: node, generation: generation, reason: "\(error)"))
                     return
                 }
             }

@@ -54,6 +54,14 @@ public struct Scheduler: Sendable {
             }
         case .nodeDown(let name):
             if let i = index(of: name) { nodes[i].online = false }
+        case .nodeKnown(let name, let capacity, let model):
+            if let i = index(of: name) {
+                nodes[i].capacity = capacity
+                nodes[i].online = false
+                nodes[i].gpuModel = model
+            } else {
+                nodes.append(Node(name: name, capacity: capacity, used: .zero, online: false, gpuModel: model))
+            }
         case .enqueue(let runs):
             for r in runs where placed[r.id] == nil && queued.insert(r.id).inserted {
                 queue.append(r)

@@ -88,6 +88,8 @@ public enum SchedulingPolicy: String, Sendable, CaseIterable, Codable {
 public enum SchedulerEvent: Equatable, Sendable {
     case nodeUp(name: String, capacity: Resources, gpuModel: String? = nil)
     case nodeDown(name: String)
+    /// A node whose capacity is known but which takes no new work yet (its running attempts are being matched first).
+    case nodeKnown(name: String, capacity: Resources, gpuModel: String? = nil)
     case enqueue([QueuedRun])
     /// The attempt placed for this run ended (any outcome); its resources are free again.
     case released(runID: String)

@@ -62,6 +62,7 @@ public struct GradeRecord: Sendable, Equatable {
 
 public struct StoreError: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Durable state in SQLite (WAL, synchronous=FULL): every change is committed before podium acts on it.
@@ -144,6 +145,7 @@ public final class StateStore: Sendable {
         public var runID: String
         public var kind: Kind
         public var at: Double
+        public init(seq: Int64, runID: String, kind: Kind, at: Double) { self.seq = seq; self.runID = runID; self.kind = kind; self.at = at }
     }
 
     /// Records requests durably (one transaction); returns how many.
@@ -294,6 +296,18 @@ public final class StateStore: Sendable {
                              arguments: [runID, epoch]).map {
                 ArtifactRecord(name: $0["name"], sha256: $0["sha256"], bytes: $0["bytes"], path: $0["path"],
                                elapsedSeconds: $0["elapsed_seconds"])
+            }
+        }
+    }
+
+    /// Every stored artifact of a sweep's attempts.
+    public func artifacts(sweep: String) throws -> [(AttemptKey, ArtifactRecord)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.* FROM artifacts a JOIN runs r ON r.id = a.run_id WHERE r.sweep = ? ORDER BY a.run_id, a.epoch, a.name
+                """, arguments: [sweep]).map {
+                (AttemptKey($0["run_id"], $0["epoch"]),
+                 ArtifactRecord(name: $0["name"], sha256: $0["sha256"], bytes: $0["bytes"], path: $0["path"], elapsedSeconds: $0["elapsed_seconds"]))
             }
         }
     }

@@ -1,0 +1,74 @@
+import PodiumCoordinator
+import PodiumCore
+import PodiumStore
+
+/// The seeded fault schedule and what each fault does to the simulated world.
+extension Simulation {
+    func scheduleFaults() {
+        let window = faultWindow
+        func at() -> Double { rng.uniform(60, window) }
+        func somePlace() -> String { placeNames[rng.int(0...(placeNames.count - 1))] }
+        func someRun() -> String { store.order[rng.int(0...(store.order.count - 1))] }
+        let lost = config.lostAfter
+        for _ in 0..<rng.int(0...5) { queue.push(.fault(.disconnect(somePlace())), at: at()) }
+        for _ in 0..<rng.int(0...3) { queue.push(.fault(.partition(somePlace(), rng.uniform(5, lost * 0.8))), at: at()) }
+        for _ in 0..<rng.int(0...2) { queue.push(.fault(.partition(somePlace(), rng.uniform(lost * 1.2, lost * 6))), at: at()) }
+        for _ in 0..<rng.int(0...2) { queue.push(.fault(.daemonRestart(somePlace())), at: at()) }
+        if rng.chance(0.3) { queue.push(.fault(.reboot(somePlace())), at: at()) }
+        if rng.chance(0.3) { queue.push(.fault(.death(somePlace())), at: at()) }
+        for _ in 0..<rng.int(0...3) { queue.push(.fault(.crash), at: at()) }
+        if rng.chance(0.3) { queue.push(.fault(.persistFailure), at: at()) }
+        for _ in 0..<rng.int(0...2) { queue.push(.fault(.cancel(someRun())), at: at()) }
+        for _ in 0..<rng.int(0...2) { queue.push(.fault(.retry(someRun())), at: at()) }
+        for _ in 0..<rng.int(0...2) { queue.push(.fault(.damageLog), at: at()) }
+        // A drained place comes back only when the sweep is started again, as its message tells the operator.
+        var t = window
+        while t < options.deadline { queue.push(.fault(.restartIfDrained), at: t); t += 6 * 3600 }
+    }
+
+    func inject(_ f: Fault) {
+        if case .restartIfDrained = f {
+            guard let i = instance, !i.drained.isEmpty, !store.runs.values.allSatisfy({ $0.state.isTerminal }) else { return }
+        }
+        faults += 1
+        log("FAULT \(f)")
+        switch f {
+        case .disconnect(let p):
+            closeConnection(p, notify: true)
+        case .partition(let p, let seconds):
+            closeConnection(p, notify: true)
+            places[p]!.unreachableUntil = max(places[p]!.unreachableUntil, now + seconds)
+        case .daemonRestart(let p):
+            // Attempts run on (containers are taken over); the new daemon follows each log from the file's end.
+            closeConnection(p, notify: true)
+            for k in places[p]!.attempts.keys { places[p]!.attempts[k]!.followerPos = places[p]!.attempts[k]!.logBytes }
+        case .reboot(let p):
+            // Daemon, agents and work directory gone.
+            closeConnection(p, notify: true)
+            places[p]!.attempts.removeAll()
+            places[p]!.seenEpoch.removeAll()
+            places[p]!.unreachableUntil = now + rng.uniform(60, 900)
+        case .death(let p):
+            guard places.values.filter({ !$0.dead }).count > 1 else { return }
+            closeConnection(p, notify: true)
+            places[p]!.dead = true
+        case .crash:
+            crash("injected")
+        case .persistFailure:
+            persistFailArmed = true
+        case .cancel(let runID):
+            requestSeq += 1
+            store.requests.append((requestSeq, runID, .cancel, false))
+        case .retry(let runID):
+            requestSeq += 1
+            store.requests.append((requestSeq, runID, .retry, false))
+        case .damageLog:
+            // Bytes of a live attempt's central copy overwritten: collection must find it and fetch the log whole.
+            guard let r = store.order.compactMap({ store.runs[$0] }).first(where: { $0.state == .running }) else { return }
+            let key = AttemptKey(r.id, r.epoch)
+            if store.logLength(key) > 0 { store.logs[key, default: []].append((0, 128, "damaged")) }
+        case .restartIfDrained:
+            crash("the operator starts the sweep again to bring drained places back")
+        }
+    }
+}

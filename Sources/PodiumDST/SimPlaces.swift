@@ -1,0 +1,190 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCoordinator
+import PodiumCore
+import PodiumProtocol
+
+/// Simulated places: a model of what `podium-worker` does with each request (the same refusals, fencing, log
+/// following and artifact passes), and the faults that befall them.
+extension Simulation {
+    func reachable(_ name: String) -> Bool {
+        guard let p = places[name] else { return false }
+        return !p.dead && now >= p.unreachableUntil
+    }
+
+    func connectDone(_ name: String) {
+        guard reachable(name) else {
+            up(.placeUnreachable(place: name, generation: nil, reason: "connection refused"), conn: nil)
+            return
+        }
+        if places[name]!.conn != nil { closeConnection(name, notify: true) }
+        generation += 1
+        places[name]!.conn = generation
+        up(.placeConnected(place: name, generation: generation,
+                           offer: PlaceOffer(gpus: places[name]!.gpus, gpuModel: nil, workerVersion: "sim", runtime: "sim")), conn: generation)
+    }
+
+    /// The connection ends; the coordinator hears of it behind what the connection still carried.
+    func closeConnection(_ name: String, notify: Bool) {
+        guard let conn = places[name]?.conn else { return }
+        places[name]!.conn = nil
+        if notify { up(.placeUnreachable(place: name, generation: conn, reason: "connection reset"), conn: conn) }
+    }
+
+    func reply(_ name: String, _ r: Reply) {
+        guard let conn = places[name]?.conn else { return }  // a place with no connection sends nowhere
+        up(.reply(place: name, r), conn: conn)
+    }
+
+    // MARK: requests
+
+    func nodeHandle(_ request: Request, at name: String) {
+        switch request {
+        case .list:
+            let held = places[name]!.attempts.values.sorted { $0.key < $1.key }.map {
+                HeldAttempt(runID: $0.key.runID, epoch: $0.key.epoch, running: $0.running, result: $0.result, logBytes: $0.logBytes)
+            }
+            reply(name, .held(held))
+        case .start(let r):
+            start(r, at: name)
+        case .cancel(let runID, let epoch):
+            let key = AttemptKey(runID, epoch)
+            if places[name]!.attempts[key]?.running == true { end(name, key, outcome: .cancelled) }
+        case .streamLog(let runID, let epoch, let from):
+            let key = AttemptKey(runID, epoch)
+            guard places[name]!.attempts[key] != nil else { return }
+            places[name]!.attempts[key]!.followerPos = from
+            follow(name, key)
+        case .fetchArtifacts(let runID, let epoch, let logBytes):
+            sendArtifacts(name, AttemptKey(runID, epoch), streamed: logBytes ?? 0)
+        case .acknowledge(let runID, let epoch):
+            let key = AttemptKey(runID, epoch)
+            if places[name]!.attempts[key]?.running == false { places[name]!.attempts[key] = nil }
+        case .hello, .exitWhenIdle, .shutdown:
+            break
+        }
+    }
+
+    func start(_ r: StartRequest, at name: String) {
+        if let seen = places[name]!.seenEpoch[r.runID], seen >= r.epoch {
+            reply(name, .error(runID: r.runID, message: "refused epoch \(r.epoch) of \(r.runID): epoch \(seen) was already seen (stale dispatch)"))
+            return
+        }
+        places[name]!.seenEpoch[r.runID] = r.epoch
+        // A newer epoch fences any older attempt of the same run still live here.
+        for old in places[name]!.attempts.values where old.key.runID == r.runID && old.running { end(name, old.key, outcome: .cancelled) }
+        guard places[name]!.usedGPUs + r.gpus <= places[name]!.gpus else {
+            reply(name, .error(runID: r.runID, message: "node \(name) has no \(r.gpus) free GPU(s) for \(r.runID) epoch \(r.epoch)"))
+            return
+        }
+        let key = AttemptKey(r.runID, r.epoch)
+        let budget = Double(r.budgetSeconds)
+        let roll = rng.uniform(0, 1)
+        let planned: AttemptOutcome = roll < 0.7 ? .completed : roll < 0.8 ? .agentError : roll < 0.9 ? .timedOut : roll < 0.95 ? .oomKilled : .infraError
+        let length: Double
+        switch planned {
+        case .timedOut: length = budget + 60
+        case .agentError: length = budget * rng.uniform(0.01, 0.5)
+        default: length = budget * rng.uniform(0.1, 0.95)
+        }
+        var a = Attempt(key: key, endAt: now + length, budget: budget, startedAt: now, planned: planned, gpus: r.gpus)
+        a.diskFull = planned == .infraError && now < faultWindow && rng.chance(0.5)
+        places[name]!.attempts[key] = a
+        reply(name, .started(runID: r.runID, epoch: r.epoch, container: "sim-\(key)"))
+        queue.push(.grow(place: name, key), at: now + rng.uniform(1, 300))
+        queue.push(.end(place: name, key), at: now + length)
+    }
+
+    /// The agent writes: the log grows, a submission appears, snapshots are taken; the follower sends what is new.
+    func grow(_ name: String, _ key: AttemptKey) {
+        guard var a = places[name]?.attempts[key], a.running else { return }
+        a.logBytes += 128 * Int64(rng.int(1...5))  // pieces of 128 bytes, each naming its attempt
+        if a.submission == nil, a.planned != .agentError || rng.chance(0.3), now - a.startedAt > a.budget * 0.05 {
+            a.submission = SimContent.submission(key)
+        }
+        if a.submission != nil, a.snapshots.last.map({ now - $0.at >= 600 }) ?? true {
+            let t = Int(now - a.startedAt)
+            let data = SimContent.snapshot(key, at: t)
+            let name7 = String(repeating: "0", count: max(0, 7 - String(t).count)) + String(t)
+            a.snapshots.append(("snapshots/t\(name7)-\(a.snapshots.count).csv", data, now))
+            reply(name, .snapshot(runID: key.runID, epoch: key.epoch,
+                                  info: SnapshotInfo(elapsedSeconds: Double(t), sha256: SHA256.hex(Array(data)), bytes: Int64(data.count))))
+        }
+        places[name]!.attempts[key] = a
+        follow(name, key)
+        queue.push(.grow(place: name, key), at: now + rng.uniform(30, 900))
+    }
+
+    /// Sends the log from the follower's position to its end (into nothing while there is no connection).
+    func follow(_ name: String, _ key: AttemptKey) {
+        guard var a = places[name]?.attempts[key] else { return }
+        while a.followerPos < a.logBytes {
+            let n = Int(min(128 * Int64(rng.int(1...3)), a.logBytes - a.followerPos))
+            reply(name, .log(runID: key.runID, epoch: key.epoch, offset: a.followerPos, data: SimContent.log(key, offset: a.followerPos, length: n)))
+            a.followerPos += Int64(n)
+        }
+        places[name]!.attempts[key] = a
+    }
+
+    /// The attempt ends (as planned, or cancelled); its result is what the place holds and reports.
+    func end(_ name: String, _ key: AttemptKey, outcome: AttemptOutcome?) {
+        guard var a = places[name]?.attempts[key], a.running else { return }
+        if outcome == nil && abs(a.endAt - now) > 1e-6 { return }
+        let o = outcome ?? a.planned
+        a.running = false
+        let snaps = a.snapshots.map { SnapshotInfo(elapsedSeconds: $0.at - a.startedAt, sha256: SHA256.hex(Array($0.data)), bytes: Int64($0.data.count)) }
+        var result = AttemptResult(outcome: o, exitCode: o == .completed ? 0 : 1, elapsedSeconds: now - a.startedAt,
+                                   message: o == .infraError ? "the node's disk is full" : nil, snapshots: snaps,
+                                   submissionSHA256: a.submission.map { SHA256.hex(Array($0)) }, logBytes: a.logBytes, gpus: [])
+        if o == .infraError && a.diskFull { result.nodeDiskFull = true }
+        a.result = result
+        places[name]!.attempts[key] = a
+        checker.truth[key] = o
+        follow(name, key)
+        reply(name, .finished(runID: key.runID, epoch: key.epoch, result: result))
+    }
+
+    /// One artifact pass: agent.log (the rest after what was streamed, when large), the submission, snapshots, done.
+    func sendArtifacts(_ name: String, _ key: AttemptKey, streamed: Int64) {
+        guard let a = places[name]?.attempts[key] else {
+            reply(name, .error(runID: key.runID, message: "no artifacts for \(key.runID) epoch \(key.epoch) on node \(name)"))
+            return
+        }
+        let size = a.logBytes
+        let threshold: Int64 = 2048
+        if size <= threshold && !(streamed > 0 && rng.chance(0.5)) {
+            let data = size == 0 ? Data() : SimContent.log(key, offset: 0, length: Int(size))
+            reply(name, .file(runID: key.runID, epoch: key.epoch, name: "agent.log", sha256: SHA256.hex(Array(data)), data: data))
+        } else {
+            var pos = streamed > 0 && streamed <= size ? streamed : 0
+            while pos < size {
+                let n = min(Int64(1024), size - pos)
+                reply(name, .fileChunk(runID: key.runID, epoch: key.epoch, name: "agent.log", offset: pos,
+                                       data: SimContent.log(key, offset: pos, length: Int(n))))
+                pos += n
+            }
+            reply(name, .fileEnd(runID: key.runID, epoch: key.epoch, name: "agent.log", sha256: "sim-\(key)", bytes: size))
+        }
+        var count = 1
+        if let sub = a.submission {
+            let sha = SHA256.hex(Array(sub))
+            if rng.chance(0.5) {
+                reply(name, .file(runID: key.runID, epoch: key.epoch, name: "submission/submission.csv", sha256: sha, data: sub))
+            } else {
+                let cut = sub.count / 2
+                reply(name, .fileChunk(runID: key.runID, epoch: key.epoch, name: "submission/submission.csv", offset: 0, data: sub.prefix(cut)))
+                reply(name, .fileChunk(runID: key.runID, epoch: key.epoch, name: "submission/submission.csv", offset: Int64(cut), data: sub.suffix(from: cut)))
+                reply(name, .fileEnd(runID: key.runID, epoch: key.epoch, name: "submission/submission.csv", sha256: sha, bytes: Int64(sub.count)))
+            }
+            count += 1
+        }
+        for s in a.snapshots {
+            reply(name, .file(runID: key.runID, epoch: key.epoch, name: s.name, sha256: SHA256.hex(Array(s.data)), data: s.data))
+            count += 1
+        }
+        reply(name, .artifactsDone(runID: key.runID, epoch: key.epoch, count: count))
+    }
+}

@@ -1,0 +1,257 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCoordinator
+import PodiumCore
+import PodiumProtocol
+import PodiumScheduler
+import PodiumStore
+
+/// Deterministic simulation of the whole coordinator (the way FoundationDB tests itself): the real
+/// `CoordinatorInstance` — and through it the real `Scheduler` and run state machine — driven against simulated
+/// places (a model of `podium-worker`'s protocol), a simulated durable store and a virtual clock, under a fault
+/// schedule drawn from one seed. After every step the invariants are checked; a seed replays exactly.
+public final class Simulation {
+    public struct Options: Sendable {
+        public var seed: UInt64
+        /// Faults happen in [0, faultWindow) of virtual time; then the world heals (dead places stay dead).
+        public var faultWindow: Double = 12 * 3600
+        /// Virtual time by which every run must be terminal.
+        public var deadline: Double = 400 * 3600
+        public var maxSteps = 2_000_000
+        /// Print every directive and fault (for a replayed seed).
+        public var verbose = false
+        public init(seed: UInt64) { self.seed = seed }
+    }
+
+    public struct Result: Sendable {
+        public var seed: UInt64
+        public var steps: Int
+        public var virtualHours: Double
+        public var runs: Int
+        public var places: Int
+        public var attempts: Int
+        public var crashes: Int
+        public var faults: Int
+        public var violations: [String]
+    }
+
+    struct Attempt {
+        var key: AttemptKey
+        var running = true
+        var endAt: Double
+        var budget: Double
+        var startedAt: Double
+        var planned: AttemptOutcome
+        var diskFull = false
+        var logBytes: Int64 = 0
+        var followerPos: Int64 = 0
+        var submission: Data?
+        var snapshots: [(name: String, data: Data, at: Double)] = []
+        var result: AttemptResult?
+        var gpus: Int
+    }
+
+    struct Place {
+        var name: String
+        var gpus: Int
+        var conn: Int?
+        var unreachableUntil = 0.0
+        var dead = false
+        var attempts: [AttemptKey: Attempt] = [:]
+        var seenEpoch: [String: Int] = [:]
+        var connectedSince: Double?
+        var usedGPUs: Int { attempts.values.filter(\.running).reduce(0) { $0 + $1.gpus } }
+    }
+
+    enum Event {
+        /// To the coordinator (dropped when it crashed since: `incarnation`).
+        case coordinator(CoordinatorEvent, incarnation: Int)
+        case request(place: String, conn: Int, Request)
+        case connectDone(place: String, incarnation: Int)
+        case grow(place: String, AttemptKey)
+        case end(place: String, AttemptKey)
+        case tick(incarnation: Int)
+        case fault(Fault)
+        case restart
+    }
+
+    enum Fault {
+        case disconnect(String), partition(String, Double), daemonRestart(String), reboot(String), death(String)
+        case crash, persistFailure, cancel(String), retry(String), damageLog
+        case restartIfDrained
+    }
+
+    let options: Options
+    var rng: SeededRandom
+    var faultWindow = 0.0
+    var config: CoordinatorInstance.Config
+    var queue = TimedQueue<Event>()
+    var now = 0.0
+    var store = SimStore()
+    var instance: CoordinatorInstance?
+    var incarnation = 0
+    var places: [String: Place] = [:]
+    var placeNames: [String] = []
+    var coordConn: [String: Int] = [:]
+    var generation = 0
+    /// Per connection and direction: when its last message arrives (TCP keeps order).
+    var upArrival: [Int: Double] = [:]
+    var downArrival: [Int: Double] = [:]
+    var tickAt: Double?
+    var followUps: [CoordinatorEvent] = []
+    var persistFailArmed = false
+    var requestSeq: Int64 = 0
+    var specs: [String: RunSpec] = [:]
+    var checker = Invariants()
+    /// Grade jobs handed out and not answered, by attempt and artifact (of the coordinator now running).
+    var grading: [AttemptKey: Set<String>] = [:]
+    var steps = 0, crashes = 0, faults = 0
+
+    public init(options: Options) {
+        self.options = options
+        rng = SeededRandom(seed: options.seed)
+        let placeCount = rng.int(2...4)
+        var specs = [CoordinatorInstance.PlaceSpec]()
+        for i in 0..<placeCount {
+            let gpus = rng.int(1...4)
+            let name = "p\(i)"
+            places[name] = Place(name: name, gpus: gpus)
+            placeNames.append(name)
+            specs.append(.init(name: name, capacity: Resources(gpus: gpus, cpus: 64, memoryBytes: 1 << 40), gpuModel: nil))
+        }
+        let one = Resources(gpus: 1, cpus: 4, memoryBytes: 16 << 30)
+        config = CoordinatorInstance.Config(sweep: "dst", places: specs, needs: ["gpu": .init(resources: one, gpuModel: nil)])
+        config.maxInfraRetries = 3
+        config.retryBackoff = 5
+        config.lostAfter = 600
+        config.requestPollInterval = 30
+        let competitions = (0..<rng.int(2...4)).map { "c\($0)" }
+        let budgets = rng.chance(0.5) ? [BudgetDuration(seconds: 3600)] : [BudgetDuration(seconds: 3600), BudgetDuration(seconds: 4 * 3600)]
+        let grid = expandGrid(sweep: "dst", agent: "sim", competitions: competitions, budgets: budgets, profiles: ["gpu"],
+                              attempts: rng.int(1...3))
+        // Faults fall while the sweep is under way: within about its makespan on these places.
+        let gpuHours = grid.reduce(0.0) { $0 + $1.budget.hours }
+        let gpus = Double(specs.reduce(0) { $0 + $1.capacity.gpus })
+        faultWindow = min(options.faultWindow, 3600 * (gpuHours / gpus + budgets.map(\.hours).max()!))
+        for (i, spec) in grid.enumerated() {
+            store.runs[spec.id] = RunRecord(spec: spec, sequence: i, state: .pending, epoch: 0, infraFailures: 0, node: nil)
+            store.order.append(spec.id)
+            self.specs[spec.id] = spec
+        }
+    }
+
+    // MARK: driving
+
+    public func run() -> Result {
+        scheduleFaults()
+        boot()
+        while let (at, event) = queue.pop() {
+            guard steps < options.maxSteps, at <= min(options.deadline, faultWindow + 48 * 3600) else { break }
+            now = at
+            steps += 1
+            handle(event)
+            checker.check(self)
+            if !checker.violations.isEmpty { break }
+            if let i = instance, i.isDone, store.runs.values.allSatisfy({ $0.state.isTerminal }) { break }
+        }
+        if checker.violations.isEmpty { checker.checkEnd(self) }  // after a violation the run stops early: not a lost run
+        return Result(seed: options.seed, steps: steps, virtualHours: now / 3600, runs: store.runs.count, places: places.count,
+                      attempts: store.attemptPlace.count, crashes: crashes, faults: faults, violations: checker.violations)
+    }
+
+    /// A coordinator starts (first time or after a crash): rebuilt from the durable state alone.
+    func boot() {
+        var i = CoordinatorInstance(config: config, recovered: store.recovered())
+        let ds = i.start(now: now)
+        instance = i
+        carryOut(ds)
+    }
+
+    func crash(_ why: String) {
+        guard instance != nil else { return }
+        log("CRASH (\(why))")
+        crashes += 1
+        instance = nil
+        incarnation += 1
+        tickAt = nil
+        grading.removeAll()
+        followUps.removeAll()
+        for name in placeNames where places[name]!.conn != nil { closeConnection(name, notify: false) }
+        coordConn.removeAll()
+        queue.push(.restart, at: now + rng.uniform(1, 120))
+    }
+
+    func handle(_ event: Event) {
+        switch event {
+        case .coordinator(let e, let inc):
+            guard inc == incarnation, instance != nil else { return }
+            if case .placeConnected(let p, let g, _) = e { coordConn[p] = g; places[p]?.connectedSince = now }
+            if case .placeUnreachable(let p, let g?, _) = e, coordConn[p] == g { coordConn[p] = nil; places[p]?.connectedSince = nil }
+            if case .graded(let job, _, _) = e { grading[job.key]?.remove(job.artifact) }
+            feed(e)
+        case .tick(let inc):
+            guard inc == incarnation, instance != nil, tickAt == now else { return }
+            tickAt = nil
+            feed(.tick)
+        case .request(let place, let conn, let request):
+            guard places[place]?.conn == conn else { return }
+            nodeHandle(request, at: place)
+        case .connectDone(let place, let inc):
+            guard inc == incarnation, instance != nil else { return }
+            connectDone(place)
+        case .grow(let place, let key):
+            grow(place, key)
+        case .end(let place, let key):
+            end(place, key, outcome: nil)
+        case .fault(let f):
+            inject(f)
+        case .restart:
+            if instance == nil { boot() }
+        }
+    }
+
+    /// One event into the instance, its directives carried out, then the answers directives got at once.
+    func feed(_ e: CoordinatorEvent) {
+        guard var i = instance else { return }
+        let ds = i.on(e, now: now)
+        instance = i
+        carryOut(ds)
+    }
+
+    func carryOut(_ ds: [CoordinatorDirective]) {
+        for d in ds {
+            guard instance != nil else { return }
+            execute(d)
+        }
+        while instance != nil, !followUps.isEmpty { feed(followUps.removeFirst()) }
+        scheduleTick()
+    }
+
+    func scheduleTick() {
+        guard let i = instance, let due = i.nextDeadline() else { return }
+        let at = max(due, now + 0.001)
+        if tickAt == nil || at < tickAt! {
+            tickAt = at
+            queue.push(.tick(incarnation: incarnation), at: at)
+        }
+    }
+
+    /// Sends to the coordinator over a place's connection (in order behind what that connection already carries).
+    func up(_ e: CoordinatorEvent, conn: Int?) {
+        var at = now + rng.uniform(0.001, 0.2)
+        if let conn { at = max(at, (upArrival[conn] ?? 0) + 0.0001); upArrival[conn] = at }
+        queue.push(.coordinator(e, incarnation: incarnation), at: at)
+    }
+
+    /// An answer from work off the loop (storage, grading), after its own delay.
+    func later(_ e: CoordinatorEvent, after: Double) {
+        queue.push(.coordinator(e, incarnation: incarnation), at: now + after)
+    }
+
+    func log(_ s: String) {
+        if options.verbose { print("t=\((now * 1000).rounded() / 1000)  " + s) }
+    }
+}
