@@ -84,7 +84,7 @@ public enum NodeProbe {
         }
         var problems = [String]()
         if r.worker == nil { problems.append("podium-worker not found (\(worker.joined(separator: " ")))") }
-        if node.runtime == "docker" && r.docker == nil { problems.append("no reachable Docker Engine") }
+        if node.runtime == .docker && r.docker == nil { problems.append("no reachable Docker Engine") }
         if let skew = r.clock_skew_seconds, abs(skew) > 5 { problems.append("clock skew \(skew) s") }
         r.ok = problems.isEmpty
         if !problems.isEmpty { r.error = problems.joined(separator: "; ") }

@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import Logging
 import PodiumCore
 import PodiumGrading
 import PodiumProtocol
@@ -57,6 +58,8 @@ public final class SweepRunner: @unchecked Sendable {
     let grading = GradingService()
     var connections: [String: WorkerConnection] = [:]
     var instance: CoordinatorInstance
+    /// Diagnostics (`--log-level debug`/`trace`): each event and directive, with the sweep as metadata.
+    let logger: Logger
     /// Events that directives answered at once (operator requests, a start that could not be sent).
     var followUps: [CoordinatorEvent] = []
 
@@ -70,6 +73,9 @@ public final class SweepRunner: @unchecked Sendable {
         self.progress = Progress(enabled: options.progress)
         self.storage = AttemptStorage(root: directoryOf(setup.config.state) + "/runs/" + setup.config.sweep)
         self.instance = CoordinatorInstance(config: Self.instanceConfig(setup, options), recovered: .init(runs: []))
+        var logger = Logger(label: "podium.coordinator")
+        logger[metadataKey: "sweep"] = "\(setup.config.sweep)"
+        self.logger = logger
     }
 
     static func instanceConfig(_ setup: SweepSetup, _ options: Options) -> CoordinatorInstance.Config {
@@ -109,6 +115,7 @@ public final class SweepRunner: @unchecked Sendable {
             let input = inbox.pop(timeout: 0.25)
             let now = monotonicSeconds()
             if let input, let event = try event(for: input) {
+                logger.trace("event", metadata: ["event": "\(Self.brief(event))"])
                 try carryOut(instance.on(event, now: now), pool: pool, storageThread: storageThread, connector: connector)
             }
             if input == nil || now - lastTick >= 0.25 {
@@ -166,7 +173,7 @@ public final class SweepRunner: @unchecked Sendable {
             let spec = setup.inventory.nodes.first { $0.name == conn.node }
             return .placeConnected(place: conn.node, generation: conn.generation,
                                    offer: PlaceOffer(gpus: conn.welcome?.gpus, gpuModel: conn.welcome?.gpuModel,
-                                                     workerVersion: conn.welcome?.workerVersion ?? "?", runtime: spec?.runtime ?? "?"))
+                                                     workerVersion: conn.welcome?.workerVersion ?? "?", runtime: spec?.runtime.rawValue ?? "?"))
         case .connectFailed(let place, let reason):
             return .placeUnreachable(place: place, generation: nil, reason: reason)
         case .event(let e):
@@ -180,6 +187,7 @@ public final class SweepRunner: @unchecked Sendable {
 
     func carryOut(_ directives: [CoordinatorDirective], pool: GradingPool, storageThread: StorageThread, connector: PlaceConnector) throws {
         for d in directives {
+            logger.trace("directive", metadata: ["directive": "\(Self.brief(d))"])
             switch d {
             case .persist(let runID, let event, let place, let result, let detail):
                 if case .dispatch = event { failpoint("dispatch-before-commit") }
@@ -195,6 +203,7 @@ public final class SweepRunner: @unchecked Sendable {
             case .markHandled(let seq, let outcome):
                 try store.markHandled(seq, outcome: outcome)
             case .connect(let place):
+                logger.debug("connecting", metadata: ["node": "\(place)"])
                 connector.connect(place)
             case .send(let place, let request):
                 try? connections[place]?.send(request)
@@ -242,6 +251,12 @@ public final class SweepRunner: @unchecked Sendable {
             let e = followUps.removeFirst()
             try carryOut(instance.on(e, now: monotonicSeconds()), pool: pool, storageThread: storageThread, connector: connector)
         }
+    }
+
+    /// An event or directive for a diagnostic line, with bulk bytes shown as their size.
+    static func brief(_ x: Any) -> String {
+        let text = "\(x)"
+        return text.count > 300 ? text.prefix(300) + "… (\(text.count) characters)" : text
     }
 
     /// What the place needs to start one attempt: the agent, its environment (secrets read here, never stored), the

@@ -60,7 +60,7 @@ public final class WorkerConnection: @unchecked Sendable {
 
     static func attachArguments(_ node: NodeSpec, workerCommand: [String], workDir: String) -> [String] {
         workerCommand + ["attach", "--node", node.name, "--work-dir", workDir, "--gpus", String(node.gpus),
-                         "--cpus", String(node.cpus), "--memory", String(node.memoryBytes), "--runtime", node.runtime]
+                         "--cpus", String(node.cpus), "--memory", String(node.memoryBytes), "--runtime", node.runtime.rawValue]
     }
 
     init(node: String, generation: Int, writer: FrameWriter, child: ChildProcess?, ssh: (session: SSHSession, exec: SSHExec)?) {

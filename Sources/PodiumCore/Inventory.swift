@@ -12,6 +12,11 @@ public enum TransportKind: String, Codable, Sendable, CaseIterable {
 }
 
 /// One worker node of the inventory (workers/*.json).
+/// How a node runs attempts: Docker containers (isolated), or plain processes (no isolation; GPU machines without Docker).
+public enum RuntimeKind: String, Codable, Sendable, CaseIterable {
+    case docker, process
+}
+
 public struct NodeSpec: Codable, Sendable, Equatable {
     public var name: String
     public var transport: TransportKind
@@ -35,7 +40,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     /// Where the node keeps prepared public data (`<id>/prepared/public`); default: the sweep's data_dir.
     public var dataDir: String?
     /// How the worker starts agents: `docker` (isolated containers) or `process` (no isolation; machines without Docker).
-    public var runtime: String
+    public var runtime: RuntimeKind
     /// The node's GPU model (e.g. "NVIDIA H100 80GB HBM3", as nvidia-smi names it); profiles with `gpu_model` go
     /// only to nodes whose model contains it.
     public var gpuModel: String?
@@ -62,7 +67,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
                 workDir: String? = nil, workerCommand: [String]? = nil) {
         self.name = name; self.transport = transport; self.gpus = gpus; self.cpus = cpus
         self.memoryBytes = memoryBytes; self.workDir = workDir; self.workerCommand = workerCommand
-        self.runtime = "docker"
+        self.runtime = .docker
     }
 
     public init(from decoder: any Decoder) throws {
@@ -82,14 +87,15 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         memoryBytes = try decodeSize(c, .memory, default: 8 << 30)
         workerCommand = try c.decodeIfPresent([String].self, forKey: .workerCommand)
         workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
-        runtime = try c.decodeIfPresent(String.self, forKey: .runtime) ?? "docker"
+        let runtimeText = try c.decodeIfPresent(String.self, forKey: .runtime) ?? RuntimeKind.docker.rawValue
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
         gpuModel = try c.decodeIfPresent(String.self, forKey: .gpuModel)
         diskBytes = c.contains(.disk) ? try decodeSize(c, .disk, default: 0) : nil
-        guard ["docker", "process"].contains(runtime) else {
-            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.runtime]), found: "'\(runtime)'",
+        guard let runtime = RuntimeKind(rawValue: runtimeText) else {
+            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.runtime]), found: "'\(runtimeText)'",
                               expected: "\"docker\" or \"process\"")
         }
+        self.runtime = runtime
         if transport == .ssh && host == nil {
             throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.host]), found: "nothing",
                               expected: "an ssh node needs \"host\"", fix: "add \"host\" or set \"transport\": \"local\"")

@@ -18,6 +18,28 @@ struct WorkerCommand: ParsableCommand {
         abstract: "podium's worker: runs agent attempts on this node under a budget and returns their artifacts.",
         version: podiumVersion,
         subcommands: [Daemon.self, Attach.self, Stop.self, Serve.self, Run.self])
+
+    /// Usage and config errors exit 2 with a message naming the flag, as `podium`'s do; other failures exit 1.
+    static func main() {
+        do {
+            var arguments = Array(CommandLine.arguments.dropFirst())
+            try Diagnostics.bootstrap(arguments: &arguments)
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch let e as ConfigError {
+            printError("podium-worker: \(e.description)")
+            Glibc.exit(2)
+        } catch let e as UsageError {
+            printError("podium-worker: \(e.description)")
+            Glibc.exit(2)
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                printError(fullMessage(for: error))
+                Glibc.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit code 2 for usage/config errors, as in `podium`.
@@ -220,10 +242,10 @@ enum UnixSocket {
 }
 
 func makeRuntime(_ name: String, dockerSocket: String?) -> (any AgentRuntime)? {
-    switch name {
-    case "docker": return DockerRuntime(engine: DockerEngine(socketPath: dockerSocket))
-    case "process": return ProcessRuntime()
-    default: return nil
+    switch RuntimeKind(rawValue: name) {
+    case .docker: return DockerRuntime(engine: DockerEngine(socketPath: dockerSocket))
+    case .process: return ProcessRuntime()
+    case nil: return nil
     }
 }
 

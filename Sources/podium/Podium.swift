@@ -9,6 +9,7 @@ import Foundation
 #endif
 import PodiumCore
 import PodiumCoordinator
+import PodiumWorker
 
 @main
 struct Podium: ParsableCommand {
@@ -22,7 +23,9 @@ struct Podium: ParsableCommand {
     /// Usage and config errors exit 2 with a message naming the file, field or flag; other failures exit 1.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var arguments = Array(CommandLine.arguments.dropFirst())
+            try Diagnostics.bootstrap(arguments: &arguments)
+            var command = try parseAsRoot(arguments)
             try command.run()
         } catch let e as ConfigError {
             printError(e.description)

@@ -359,7 +359,7 @@ final class SSHTransferTests: XCTestCase {
         node.identityFile = sshd.userKey
         node.knownHosts = sshd.knownHosts
         node.workerCommand = [workerBinary]
-        node.runtime = "process"
+        node.runtime = .process
         let r = NodeProbe.check(node, localWorker: [workerBinary])
         XCTAssertTrue(r.ok, r.error ?? "")
         XCTAssertEqual(r.worker, podiumVersion)
