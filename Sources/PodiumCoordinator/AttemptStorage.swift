@@ -9,12 +9,11 @@ import Foundation
 import PodiumCore
 
 /// The one owner of central attempt storage: `<state dir>/runs/<sweep>/<run>/e<epoch>/` with the streamed agent.log,
-/// the collected artifacts and their checks against the node's sha256. Writes of received bytes happen on the
-/// loop's thread (`appendLog`, `writeChunk`, `resetLog`: page-cache writes); digests and fsyncs (`store`, `verify`,
-/// `syncAndClose`) run on the storage thread, off the loop.
+/// the collected artifacts and their checks against the node's sha256. Everything that touches these files runs on
+/// the storage thread, in order (so a check always sees every byte written before it); the loop only knows paths.
 public final class AttemptStorage: @unchecked Sendable {
     public let root: String
-    /// Open agent.log descriptors of live attempts; touched by the loop's thread only.
+    /// Open agent.log descriptors of live attempts; touched by the storage thread only.
     private var logFDs: [AttemptKey: Int32] = [:]
 
     public init(root: String) { self.root = root }
@@ -31,7 +30,7 @@ public final class AttemptStorage: @unchecked Sendable {
     /// Bytes of the central agent.log (0 when there is none).
     public func logBytes(_ key: AttemptKey) -> Int64 { fileSize(logPath(key)) }
 
-    // MARK: on the loop
+    // MARK: received bytes
 
     public func appendLog(_ key: AttemptKey, offset: Int64, data: Data) throws {
         let fd: Int32
@@ -67,7 +66,7 @@ public final class AttemptStorage: @unchecked Sendable {
         logFDs.removeAll()
     }
 
-    // MARK: on the storage thread
+    // MARK: checks
 
     /// A whole file sent in one frame: checked against the node's sha256, then written durably.
     public func store(_ key: AttemptKey, name: String, sha256: String, data: Data) throws -> StorageCheck {

@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import PodiumCore
 import PodiumGrading
 import PodiumStore
@@ -27,6 +30,9 @@ final class GradingPool: Sendable {
         for _ in 0..<max(1, workers) {
             let queues = self.queues, tokens = self.tokens
             BlockingThread.start {
+                // Grading is background work: on a busy coordinator the loop, dispatch and log streaming go first
+                // (on Linux, PRIO_PROCESS with 0 sets the calling thread alone).
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.niceness)
                 while true {
                     guard let go = tokens.pop(timeout: 3600) else { continue }
                     guard go else { return }
@@ -44,6 +50,8 @@ final class GradingPool: Sendable {
     }
 
     private let workerCount: Int
+    /// Nice value of the grading threads (Linux sets it per thread).
+    static let niceness: Int32 = 10
 
     func submit(_ job: GradeJob) {
         queues.withLock { q in if job.isFinal { q.finals.append(job) } else { q.snapshots.append(job) } }

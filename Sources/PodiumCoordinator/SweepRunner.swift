@@ -127,6 +127,7 @@ public final class SweepRunner: @unchecked Sendable {
         // Sweep over: daemons with nothing live may exit; an interrupted sweep leaves them running its attempts.
         if !instance.interrupted { for c in connections.values { try? c.send(.exitWhenIdle) } }
         storageThread.finish()
+        storage.closeAll()
         for c in connections.values { c.close() }
         connections.removeAll()
         return Outcome(interrupted: instance.interrupted, counts: instance.counts)
@@ -216,18 +217,17 @@ public final class SweepRunner: @unchecked Sendable {
                     followUps.append(.startFailed(key, reason: "\(error)"))
                 }
             case .appendLog(let key, let offset, let data):
-                try storage.appendLog(key, offset: offset, data: data)
+                storageThread.submit { [storage] in try storage.appendLog(key, offset: offset, data: data); return nil }
             case .closeLog(let key, let bytes):
-                let fd = storage.takeLogFD(key)
                 storageThread.submit { [storage, store] in
-                    if let fd { try storage.syncAndClose(fd, key: key) }
+                    if let fd = storage.takeLogFD(key) { try storage.syncAndClose(fd, key: key) }
                     try store.setLogBytes(runID: key.runID, epoch: key.epoch, bytes: bytes)
                     return nil
                 }
             case .resetLog(let key):
-                storage.resetLog(key)
+                storageThread.submit { [storage] in storage.resetLog(key); return nil }
             case .writeChunk(let key, let name, let offset, let data):
-                try storage.writeChunk(key, name: name, offset: offset, data: data)
+                storageThread.submit { [storage] in try storage.writeChunk(key, name: name, offset: offset, data: data); return nil }
             case .storeFile(let key, let name, let sha, let data):
                 if name.hasPrefix("submission/") { failpoint("artifact-copy") }
                 storageThread.submit { [storage] in .storageChecked(key, try storage.store(key, name: name, sha256: sha, data: data)) }
@@ -297,10 +297,14 @@ public struct CoordinatorIOError: Error, CustomStringConvertible {
     public var description: String
 }
 
-/// Digests, fsyncs and durable writes of collected files, in order, on one thread off the loop; each answer goes
-/// back through the inbox. A failure (the coordinator's disk is full) stops the sweep with its reason.
+/// Every write of received bytes (log appends, artifact chunks), digest, fsync and durable write of central attempt
+/// storage, in the order the loop handed them out, on one thread off the loop; each answer goes back through the
+/// inbox. The queue is bounded: a disk slower than the nodes holds the loop (and through it the nodes), never memory.
+/// A failure (the coordinator's disk is full) stops the sweep with its reason.
 final class StorageThread: Sendable {
-    private let jobs = BlockingQueue<(@Sendable () throws -> CoordinatorEvent?)?>()
+    /// Jobs waiting: log and chunk frames are at most a few MiB each.
+    static let capacity = 64
+    private let jobs = BlockingQueue<(@Sendable () throws -> CoordinatorEvent?)?>(capacity: StorageThread.capacity)
     private let outstanding = Locked(0)
 
     init(inbox: BlockingQueue<SweepRunner.Input>) {
@@ -309,19 +313,21 @@ final class StorageThread: Sendable {
             while true {
                 guard let item = jobs.pop(timeout: 3600) else { continue }
                 guard let job = item else { return }
+                // Answers never wait for room in the inbox: the loop may be waiting for room in this queue.
                 do {
-                    if let e = try job() { inbox.push(.event(e)) }
+                    if let e = try job() { inbox.push(.event(e), wait: false) }
                 } catch {
-                    inbox.push(.failed("\(error)"))
+                    inbox.push(.failed("\(error)"), wait: false)
                 }
                 outstanding.withLock { $0 -= 1 }
             }
         }
     }
 
+    /// Queues a job; waits while the queue is full.
     func submit(_ job: @escaping @Sendable () throws -> CoordinatorEvent?) {
         outstanding.withLock { $0 += 1 }
-        jobs.push(job, wait: false)
+        jobs.push(job)
     }
 
     /// Waits (30 s at most: an interrupted sweep's answers may find no reader) until every job submitted so far is done

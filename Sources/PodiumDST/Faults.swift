@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import PodiumCoordinator
 import PodiumCore
 import PodiumStore
@@ -26,6 +29,22 @@ extension Simulation {
         while t < options.deadline { queue.push(.fault(.restartIfDrained), at: t); t += 6 * 3600 }
     }
 
+    /// `podium simulate`'s node failures: each place fails after an exponential time with mean `nodeMTBFHours`, loses
+    /// its attempts and is away `repairHours`, again and again.
+    func scheduleFailures() {
+        guard let w = workload, w.nodeMTBFHours > 0 else { return }
+        let horizon = options.deadline
+        for name in placeNames {
+            var t = 0.0
+            while true {
+                t += -Glibc.log(1 - rng.uniform(0, 1)) * w.nodeMTBFHours * 3600
+                guard t < horizon else { break }
+                queue.push(.fault(.fail(name, w.repairHours * 3600)), at: t)
+                t += w.repairHours * 3600
+            }
+        }
+    }
+
     func inject(_ f: Fault) {
         if case .restartIfDrained = f {
             guard let i = instance, !i.drained.isEmpty, !store.runs.values.allSatisfy({ $0.state.isTerminal }) else { return }
@@ -48,6 +67,11 @@ extension Simulation {
             places[p]!.attempts.removeAll()
             places[p]!.seenEpoch.removeAll()
             places[p]!.unreachableUntil = now + rng.uniform(60, 900)
+        case .fail(let p, let away):
+            closeConnection(p, notify: true)
+            places[p]!.attempts.removeAll()
+            places[p]!.seenEpoch.removeAll()
+            places[p]!.unreachableUntil = now + away
         case .death(let p):
             guard places.values.filter({ !$0.dead }).count > 1 else { return }
             closeConnection(p, notify: true)

@@ -82,19 +82,27 @@ extension Simulation {
         }
         let key = AttemptKey(r.runID, r.epoch)
         let budget = Double(r.budgetSeconds)
-        let roll = rng.uniform(0, 1)
-        let planned: AttemptOutcome = roll < 0.7 ? .completed : roll < 0.8 ? .agentError : roll < 0.9 ? .timedOut : roll < 0.95 ? .oomKilled : .infraError
-        let length: Double
-        switch planned {
-        case .timedOut: length = budget + 60
-        case .agentError: length = budget * rng.uniform(0.01, 0.5)
-        default: length = budget * rng.uniform(0.1, 0.95)
+        let planned: AttemptOutcome
+        var length: Double
+        if let w = workload {
+            length = budget * (w.earlyFinishMin < 1 ? rng.uniform(w.earlyFinishMin, 1) : 1)
+            planned = w.infraErrorRate > 0 && rng.chance(w.infraErrorRate) ? .infraError : .completed
+            if planned == .infraError { length *= rng.uniform(0, 1) }
+        } else {
+            let roll = rng.uniform(0, 1)
+            planned = roll < 0.7 ? .completed : roll < 0.8 ? .agentError : roll < 0.9 ? .timedOut : roll < 0.95 ? .oomKilled : .infraError
+            switch planned {
+            case .timedOut: length = budget + 60
+            case .agentError: length = budget * rng.uniform(0.01, 0.5)
+            default: length = budget * rng.uniform(0.1, 0.95)
+            }
         }
         var a = Attempt(key: key, endAt: now + length, budget: budget, startedAt: now, planned: planned, gpus: r.gpus)
-        a.diskFull = planned == .infraError && now < faultWindow && rng.chance(0.5)
+        a.diskFull = workload == nil && planned == .infraError && now < faultWindow && rng.chance(0.5)
+        if workload != nil && planned == .completed { a.submission = SimContent.submission(key) }
         places[name]!.attempts[key] = a
         reply(name, .started(runID: r.runID, epoch: r.epoch, container: "sim-\(key)"))
-        queue.push(.grow(place: name, key), at: now + rng.uniform(1, 300))
+        if workload == nil { queue.push(.grow(place: name, key), at: now + rng.uniform(1, 300)) }
         queue.push(.end(place: name, key), at: now + length)
     }
 
@@ -135,6 +143,7 @@ extension Simulation {
         if outcome == nil && abs(a.endAt - now) > 1e-6 { return }
         let o = outcome ?? a.planned
         a.running = false
+        busyGPUSeconds += Double(a.gpus) * (now - a.startedAt)
         let snaps = a.snapshots.map { SnapshotInfo(elapsedSeconds: $0.at - a.startedAt, sha256: SHA256.hex(Array($0.data)), bytes: Int64($0.data.count)) }
         var result = AttemptResult(outcome: o, exitCode: o == .completed ? 0 : 1, elapsedSeconds: now - a.startedAt,
                                    message: o == .infraError ? "the node's disk is full" : nil, snapshots: snaps,

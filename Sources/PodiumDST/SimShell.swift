@@ -22,7 +22,7 @@ extension Simulation {
             }
             checker.beforePersist(runID, event, self)
             guard let rules = instance?.config.maxInfraRetries else { return }
-            do { _ = try store.apply(event, to: runID, place: place, maxInfraRetries: rules) } catch {
+            do { _ = try store.apply(event, to: runID, place: place, maxInfraRetries: rules, now: now) } catch {
                 checker.violate("the state refused \(event) for \(runID): \(error) (memory and durable state disagree)")
             }
         case .record(let kind, _, _, _):
@@ -88,7 +88,10 @@ extension Simulation {
     }
 
     func storageDelay() -> Double { rng.chance(0.1) ? rng.uniform(5, 60) : rng.uniform(0.01, 2) }
-    func gradingDelay() -> Double { rng.chance(0.1) ? rng.uniform(60, 1800) : rng.uniform(0.1, 10) }
+    func gradingDelay() -> Double {
+        if workload != nil { return rng.uniform(1, 30) }
+        return rng.chance(0.1) ? rng.uniform(60, 1800) : rng.uniform(0.1, 10)
+    }
 
     // The storage's checks are made when the directive is carried out; what they find is what a storage thread would
     // find then (nothing else writes those files meanwhile), the answer arrives later.

@@ -19,6 +19,9 @@ struct SimStore {
     var grades: [AttemptKey: [String: GradeRecord]] = [:]
     var requests: [(seq: Int64, runID: String, kind: StateStore.OperatorRequest.Kind, handled: Bool)] = []
     var events: [String: Int] = [:]
+    /// Runs in a terminal state, and when each last became so.
+    var terminal = 0
+    var finishedAt: [String: Double] = [:]
 
     /// Central agent.log per attempt: each written stretch with the attempt its bytes really came from.
     var logs: [AttemptKey: [(offset: Int64, length: Int64, source: String)]] = [:]
@@ -28,11 +31,13 @@ struct SimStore {
     var parts: [AttemptKey: [String: [Int64: Data]]] = [:]
 
     /// Applies a transition exactly as `StateStore.apply` does: the same state machine, the same node rule.
-    mutating func apply(_ event: RunEvent, to runID: String, place: String?, maxInfraRetries: Int) throws -> RunRecord {
+    mutating func apply(_ event: RunEvent, to runID: String, place: String?, maxInfraRetries: Int, now: Double = 0) throws -> RunRecord {
         guard var r = runs[runID] else { throw StoreError(description: "no run \(runID)") }
         var machine = RunLifecycle(state: r.state, epoch: r.epoch, infraFailures: r.infraFailures, maxInfraRetries: maxInfraRetries)
         try machine.apply(event)
         if case .dispatch = event { r.node = place } else if !machine.state.hasLiveAttempt { r.node = nil }
+        if r.state.isTerminal != machine.state.isTerminal { terminal += machine.state.isTerminal ? 1 : -1 }
+        if machine.state.isTerminal { finishedAt[runID] = now }
         r.state = machine.state
         r.epoch = machine.epoch
         r.infraFailures = machine.infraFailures

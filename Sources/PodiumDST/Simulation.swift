@@ -26,6 +26,29 @@ public final class Simulation {
         public init(seed: UInt64) { self.seed = seed }
     }
 
+    /// A sweep to simulate as it would run (`podium simulate`): these places and runs, attempts as long as a fraction
+    /// of their budget, node failures and infra errors at the given rates; no other faults, no logs or snapshots.
+    public struct Workload: Sendable {
+        public var places: [CoordinatorInstance.PlaceSpec]
+        public var runs: [RunSpec]
+        public var needs: [String: CoordinatorInstance.Needs]
+        public var policy: SchedulingPolicy
+        public var lostAfter: Double
+        public var maxInfraRetries: Int
+        /// Attempts use a uniform fraction of their budget between this and 1 (1: the whole budget).
+        public var earlyFinishMin: Double = 1
+        /// Probability that an attempt dies of an infra error, at a uniform point of its run.
+        public var infraErrorRate: Double = 0
+        /// Mean hours between failures of one place (0: none); a failed place loses its attempts and is away `repairHours`.
+        public var nodeMTBFHours: Double = 0
+        public var repairHours: Double = 2
+        public init(places: [CoordinatorInstance.PlaceSpec], runs: [RunSpec], needs: [String: CoordinatorInstance.Needs],
+                    policy: SchedulingPolicy, lostAfter: Double, maxInfraRetries: Int) {
+            self.places = places; self.runs = runs; self.needs = needs; self.policy = policy
+            self.lostAfter = lostAfter; self.maxInfraRetries = maxInfraRetries
+        }
+    }
+
     public struct Result: Sendable {
         public var seed: UInt64
         public var steps: Int
@@ -36,6 +59,14 @@ public final class Simulation {
         public var crashes: Int
         public var faults: Int
         public var violations: [String]
+        /// When the last run became terminal.
+        public var makespanHours: Double = 0
+        /// GPU-seconds attempts held, and scheduler decisions (of the coordinator's last life).
+        public var busyGPUSeconds: Double = 0
+        public var decisions = 0
+        /// Hours at which each run became terminal.
+        public var finishedAt: [String: Double] = [:]
+        public var completed = 0
     }
 
     struct Attempt {
@@ -80,12 +111,16 @@ public final class Simulation {
 
     enum Fault {
         case disconnect(String), partition(String, Double), daemonRestart(String), reboot(String), death(String)
+        case fail(String, Double)
         case crash, persistFailure, cancel(String), retry(String), damageLog
         case restartIfDrained
     }
 
     let options: Options
+    let workload: Workload?
     var rng: SeededRandom
+    var busyGPUSeconds = 0.0
+    var decisions = 0
     var faultWindow = 0.0
     var config: CoordinatorInstance.Config
     var queue = TimedQueue<Event>()
@@ -110,8 +145,32 @@ public final class Simulation {
     var grading: [AttemptKey: Set<String>] = [:]
     var steps = 0, crashes = 0, faults = 0
 
+    /// A sweep as it would run on these places, with the real instance; no invariant checks between steps (the
+    /// end is still checked).
+    public init(options: Options, workload: Workload) {
+        self.options = options
+        self.workload = workload
+        rng = SeededRandom(seed: options.seed)
+        for p in workload.places {
+            places[p.name] = Place(name: p.name, gpus: p.capacity.gpus)
+            placeNames.append(p.name)
+        }
+        config = CoordinatorInstance.Config(sweep: "simulate", places: workload.places, needs: workload.needs)
+        config.maxInfraRetries = workload.maxInfraRetries
+        config.lostAfter = workload.lostAfter
+        config.requestPollInterval = 3600
+        config.policy = workload.policy
+        for (i, spec) in workload.runs.enumerated() {
+            store.runs[spec.id] = RunRecord(spec: spec, sequence: i, state: .pending, epoch: 0, infraFailures: 0, node: nil)
+            store.order.append(spec.id)
+            specs[spec.id] = spec
+        }
+        faultWindow = options.deadline
+    }
+
     public init(options: Options) {
         self.options = options
+        workload = nil
         rng = SeededRandom(seed: options.seed)
         let placeCount = rng.int(2...4)
         var specs = [CoordinatorInstance.PlaceSpec]()
@@ -146,20 +205,32 @@ public final class Simulation {
     // MARK: driving
 
     public func run() -> Result {
-        scheduleFaults()
+        if workload == nil { scheduleFaults() } else { scheduleFailures() }
         boot()
+        var lastTerminal = 0.0
         while let (at, event) = queue.pop() {
             guard steps < options.maxSteps, at <= min(options.deadline, faultWindow + 48 * 3600) else { break }
             now = at
             steps += 1
             handle(event)
-            checker.check(self)
+            if workload == nil { checker.check(self) }
             if !checker.violations.isEmpty { break }
-            if let i = instance, i.isDone, store.runs.values.allSatisfy({ $0.state.isTerminal }) { break }
+            if store.terminal == store.order.count {
+                if lastTerminal == 0 { lastTerminal = now }
+                if let i = instance, i.isDone { break }
+            } else {
+                lastTerminal = 0
+            }
         }
         if checker.violations.isEmpty { checker.checkEnd(self) }  // after a violation the run stops early: not a lost run
-        return Result(seed: options.seed, steps: steps, virtualHours: now / 3600, runs: store.runs.count, places: places.count,
-                      attempts: store.attemptPlace.count, crashes: crashes, faults: faults, violations: checker.violations)
+        var r = Result(seed: options.seed, steps: steps, virtualHours: now / 3600, runs: store.runs.count, places: places.count,
+                       attempts: store.attemptPlace.count, crashes: crashes, faults: faults, violations: checker.violations)
+        r.makespanHours = (lastTerminal > 0 ? lastTerminal : now) / 3600
+        r.busyGPUSeconds = busyGPUSeconds
+        r.decisions = decisions + (instance?.scheduler.decisions ?? 0)
+        r.finishedAt = store.finishedAt.mapValues { $0 / 3600 }
+        r.completed = store.runs.values.filter { $0.state == .completed }.count
+        return r
     }
 
     /// A coordinator starts (first time or after a crash): rebuilt from the durable state alone.
@@ -174,6 +245,7 @@ public final class Simulation {
         guard instance != nil else { return }
         log("CRASH (\(why))")
         crashes += 1
+        decisions += instance?.scheduler.decisions ?? 0
         instance = nil
         incarnation += 1
         tickAt = nil

@@ -19,7 +19,8 @@ public struct Resources: Equatable, Sendable, Hashable {
     }
 
     public static let zero = Resources(gpus: 0, cpus: 0, memoryBytes: 0)
-    public static let unlimitedDisk: Int64 = 1 << 60
+    /// 1 PiB: "no limit" that still sums over thousands of nodes without overflow (8 nodes of 2^60 overflowed Int64).
+    public static let unlimitedDisk: Int64 = 1 << 50
 
     public func fits(in free: Resources) -> Bool {
         gpus <= free.gpus && cpus <= free.cpus + 1e-9 && memoryBytes <= free.memoryBytes && diskBytes <= free.diskBytes

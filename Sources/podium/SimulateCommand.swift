@@ -3,12 +3,14 @@ import PodiumCoordinator
 import PodiumCore
 import PodiumReport
 import PodiumScheduler
+import PodiumDST
 
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Simulate a sweep on a cluster with the real scheduler and a virtual clock; compare with FIFO.",
+        abstract: "Simulate a sweep on a cluster with the real coordinator and a virtual clock; compare with FIFO.",
         discussion: """
-            Each run takes --gpus-per-run GPUs (default 1, as MLE-bench gives a run one GPU) for its budget (or a fraction of \
+            The coordinator's own instance (scheduler, run state machine, retries, reconnects, lost_after from the sweep) \
+            drives simulated nodes that speak the worker protocol. Each run takes --gpus-per-run GPUs (default 1, as MLE-bench gives a run one GPU) for its budget (or a fraction of \
             it with --early-finish); CPUs and memory are not simulated. The FIFO baseline is MLE-bench's run_agent pool, \
             which takes runs in file order.
             """)
@@ -19,7 +21,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "GPUs each run takes.") var gpusPerRun: Int = 1
     @Option(help: "Scheduling policy: \(SchedulingPolicy.allCases.map(\.rawValue).joined(separator: ", ")).") var policy: String = SchedulingPolicy.firstAttemptsThenLongest.rawValue
     @Option(help: "Runs use a uniform fraction of their budget between this and 1 (1: the full budget).") var earlyFinish: Double = 1
-    @Option(help: "Mean hours between failures of a node (0: none).") var nodeMtbfHours: Double = 0
+    @Option(help: "Mean hours between failures of a node (0: none); a failed node loses its attempts, which are requeued after the sweep's lost_after.") var nodeMtbfHours: Double = 0
     @Option(help: "Hours a failed node is away.") var repairHours: Double = 2
     @Option(help: "Probability that an attempt dies of an infra error (then it is retried).") var infraErrorRate: Double = 0
     @Option(help: "Random seed.") var seed: UInt64 = 1
@@ -42,6 +44,10 @@ struct Simulate: ParsableCommand {
         var requeued: Int
         var decisions: Int
         var wall_seconds: Double
+        var completed: Int
+        var infra_failed: Int
+        /// Events the coordinator instance took (replies, checks, grades, ticks, connections).
+        var events: Int
     }
 
     func validate() throws {
@@ -56,40 +62,57 @@ struct Simulate: ParsableCommand {
     func run() throws {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
         let needs = Resources(gpus: gpusPerRun, cpus: 0, memoryBytes: 0)
-        let queued = setup.runs.enumerated().map { i, r in
-            QueuedRun(id: r.id, competition: r.competition, attempt: r.attempt, budgetSeconds: r.budget.seconds, needs: needs, sequence: i)
+        let places = (0..<nodes).map {
+            CoordinatorInstance.PlaceSpec(name: "n\($0)", capacity: Resources(gpus: gpusPerNode, cpus: 1e9, memoryBytes: 1 << 50), gpuModel: nil)
         }
-        let cluster = (0..<nodes).map { Simulation.Node(name: "n\($0)", capacity: Resources(gpus: gpusPerNode, cpus: 1e9, memoryBytes: 0)) }
-        func simulate(_ p: SchedulingPolicy) -> Simulation.Result {
-            var sim = Simulation(nodes: cluster, runs: queued, policy: p)
-            sim.earlyFinishMin = earlyFinish
-            sim.failures.nodeMTBFHours = nodeMtbfHours
-            sim.failures.repairHours = repairHours
-            sim.failures.infraErrorRate = infraErrorRate
-            sim.seed = seed
-            return sim.run()
+        // The real coordinator instance (scheduler, state machine, lost_after, retries) against simulated places.
+        func simulate(_ p: SchedulingPolicy) -> PodiumDST.Simulation.Result {
+            var w = PodiumDST.Simulation.Workload(places: places, runs: setup.runs,
+                                                  needs: Dictionary(uniqueKeysWithValues: setup.config.hardware.map { ($0.name, .init(resources: needs, gpuModel: nil)) }),
+                                                  policy: p, lostAfter: Double(setup.config.lostAfter.seconds), maxInfraRetries: setup.config.maxInfraRetries)
+            w.earlyFinishMin = earlyFinish
+            w.nodeMTBFHours = nodeMtbfHours
+            w.repairHours = repairHours
+            w.infraErrorRate = infraErrorRate
+            var o = PodiumDST.Simulation.Options(seed: seed)
+            o.deadline = 100_000 * 3600
+            o.maxSteps = .max
+            return PodiumDST.Simulation(options: o, workload: w).run()
+        }
+        func firstPass(_ r: PodiumDST.Simulation.Result) -> [String: Double] {
+            var out = [String: Double]()
+            for spec in setup.runs where spec.attempt == 1 {
+                let key = spec.budget.description
+                out[key] = max(out[key] ?? 0, r.finishedAt[spec.id] ?? .infinity)
+            }
+            return out
         }
         let t0 = monotonicSeconds()
         let main = simulate(SchedulingPolicy(rawValue: policy)!)
         let wall = monotonicSeconds() - t0
         let fifo = simulate(.fifo)
-        let bound = PlanEstimate(runs: queued.map { ($0.budgetSeconds, needs) }, capacity: Resources(gpus: nodes * gpusPerNode, cpus: 0, memoryBytes: 0))
-        let out = Output(runs: queued.count, nodes: nodes, gpus: nodes * gpusPerNode, policy: policy,
-                         makespan_hours: main.makespan_hours, lower_bound_hours: bound.makespanLowerBoundHours,
-                         makespan_over_lower_bound: main.makespan_hours / bound.makespanLowerBoundHours,
-                         utilization: main.utilization, first_pass1_hours: main.first_pass1_hours,
-                         fifo_makespan_hours: fifo.makespan_hours, fifo_first_pass1_hours: fifo.first_pass1_hours,
-                         fifo_utilization: fifo.utilization, attempts: main.attempts, requeued: main.requeued,
-                         decisions: main.decisions, wall_seconds: wall)
+        for r in [main, fifo] where !r.violations.isEmpty {
+            printError("podium: simulate: the coordinator broke an invariant (a bug; please report it with this command):\n  " + r.violations.joined(separator: "\n  "))
+        }
+        let gpus = Double(nodes * gpusPerNode)
+        let bound = PlanEstimate(runs: setup.runs.map { ($0.budget.seconds, needs) }, capacity: Resources(gpus: nodes * gpusPerNode, cpus: 0, memoryBytes: 0))
+        let out = Output(runs: setup.runs.count, nodes: nodes, gpus: nodes * gpusPerNode, policy: policy,
+                         makespan_hours: main.makespanHours, lower_bound_hours: bound.makespanLowerBoundHours,
+                         makespan_over_lower_bound: main.makespanHours / bound.makespanLowerBoundHours,
+                         utilization: main.busyGPUSeconds / (gpus * main.makespanHours * 3600), first_pass1_hours: firstPass(main),
+                         fifo_makespan_hours: fifo.makespanHours, fifo_first_pass1_hours: firstPass(fifo),
+                         fifo_utilization: fifo.busyGPUSeconds / (gpus * fifo.makespanHours * 3600), attempts: main.attempts,
+                         requeued: main.attempts - main.runs, decisions: main.decisions, wall_seconds: wall,
+                         completed: main.completed, infra_failed: main.runs - main.completed, events: main.steps)
         if format == .json { try printJSON(out); return }
         print("\(out.runs) runs on \(nodes) nodes × \(gpusPerNode) GPUs (\(gpusPerRun) GPU per run); lower bound \(fixed(out.lower_bound_hours, 1)) h")
-        let budgets = main.first_pass1_hours.keys.sorted { (BudgetDuration(parsing: $0)?.seconds ?? 0) < (BudgetDuration(parsing: $1)?.seconds ?? 0) }
-        print(TextTable.render(
-            header: ["policy", "makespan h", "÷ lower bound", "utilization"] + budgets.map { "pass@1 \($0) ready h" },
-            rows: [[policy, fixed(main.makespan_hours, 1), fixed(out.makespan_over_lower_bound, 3), fixed(100 * main.utilization, 1) + "%"]
-                    + budgets.map { fixed(main.first_pass1_hours[$0] ?? .infinity, 1) },
-                   ["fifo", fixed(fifo.makespan_hours, 1), fixed(fifo.makespan_hours / bound.makespanLowerBoundHours, 3), fixed(100 * fifo.utilization, 1) + "%"]
-                    + budgets.map { fixed(fifo.first_pass1_hours[$0] ?? .infinity, 1) }]))
-        print("simulated in \(fixed(wall, 2)) s (\(main.decisions) decisions, \(main.requeued) requeued)")
+        let budgets = out.first_pass1_hours.keys.sorted { (BudgetDuration(parsing: $0)?.seconds ?? 0) < (BudgetDuration(parsing: $1)?.seconds ?? 0) }
+        let header: [String] = ["policy", "makespan h", "÷ lower bound", "utilization"] + budgets.map { "pass@1 \($0) ready h" }
+        let mainRow: [String] = [policy, fixed(out.makespan_hours, 1), fixed(out.makespan_over_lower_bound, 3), fixed(100 * out.utilization, 1) + "%"]
+            + budgets.map { fixed(out.first_pass1_hours[$0] ?? .infinity, 1) }
+        let fifoRow: [String] = ["fifo", fixed(out.fifo_makespan_hours, 1), fixed(out.fifo_makespan_hours / bound.makespanLowerBoundHours, 3),
+                                 fixed(100 * out.fifo_utilization, 1) + "%"] + budgets.map { fixed(out.fifo_first_pass1_hours[$0] ?? .infinity, 1) }
+        print(TextTable.render(header: header, rows: [mainRow, fifoRow]))
+        print("simulated in \(fixed(wall, 2)) s (\(out.decisions) decisions, \(out.events) coordinator events, \(out.requeued) attempts beyond one per run, \(out.completed) runs completed)")
     }
 }

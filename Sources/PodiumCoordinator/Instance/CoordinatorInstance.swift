@@ -101,6 +101,8 @@ public struct CoordinatorInstance: Sendable {
     var places: [String: PlaceState] = [:]
     var placeOrder: [String]
     public internal(set) var drained = Set<String>()
+    /// Places whose connection is not open (their timers are the only ones besides retries and the poll).
+    var down = Set<String>()
     var logBytes: [AttemptKey: Int64]
     var collections: [AttemptKey: Collection] = [:]
     /// Attempts whose log is being (or was) fetched whole again.
@@ -126,6 +128,7 @@ public struct CoordinatorInstance: Sendable {
         scheduler = Scheduler(policy: config.policy)
         placeOrder = config.places.map(\.name)
         for p in config.places { places[p.name] = PlaceState(spec: p, reconnectDelay: config.reconnectInitial) }
+        down = Set(placeOrder)
     }
 
     // MARK: queries
@@ -152,7 +155,8 @@ public struct CoordinatorInstance: Sendable {
     /// When the next timer falls due (the shell may sleep until then); nil when nothing waits on time.
     public func nextDeadline() -> Double? {
         var t: Double? = min(retryAt.map(\.at).min() ?? .infinity, lastPoll + config.requestPollInterval)
-        for p in places.values {
+        for name in down {
+            guard let p = places[name] else { continue }
             if let at = p.reconnectAt, !p.connecting { t = min(t ?? at, at) }
             if let since = p.downSince, !p.lostDeclared { t = min(t ?? .infinity, since + config.lostAfter) }
         }
@@ -166,7 +170,7 @@ public struct CoordinatorInstance: Sendable {
         let pending = runs.values.filter { $0.state == .pending }.sorted { $0.sequence < $1.sequence }
         place(scheduler.on(.enqueue(pending.map(queued))), now: now)
         for name in placeOrder { connect(name) }
-        for r in runs.values.sorted(by: { $0.sequence < $1.sequence }) where r.state == .grading || r.state == .completed {
+        for r in runs.values.filter({ $0.state == .grading || $0.state == .completed }).sorted(by: { $0.sequence < $1.sequence }) {
             gradeAttempt(r, finalToo: r.state == .grading)
         }
         poll(now: now)

@@ -26,6 +26,7 @@ extension CoordinatorInstance {
         p.reconnectAt = nil
         p.reconnectDelay = config.reconnectInitial
         places[name] = p
+        down.remove(name)
         startupOpen = false
         // Place against the GPUs the worker found (or its declared stand-in slots), not only the inventory's word.
         let gpus = offer.gpus ?? p.spec.capacity.gpus
@@ -60,6 +61,7 @@ extension CoordinatorInstance {
         }
         p.generation = nil
         p.reconciled = false
+        down.insert(name)
         if p.downSince == nil {
             p.downSince = now
             out.append(.warn("podium: node \(name) is unreachable (\(reason)); retrying; its attempts are requeued if it stays away for \(BudgetDuration(seconds: Int(config.lostAfter)))"))
@@ -77,16 +79,16 @@ extension CoordinatorInstance {
 
     /// Requeues the attempts of places silent for longer than `lost_after`; reconnects places whose retry is due.
     mutating func tendPlaces(now: Double) {
-        for name in placeOrder {
+        for name in placeOrder where down.contains(name) {
             guard let p = places[name], let since = p.downSince else { continue }
             if now - since >= config.lostAfter {
                 places[name]!.lostDeclared = true
                 let waited = "node \(name) unreachable for \(Int(now - since)) s (lost_after \(BudgetDuration(seconds: Int(config.lostAfter))))"
-                for r in runs.values.sorted(by: { $0.sequence < $1.sequence }) where r.state.hasLiveAttempt && r.node == name {
+                for r in runs.values.filter({ $0.state.hasLiveAttempt && $0.node == name }).sorted(by: { $0.sequence < $1.sequence }) {
                     finishAttempt(r, outcome: .lost, result: nil, detail: "\(waited); requeued", now: now)
                 }
                 // An ended attempt whose artifacts sit on the silent place: a new attempt rather than a sweep that never ends.
-                for r in runs.values.sorted(by: { $0.sequence < $1.sequence }) where r.state == .collecting && attemptPlace[r.id] == name {
+                for r in runs.values.filter({ $0.state == .collecting && attemptPlace[$0.id] == name }).sorted(by: { $0.sequence < $1.sequence }) {
                     finishAttempt(r, outcome: .lost, result: nil, detail: "\(waited) before its artifacts were collected; requeued", now: now)
                 }
             }
@@ -109,7 +111,7 @@ extension CoordinatorInstance {
     /// fenced (cancelled) or cleaned up. Then the place takes new work.
     mutating func reconcile(_ name: String, held: [HeldAttempt], now: Double) {
         var finishedNow = [(String, AttemptResult)]()
-        for r in runs.values.sorted(by: { $0.sequence < $1.sequence }) where r.state.hasLiveAttempt && (r.node ?? attemptPlace[r.id]) == name {
+        for r in runs.values.filter({ $0.state.hasLiveAttempt && ($0.node ?? attemptPlace[$0.id]) == name }).sorted(by: { $0.sequence < $1.sequence }) {
             guard let h = held.first(where: { $0.runID == r.id && $0.epoch == r.epoch }) else {
                 finishAttempt(r, outcome: .lost, result: nil, detail: "node \(name) does not hold attempt \(r.epoch) any more; it is requeued", now: now)
                 continue
@@ -140,7 +142,7 @@ extension CoordinatorInstance {
         }
         // Attempts that ended but whose artifacts were not all in when the connection broke (or the coordinator
         // stopped): ask again now that the place is back.
-        for r in runs.values.sorted(by: { $0.sequence < $1.sequence }) where r.state == .collecting && (r.node ?? attemptPlace[r.id]) == name {
+        for r in runs.values.filter({ $0.state == .collecting && ($0.node ?? attemptPlace[$0.id]) == name }).sorted(by: { $0.sequence < $1.sequence }) {
             let key = AttemptKey(r.id, r.epoch)
             if held.contains(where: { $0.runID == r.id && $0.epoch == r.epoch }) {
                 if collections[key].map({ $0.pendingChecks == 0 }) ?? true {
