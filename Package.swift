@@ -2,7 +2,7 @@
 import PackageDescription
 
 // One-way dependencies, bottom to top (see README "Architecture"):
-// CLibSSH2 → PodiumSSH; PodiumCore → Scheduler/Protocol/Store/Grading → Report/Worker → Coordinator → executables.
+// CLibSSH2 → PodiumSSH; PodiumSystem (OS calls) and PodiumCore (values) → Scheduler/Protocol/Store/Grading → Report/Worker → Coordinator → executables.
 let package = Package(
     name: "podium",
     platforms: [.macOS(.v14)],
@@ -26,59 +26,61 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // OS calls (threads, processes, files, the console, typed errno with EINTR retried once, here): PodiumCore holds values.
+        .target(name: "PodiumSystem"),
         .target(name: "PodiumCore", dependencies: ["CCrypto"]),
         .target(name: "PodiumScheduler", dependencies: ["PodiumCore"]),
-        .target(name: "PodiumProtocol", dependencies: ["PodiumCore"]),
+        .target(name: "PodiumProtocol", dependencies: ["PodiumCore", "PodiumSystem"]),
         .target(
             name: "PodiumSSH",
-            dependencies: ["CLibSSH2", "PodiumCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CLibSSH2", "PodiumCore", "PodiumSystem", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "PodiumWorker",
-            dependencies: ["PodiumCore", "PodiumProtocol", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["PodiumCore", "PodiumSystem", "PodiumProtocol", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "PodiumStore", dependencies: ["PodiumCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "PodiumGrading", dependencies: ["PodiumCore"]),
+        .target(name: "PodiumStore", dependencies: ["PodiumCore", "PodiumSystem", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "PodiumGrading", dependencies: ["PodiumCore", "PodiumSystem"]),
         .target(name: "PodiumReport", dependencies: ["PodiumCore", "PodiumGrading"]),
         .target(
             name: "PodiumCoordinator",
             dependencies: [
-                "PodiumCore", "PodiumScheduler", "PodiumProtocol", "PodiumSSH", "PodiumStore",
+                "PodiumCore", "PodiumSystem", "PodiumScheduler", "PodiumProtocol", "PodiumSSH", "PodiumStore",
                 "PodiumGrading", "PodiumReport", "PodiumWorker",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "PodiumDST",
-            dependencies: ["PodiumCoordinator", "PodiumCore", "PodiumProtocol", "PodiumScheduler", "PodiumStore"]
+            dependencies: ["PodiumCoordinator", "PodiumCore", "PodiumSystem", "PodiumProtocol", "PodiumScheduler", "PodiumStore"]
         ),
         .executableTarget(
             name: "podium",
             dependencies: [
-                "PodiumCoordinator", "PodiumDST", "PodiumCore", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH", "PodiumWorker", "PodiumScheduler",
+                "PodiumCoordinator", "PodiumDST", "PodiumCore", "PodiumSystem", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH", "PodiumWorker", "PodiumScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "podium-worker",
             dependencies: [
-                "PodiumWorker", "PodiumCore", "PodiumProtocol",
+                "PodiumWorker", "PodiumCore", "PodiumSystem", "PodiumProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "PodiumCoreTests", dependencies: ["PodiumCore"]),
         .testTarget(name: "PodiumSchedulerTests", dependencies: ["PodiumScheduler", "PodiumCore"]),
-        .testTarget(name: "PodiumProtocolTests", dependencies: ["PodiumProtocol", "PodiumCore"]),
+        .testTarget(name: "PodiumProtocolTests", dependencies: ["PodiumProtocol", "PodiumCore", "PodiumSystem"]),
         .testTarget(name: "PodiumStoreTests", dependencies: ["PodiumStore", "PodiumCore"]),
         .testTarget(name: "PodiumGradingTests", dependencies: ["PodiumGrading", "PodiumCore"]),
         .testTarget(name: "PodiumReportTests", dependencies: ["PodiumReport", "PodiumCore", "PodiumGrading"]),
         .testTarget(
             name: "PodiumCoordinatorTests",
-            dependencies: ["PodiumCoordinator", "PodiumDST", "PodiumCore", "PodiumProtocol", "PodiumScheduler", "PodiumStore"]
+            dependencies: ["PodiumCoordinator", "PodiumDST", "PodiumCore", "PodiumSystem", "PodiumProtocol", "PodiumScheduler", "PodiumStore"]
         ),
         .testTarget(
             name: "PodiumIntegrationTests",
-            dependencies: ["PodiumCoordinator", "PodiumWorker", "PodiumCore", "PodiumStore", "PodiumSSH"]
+            dependencies: ["PodiumCoordinator", "PodiumWorker", "PodiumCore", "PodiumSystem", "PodiumStore", "PodiumSSH"]
         ),
     ]
 )

@@ -7,6 +7,7 @@ import Foundation
 @preconcurrency import Glibc
 #endif
 import PodiumCore
+import PodiumSystem
 
 /// The one owner of central attempt storage: `<state dir>/runs/<sweep>/<run>/e<epoch>/` with the streamed agent.log,
 /// the collected artifacts and their checks against the node's sha256. Everything that touches these files runs on
@@ -17,6 +18,9 @@ public final class AttemptStorage: @unchecked Sendable {
     private var logFDs: [AttemptKey: Int32] = [:]
 
     public init(root: String) { self.root = root }
+
+    /// Where a sweep's attempts are kept: `runs/<sweep>` beside its state file.
+    public static func root(statePath: String, sweep: String) -> String { directoryOf(statePath) + "/runs/" + sweep }
 
     public func attemptDir(_ key: AttemptKey) -> String { "\(root)/\(key.runID)/e\(key.epoch)" }
 

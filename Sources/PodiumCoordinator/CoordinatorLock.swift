@@ -7,6 +7,7 @@ import Foundation
 @preconcurrency import Glibc
 #endif
 import PodiumCore
+import PodiumSystem
 
 /// One coordinator per state file: an exclusive `flock` on `<state>.lock`, held for as long as `podium sweep` runs,
 /// so two coordinators never dispatch the same runs. Operator commands use it to tell whether a coordinator is live.

@@ -8,6 +8,7 @@ import Foundation
 #endif
 import PodiumCore
 import PodiumSSH
+import PodiumSystem
 
 /// The files of a competition's public data: relative path, size and sha256 of each regular file.
 public struct DataManifest: Codable, Sendable, Equatable {
@@ -246,7 +247,7 @@ public struct LocalNodeFiles: NodeFiles {
         guard src >= 0 else { throw StagingError(description: "cannot read \(local)") }
         defer { close(src) }
         let dst = open(remote + ".part", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard dst >= 0 else { throw StagingError(description: "cannot write \(remote).part: \(String(cString: strerror(errno)))") }
+        guard dst >= 0 else { throw StagingError(description: "cannot write \(remote).part: \(SystemError.text(errno))") }
         copyAll(from: src, to: dst, bufferSize: 1 << 20)
         let synced = fsync(dst) == 0
         close(dst)
@@ -254,7 +255,7 @@ public struct LocalNodeFiles: NodeFiles {
             unlink(remote + ".part")
             throw StagingError(description: "copy of \(local) to \(remote) does not verify")
         }
-        guard rename(remote + ".part", remote) == 0 else { throw StagingError(description: "rename to \(remote): \(String(cString: strerror(errno)))") }
+        guard rename(remote + ".part", remote) == 0 else { throw StagingError(description: "rename to \(remote): \(SystemError.text(errno))") }
     }
 }
 
@@ -307,9 +308,8 @@ struct TarWriter {
         if file >= 0 {
             var buf = [UInt8](repeating: 0, count: 1 << 20)
             while done < size {
-                let n = buf.withUnsafeMutableBytes { read(file, $0.baseAddress, min($0.count, Int(size - done))) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
+                guard let n = try? buf.withUnsafeMutableBytes({ b in try retryingEINTR("read") { read(file, b.baseAddress, min(b.count, Int(size - done))) } }),
+                      n > 0 else { break }
                 _ = buf.withUnsafeBytes { writeAll(fd, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }  // a failure shows in tar's status
                 done += Int64(n)
             }

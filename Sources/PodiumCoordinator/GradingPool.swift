@@ -9,6 +9,7 @@ import Foundation
 import PodiumCore
 import PodiumGrading
 import PodiumStore
+import PodiumSystem
 
 /// Grading off the coordinator's loop: a bounded pool of threads (default: cores − 1, at least 1) that grade final
 /// submissions before snapshots, each answer handed back as an event. A 5M-row submission then holds one grading

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import PodiumCore
 import PodiumSSH
+import PodiumSystem
 
 /// What `podium nodes check` learns about a node: reachability, host key, OS, resources, GPUs, Docker, worker, clock.
 public struct NodeReport: Codable, Sendable {

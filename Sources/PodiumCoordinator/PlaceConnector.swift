@@ -1,6 +1,7 @@
 import PodiumCore
 import PodiumSSH
 import PodiumStore
+import PodiumSystem
 
 /// Opens connections to places off the loop, one at a time on its own thread: the worker's handshake, then the
 /// place's public data staged and verified (answers never leave the coordinator). A connection reaches the loop only

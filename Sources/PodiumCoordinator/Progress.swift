@@ -1,4 +1,5 @@
 import PodiumCore
+import PodiumSystem
 
 /// Progress of a sweep: counts, rate and ETA, redrawn in place on a TTY, plain lines every 15 s otherwise.
 /// Notes may come from other threads than the loop's (staging runs on the connector's), so every call holds a lock.

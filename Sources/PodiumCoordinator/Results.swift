@@ -7,16 +7,17 @@ import PodiumCore
 import PodiumGrading
 import PodiumReport
 import PodiumStore
+import PodiumSystem
 
 /// Turns the state into per-run results for the report: the final grade of each run's newest attempt.
 public enum SweepResults {
     public static func collect(store: StateStore, sweep: String) throws -> (runs: [RunRecord], results: [RunResult], grades: [GradeRecord]) {
         let runs = try store.runs(sweep: sweep)
         let grades = try store.grades(sweep: sweep)
-        var finals = [String: GradeRecord]()
-        for g in grades where g.isFinal { finals["\(g.runID)#\(g.epoch)"] = g }
+        var finals = [AttemptKey: GradeRecord]()
+        for g in grades where g.isFinal { finals[g.key] = g }
         let results = runs.map { r -> RunResult in
-            let g = r.state == .completed ? finals["\(r.id)#\(r.epoch)"] : nil
+            let g = r.state == .completed ? finals[r.key] : nil
             return RunResult(competition: r.spec.competition, budget: r.spec.budget, profile: r.spec.profile,
                              attempt: r.spec.attempt, graded: g != nil, infraFailed: r.state == .failed,
                              submissionExists: g?.submissionExists ?? false,
@@ -36,11 +37,11 @@ extension SweepResults {
     @discardableResult
     public static func exportGradingReports(store: StateStore, sweep: String, directory: String) throws -> [String] {
         let runs = try store.runs(sweep: sweep)
-        var finals = [String: GradeRecord]()
-        for g in try store.grades(sweep: sweep) where g.isFinal { finals["\(g.runID)#\(g.epoch)"] = g }
+        var finals = [AttemptKey: GradeRecord]()
+        for g in try store.grades(sweep: sweep) where g.isFinal { finals[g.key] = g }
         var groups = [String: [CompetitionReport]]()
         for r in runs where r.state == .completed {
-            guard let g = finals["\(r.id)#\(r.epoch)"],
+            guard let g = finals[r.key],
                   let report = try? ReportJSON.decode(CompetitionReport.self, from: Data(g.reportJSON.utf8)) else { continue }
             let seed = String(r.spec.attempt - 1)
             let key = [safeName(r.spec.agent), safeName(r.spec.budget.description), safeName(r.spec.profile),
@@ -119,8 +120,8 @@ extension SweepResults {
             gpu += Double(p.gpus) * secs / 3600
             cpu += p.cpus * secs / 3600
         }
-        let finals = Set(grades.filter(\.isFinal).map { "\($0.runID)#\($0.epoch)" })
-        let graded = runs.filter { $0.state == .completed && finals.contains("\($0.id)#\($0.epoch)") }.count
+        let finals = Set(grades.filter(\.isFinal).map(\.key))
+        let graded = runs.filter { $0.state == .completed && finals.contains($0.key) }.count
         let perRun = Dictionary(grouping: attempts, by: \.runID).mapValues(\.count)
         return SweepAccounting(
             runsTotal: runs.count, runsGraded: graded, runsInfraFailed: runs.filter { $0.state == .failed }.count,
@@ -134,13 +135,13 @@ extension SweepResults {
     /// the final submission when the attempt ended (at most the budget).
     public static func timedGrades(store: StateStore, sweep: String) throws -> [TimedGrade] {
         let runs = Dictionary(uniqueKeysWithValues: try store.runs(sweep: sweep).map { ($0.id, $0) })
-        let ended = Dictionary(try store.attempts(sweep: sweep).map { ("\($0.runID)#\($0.epoch)", $0.elapsedSeconds) }, uniquingKeysWith: { a, _ in a })
+        let ended = Dictionary(try store.attempts(sweep: sweep).map { ($0.key, $0.elapsedSeconds) }, uniquingKeysWith: { a, _ in a })
         var out = [TimedGrade]()
         for g in try store.grades(sweep: sweep) {
             guard let r = runs[g.runID], r.state == .completed, g.epoch == r.epoch else { continue }
             let budget = Double(r.spec.budget.seconds)
-            let secs = g.isFinal ? min(budget, (ended["\(g.runID)#\(g.epoch)"] ?? nil) ?? budget) : min(budget, g.elapsedSeconds ?? budget)
-            out.append(TimedGrade(runKey: "\(g.runID)#\(g.epoch)", competition: r.spec.competition, budget: r.spec.budget,
+            let secs = g.isFinal ? min(budget, (ended[g.key] ?? nil) ?? budget) : min(budget, g.elapsedSeconds ?? budget)
+            out.append(TimedGrade(runKey: g.key.description, competition: r.spec.competition, budget: r.spec.budget,
                                   profile: r.spec.profile, agent: r.spec.agent, elapsedHours: secs / 3600, anyMedal: g.anyMedal))
         }
         return out

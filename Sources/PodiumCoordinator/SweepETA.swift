@@ -20,13 +20,13 @@ public struct SweepETA: Codable, Sendable, Equatable {
     }
 
     public init(runs: [RunRecord], attempts: [AttemptRecord], now: Double) {
-        let started = Dictionary(attempts.map { ("\($0.runID)#\($0.epoch)", $0.startedAt ?? $0.dispatchedAt) }, uniquingKeysWith: { a, _ in a })
+        let started = Dictionary(attempts.map { ($0.key, $0.startedAt ?? $0.dispatchedAt) }, uniquingKeysWith: { a, _ in a })
         var slots = [Double]()
         var pending = [Double]()
         for r in runs where !r.state.isTerminal {
             let budget = Double(r.spec.budget.seconds)
             if r.state.hasLiveAttempt {
-                let since = started["\(r.id)#\(r.epoch)"] ?? now
+                let since = started[r.key] ?? now
                 slots.append(max(0, budget - (now - since)))
             } else if r.state == .pending {
                 pending.append(budget)

@@ -12,6 +12,7 @@ import PodiumGrading
 import PodiumProtocol
 import PodiumScheduler
 import PodiumStore
+import PodiumSystem
 
 /// The coordinator's shell for one sweep. Every decision is `CoordinatorInstance`'s; this class only turns what
 /// happens (node replies, finished connections, grades, storage checks, signals, time) into the instance's events and
@@ -71,7 +72,7 @@ public final class SweepRunner: @unchecked Sendable {
         self.store = store
         self.options = options
         self.progress = Progress(enabled: options.progress)
-        self.storage = AttemptStorage(root: directoryOf(setup.config.state) + "/runs/" + setup.config.sweep)
+        self.storage = AttemptStorage(root: AttemptStorage.root(statePath: setup.config.state, sweep: setup.config.sweep))
         self.instance = CoordinatorInstance(config: Self.instanceConfig(setup, options), recovered: .init(runs: []))
         var logger = Logger(label: "podium.coordinator")
         logger[metadataKey: "sweep"] = "\(setup.config.sweep)"

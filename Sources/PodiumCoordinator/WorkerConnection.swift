@@ -6,6 +6,7 @@ import Foundation
 import PodiumCore
 import PodiumProtocol
 import PodiumSSH
+import PodiumSystem
 
 /// What reaches the coordinator's loop from a node.
 public enum NodeInput: Sendable {

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import PodiumCore
+import PodiumSystem
 
 /// Many seeds of the simulation, and the one-line summary `scripts/dst` ends with.
 public enum DSTRun {

@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import PodiumSystem
 
 /// A CSV table: a header and rows of cell text (RFC 4180: quotes, embedded commas and newlines, CRLF, BOM).
 /// A parsed file keeps its bytes once plus each field's byte range (about 2–3× the file size in memory, not 10×), and
@@ -32,13 +33,12 @@ public struct CSVTable: Sendable {
         guard fd >= 0 else { throw .invalid("cannot read \(path): no such file or not readable") }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw .invalid("cannot read \(path): \(String(cString: strerror(errno)))") }
+        guard fstat(fd, &st) == 0 else { throw .invalid("cannot read \(path): \(SystemError("fstat", errno: errno).reason)") }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
+            guard let n = try? bytes.withUnsafeMutableBytes({ b in try retryingEINTR("read") { Glibc.read(fd, b.baseAddress! + done, b.count - done) } }),
+                  n > 0 else { break }
             done += n
         }
         if done < bytes.count { bytes.removeSubrange(done...) }

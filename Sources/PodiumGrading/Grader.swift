@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import PodiumCore
+import PodiumSystem
 
 /// Scores a submission against the answers; throws `.invalid` with a reason naming the column or id.
 public protocol Grader: Sendable {

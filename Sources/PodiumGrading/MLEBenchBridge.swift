@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import PodiumCore
+import PodiumSystem
 
 /// Grades through the official `mlebench grade` CLI, for competitions podium has no verified native grader for
 /// (custom competitions, or a newer MLE-bench than podium knows). It writes the JSONL batch `mlebench grade` takes,

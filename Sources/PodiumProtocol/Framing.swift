@@ -7,6 +7,7 @@ import Foundation
 @preconcurrency import Glibc
 #endif
 import PodiumCore
+import PodiumSystem
 
 /// Largest frame either side accepts; artifacts over `WorkerServer.chunkBytes` travel as `.fileChunk` frames and a `.fileEnd`.
 public let maxFrameBytes = 64 << 20
@@ -126,13 +127,12 @@ public struct FrameReader: Sendable {
         let buf = [UInt8](unsafeUninitializedCapacity: n) { p, count in
             var got = 0
             while got < n {
-                let r = read(fd, p.baseAddress! + got, n - got)
-                if r == 0 { failure = .closed; break }
-                if r < 0 {
-                    if errno == EINTR { continue }
-                    failure = .io(String(cString: strerror(errno)))
+                let r: Int
+                do { r = try retryingEINTR("read") { read(fd, p.baseAddress! + got, n - got) } } catch {
+                    failure = .io((error as? SystemError)?.reason ?? "\(error)")
                     break
                 }
+                if r == 0 { failure = .closed; break }
                 got += r
             }
             count = failure == nil ? n : 0
@@ -172,6 +172,6 @@ public final class FrameWriter: @unchecked Sendable {
     }
 
     private func put(_ bytes: UnsafeRawBufferPointer) throws {
-        guard writeAll(fd, bytes) else { throw FrameError.io(String(cString: strerror(errno))) }
+        guard writeAll(fd, bytes) else { throw FrameError.io(SystemError.text(errno)) }
     }
 }

@@ -8,6 +8,7 @@ import Foundation
 #endif
 internal import CLibSSH2
 import PodiumCore
+import PodiumSystem
 
 /// Host-key verification against an OpenSSH known_hosts file (plain and hashed entries). Never trust on first use:
 /// an unknown key is refused unless enrollment was asked for; a changed key is always refused.
@@ -99,7 +100,7 @@ enum HostKeys {
         try? FileManager.default.createDirectory(atPath: directoryOf(target.knownHosts), withIntermediateDirectories: true)
         let fd = open(target.knownHosts, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw SSHError(.hostKey, doing: "enrolling the host key", message: "cannot write \(target.knownHosts): \(String(cString: strerror(errno)))")
+            throw SSHError(.hostKey, doing: "enrolling the host key", message: "cannot write \(target.knownHosts): \(SystemError.text(errno))")
         }
         defer { close(fd) }
         let bytes = Array(line.utf8)

@@ -8,6 +8,7 @@ import Foundation
 #endif
 internal import CLibSSH2
 import PodiumCore
+import PodiumSystem
 
 /// One SSH connection. libssh2's rule is that a session and its channels are used by one thread at a time, so every
 /// libssh2 call after the handshake happens on the session's own I/O thread, which multiplexes all channels in
@@ -66,7 +67,7 @@ public final class SSHSession: @unchecked Sendable {
             }
             try authenticate()
             libssh2_keepalive_config(session, 1, UInt32(max(1, target.keepaliveInterval)))
-            guard pipe(&wakeFDs) == 0 else { throw SSHError(.io, doing: "creating the wake pipe", message: String(cString: strerror(errno))) }
+            guard pipe(&wakeFDs) == 0 else { throw SSHError(.io, doing: "creating the wake pipe", message: SystemError.text(errno)) }
             for fd in wakeFDs { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         } catch {
             libssh2_session_free(session)
@@ -95,7 +96,7 @@ public final class SSHSession: @unchecked Sendable {
         if let e = error { throw e }
         var pair: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else {
-            throw SSHError(.io, doing: "exec \(command)", message: "socketpair: \(String(cString: strerror(errno)))")
+            throw SSHError(.io, doing: "exec \(command)", message: "socketpair: \(SystemError.text(errno))")
         }
         for fd in pair {
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -156,14 +157,14 @@ public final class SSHSession: @unchecked Sendable {
         while let a = ai {
             defer { ai = a.pointee.ai_next }
             let fd = socket(a.pointee.ai_family, a.pointee.ai_socktype, a.pointee.ai_protocol)
-            if fd < 0 { lastError = String(cString: strerror(errno)); continue }
+            if fd < 0 { lastError = SystemError.text(errno); continue }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             let flags = fcntl(fd, F_GETFL)
             _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             if Glibc.connect(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) != 0 && errno != EINPROGRESS {
-                lastError = String(cString: strerror(errno)); close(fd); continue
+                lastError = SystemError.text(errno); close(fd); continue
             }
             var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
             let ready = poll(&p, 1, Int32(t.connectTimeout * 1000))
@@ -174,7 +175,7 @@ public final class SSHSession: @unchecked Sendable {
                 _ = fcntl(fd, F_SETFL, flags)
                 return fd
             }
-            lastError = ready == 0 ? "timed out after \(Int(t.connectTimeout)) s" : String(cString: strerror(err))
+            lastError = ready == 0 ? "timed out after \(Int(t.connectTimeout)) s" : SystemError.text(err)
             close(fd)
         }
         throw SSHError(lastError.hasPrefix("timed out") ? .timeout : .connect, doing: doing, message: lastError)
@@ -261,7 +262,7 @@ public final class SSHSession: @unchecked Sendable {
             }
             let timeoutMs: Int32 = buffered ? 0 : 1000
             let n = poll(&fds, nfds_t(fds.count), timeoutMs)
-            if n < 0 && errno != EINTR { fail(SSHError(.io, doing: "poll", message: String(cString: strerror(errno)))); break }
+            if n < 0 && errno != EINTR { fail(SSHError(.io, doing: "poll", message: SystemError.text(errno))); break }
             if fds[0].revents != 0 { var drain = [UInt8](repeating: 0, count: 64); _ = read(wakeFDs[0], &drain, 64) }
             let sr = fds[1].revents
             if sr & Int16(POLLIN) != 0 { lastHeard = monotonicSeconds() }
@@ -482,8 +483,8 @@ public final class SSHExec: @unchecked Sendable {
     public func writeAll(_ bytes: [UInt8]) {
         var done = 0
         while done < bytes.count {
-            let w = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) }
-            if w <= 0 { if w < 0 && errno == EINTR { continue }; return }
+            guard let w = try? retryingEINTR("send", { bytes.withUnsafeBytes { send(fd, $0.baseAddress! + done, bytes.count - done, Int32(MSG_NOSIGNAL)) } }),
+                  w > 0 else { return }
             done += w
         }
     }
@@ -493,9 +494,7 @@ public final class SSHExec: @unchecked Sendable {
         var out = [UInt8]()
         var buf = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+            guard let n = try? buf.withUnsafeMutableBytes({ b in try retryingEINTR("read") { read(fd, b.baseAddress, b.count) } }), n > 0 else { break }
             out += buf[0..<n]
         }
         return out

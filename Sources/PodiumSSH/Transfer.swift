@@ -7,6 +7,7 @@ import Foundation
 @preconcurrency import Glibc
 #endif
 import PodiumCore
+import PodiumSystem
 
 /// File transfer over exec channels (`cat`/`tail -c` on the node, like `ssh … cat`), resumable from a `.part` file and
 /// verified end to end with sha256 (the node's digest, see `remoteSHA256Command`, against podium's own hash of the local file).
@@ -50,7 +51,7 @@ extension SSHSession {
         // before the first byte lands.
         if plan.ranges.count > 1 { try plan.save(rangesPath) }
         let out = open(part, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard out >= 0 else { throw SSHError(.io, doing: doing, message: "cannot write \(part): \(String(cString: strerror(errno)))") }
+        guard out >= 0 else { throw SSHError(.io, doing: doing, message: "cannot write \(part): \(SystemError.text(errno))") }
         var hasher = SHA256()
         if plan.ranges[0].done > 0 { hashFile(at: part, into: &hasher, from: 0, upTo: plan.ranges[0].done) }
         let flusher = PartFlusher(fd: out, plan: plan, rangesPath: plan.ranges.count > 1 ? rangesPath : nil)
@@ -118,7 +119,7 @@ extension SSHSession {
             unlink(rangesPath)
             throw SSHError(.io, doing: doing, message: "sha256 mismatch: node \(expected), received \(actual); the partial file was removed")
         }
-        guard rename(part, local) == 0 else { throw SSHError(.io, doing: doing, message: "rename \(part): \(String(cString: strerror(errno)))") }
+        guard rename(part, local) == 0 else { throw SSHError(.io, doing: doing, message: "rename \(part): \(SystemError.text(errno))") }
         unlink(rangesPath)
         return TransferResult(bytes: total, resumedFrom: resumedFrom, sha256: actual)
     }
@@ -130,7 +131,7 @@ extension SSHSession {
         let (_, sizeOut) = try run("stat -c %s -- \(shellQuote(part)) 2>/dev/null || echo 0")
         var offset = Int64(String(decoding: sizeOut, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         let fd = open(local, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw SSHError(.io, doing: doing, message: "cannot read \(local): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SSHError(.io, doing: doing, message: "cannot read \(local): \(SystemError.text(errno))") }
         defer { close(fd) }
         var st = stat()
         fstat(fd, &st)
@@ -322,13 +323,12 @@ final class RangeSink: @unchecked Sendable {
         hasher?.update(bytes)
         var written = 0
         while written < bytes.count {
-            let w = pwrite(fd, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written))
-            if w < 0 {
-                if errno == EINTR { continue }
-                error = String(cString: strerror(errno))
+            do {
+                written += try retryingEINTR("pwrite") { pwrite(fd, bytes.baseAddress! + written, bytes.count - written, off_t(offset) + off_t(written)) }
+            } catch let e {
+                error = e.reason
                 return false
             }
-            written += w
         }
         offset += Int64(written)
         flusher.wrote(index, upTo: offset, bytes: written)

@@ -1,5 +1,6 @@
 import GRDB
 import PodiumCore
+import PodiumSystem
 
 /// A run as the state holds it.
 public struct RunRecord: Sendable, Equatable {
@@ -58,6 +59,20 @@ public struct GradeRecord: Sendable, Equatable {
         self.elapsedSeconds = elapsedSeconds; self.score = score; self.submissionExists = submissionExists; self.valid = valid; self.anyMedal = anyMedal
         self.gold = gold; self.silver = silver; self.bronze = bronze; self.aboveMedian = aboveMedian; self.reportJSON = reportJSON
     }
+}
+
+extension RunRecord {
+    /// The run's current attempt.
+    public var key: AttemptKey { AttemptKey(id, epoch) }
+}
+
+extension AttemptRecord {
+    public var key: AttemptKey { AttemptKey(runID, epoch) }
+}
+
+extension GradeRecord {
+    /// The attempt this grade belongs to.
+    public var key: AttemptKey { AttemptKey(runID, epoch) }
 }
 
 public struct StoreError: Error, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import PodiumCore
+import PodiumSystem
 
 /// One GPU of the node, as nvidia-smi reports it; or a declared stand-in slot on a machine without GPUs.
 public struct GPUDevice: Codable, Sendable, Equatable {

@@ -8,6 +8,7 @@ import Foundation
 #endif
 import PodiumCore
 import PodiumProtocol
+import PodiumSystem
 
 /// Runs the agent as a plain process for machines without Docker. There is NO isolation: the agent sees the whole
 /// machine, its network and files. The directory contract is kept through environment variables instead of mounts
@@ -61,10 +62,9 @@ struct ProcessHandle: AgentHandle {
         while true {
             var n = 0
             let chunk = [UInt8](unsafeUninitializedCapacity: 1 << 16) { p, count in
-                n = read(child.stdoutFD, p.baseAddress, p.count)
+                n = (try? retryingEINTR("read") { read(child.stdoutFD, p.baseAddress, p.count) }) ?? -1
                 count = max(0, n)
             }
-            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             sink(chunk)
         }

@@ -8,6 +8,7 @@ import Foundation
 #endif
 import PodiumCore
 import PodiumProtocol
+import PodiumSystem
 
 /// Supervises one attempt: launch, budget (SIGTERM, grace, SIGKILL), log capture with a cap, submission snapshots,
 /// outcome classification. Blocking; runs on its own thread. The same code backs the daemon and `podium-worker run`.
@@ -266,8 +267,8 @@ final class CappedLog: @unchecked Sendable {
             }
             var done = 0
             while done < out.count {
-                let w = out.withUnsafeBytes { write(fd, $0.baseAddress! + done, out.count - done) }
-                if w < 0 { if errno == EINTR { continue }; break }
+                guard let w = try? out.withUnsafeBytes({ b in try retryingEINTR("write") { write(fd, b.baseAddress! + done, b.count - done) } }),
+                      w > 0 else { break }
                 done += w
             }
             let offset = st.size

@@ -6,6 +6,7 @@ import Foundation
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import PodiumSystem
 
 /// An error talking to the container engine, with what podium was doing.
 public struct EngineError: Error, CustomStringConvertible, Sendable {
@@ -93,7 +94,7 @@ public struct UnixHTTPClient: Sendable {
 
     private func connect(doing: String) throws -> Int32 {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw EngineError(doing: doing, message: "socket(): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw EngineError(doing: doing, message: "socket(): \(SystemError.text(errno))") }
         var addr = sockaddr_un()
         addr.sun_family = sa_family_t(AF_UNIX)
         let pathBytes = Array(socketPath.utf8)
@@ -109,7 +110,7 @@ public struct UnixHTTPClient: Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard rc == 0 else {
-            let err = String(cString: strerror(errno))
+            let err = SystemError.text(errno)
             close(fd)
             throw EngineError(doing: doing, message: "cannot reach the Docker Engine at \(socketPath) (\(err)); is dockerd running? (start it, or set DOCKER_HOST=unix:///path/to/docker.sock)")
         }
@@ -120,12 +121,11 @@ public struct UnixHTTPClient: Sendable {
 func writeAll(_ fd: Int32, _ bytes: [UInt8], doing: String) throws {
     var sent = 0
     while sent < bytes.count {
-        let w = bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
-        if w < 0 {
-            if errno == EINTR { continue }
-            throw EngineError(doing: doing, message: "write: \(String(cString: strerror(errno)))")
+        do {
+            sent += try retryingEINTR("send") { bytes.withUnsafeBytes { send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) } }
+        } catch {
+            throw EngineError(doing: doing, message: error.description)
         }
-        sent += w
     }
 }
 
@@ -140,13 +140,13 @@ struct SocketReader {
     private mutating func fill(doing: String) throws -> Bool {
         if start > 0 { buffer.removeFirst(start); start = 0 }
         var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let r = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if r < 0 && errno == EINTR { continue }
-            if r < 0 { throw EngineError(doing: doing, message: "read: \(String(cString: strerror(errno)))") }
+        do {
+            let r = try retryingEINTR("recv") { chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
             if r == 0 { return false }
             buffer += chunk[0..<r]
             return true
+        } catch {
+            throw EngineError(doing: doing, message: error.description)
         }
     }
 

@@ -8,6 +8,7 @@ import Foundation
 #endif
 import PodiumCore
 import PodiumProtocol
+import PodiumSystem
 
 /// Owns the attempts of one node and serves the frame protocol to whichever coordinator is connected.
 /// As a daemon (`podium-worker daemon`) it outlives connections: attempts keep running while no coordinator is
@@ -26,14 +27,14 @@ public final class WorkerServer: @unchecked Sendable {
     private let epochs = Locked<[String: Int]>([:])
     private let live = Locked<[String: RunSupervisor]>([:])
     /// "run#epoch" → attempt directory, so requests do not walk the whole work directory.
-    private let knownDirs = Locked<[String: String]>([:])
+    private let knownDirs = Locked<[AttemptKey: String]>([:])
     /// Set by `exitWhenIdle` on a daemon: exit once no attempt is live.
     public let exitRequested = Locked(false)
     /// Log senders of live attempts, by "run#epoch".
-    let followers = Locked<[String: LogFollower]>([:])
+    let followers = Locked<[AttemptKey: LogFollower]>([:])
     /// SHA-256 of each finished attempt's log prefix as its follower read it (by "run#epoch"): collection hashes
     /// only what follows instead of re-reading gigabytes. Dropped on acknowledge; a daemon restart hashes in full.
-    let logDigests = Locked<[String: LogDigest]>([:])
+    let logDigests = Locked<[AttemptKey: LogDigest]>([:])
 
     /// `gpus` are the node's devices (from `GPUInventory.resolve`); the count reported to the coordinator is theirs.
     public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter? = nil, version: String,
@@ -123,13 +124,13 @@ public final class WorkerServer: @unchecked Sendable {
         case .list:
             send(.held(held()))
         case .streamLog(let runID, let epoch, let from):
-            if let f = followers.withLock({ $0["\(runID)#\(epoch)"] }) { f.reposition(from) } else { streamLog(runID: runID, epoch: epoch, from: from) }
+            if let f = followers.withLock({ $0[AttemptKey(runID, epoch)] }) { f.reposition(from) } else { streamLog(runID: runID, epoch: epoch, from: from) }
         case .fetchArtifacts(let runID, let epoch, let logBytes):
             artifactQueue.push((runID, epoch, logBytes ?? 0), wait: false)
         case .acknowledge(let runID, let epoch):
             if let dir = attemptDir(runID: runID, epoch: epoch), !isLive(runID, epoch) {
                 try? FileManager.default.removeItem(atPath: dir)
-                logDigests.withLock { $0["\(runID)#\(epoch)"] = nil }
+                logDigests.withLock { $0[AttemptKey(runID, epoch)] = nil }
             }
         case .exitWhenIdle:
             exitRequested.withLock { $0 = true }
@@ -152,7 +153,7 @@ public final class WorkerServer: @unchecked Sendable {
         }
         // A newer epoch fences any older attempt of the same run still live here.
         if let old = live.withLock({ $0[r.runID] }), old.request.epoch < r.epoch { old.cancel() }
-        let owner = "\(r.runID)#\(r.epoch)"
+        let owner = AttemptKey(r.runID, r.epoch).description
         guard let gpus = gpuPool.acquire(r.gpus, for: owner) else {
             send(.error(runID: r.runID, message: "node \(node) has no \(r.gpus) free GPU(s) for \(r.runID) epoch \(r.epoch)"))
             return
@@ -168,17 +169,17 @@ public final class WorkerServer: @unchecked Sendable {
     private func launch(_ sup: RunSupervisor, owner: String, logFrom: Int64 = 0) {
         let runID = sup.request.runID, epoch = sup.request.epoch
         let follower = LogFollower(path: sup.layout.agentLog, runID: runID, epoch: epoch, from: logFrom, server: self)
-        followers.withLock { $0["\(runID)#\(epoch)"] = follower }
+        followers.withLock { $0[AttemptKey(runID, epoch)] = follower }
         live.withLock { $0[runID] = sup }
-        knownDirs.withLock { $0["\(runID)#\(epoch)"] = sup.layout.root }
+        knownDirs.withLock { $0[AttemptKey(runID, epoch)] = sup.layout.root }
         follower.start()
         BlockingThread.start { [self] in
             let result = sup.run()
             gpuPool.release(owner: owner)
             // The log's tail goes out before `finished`, so the coordinator rarely needs any of it again at collection.
             follower.finish(timeout: 30)
-            if let d = follower.digest { logDigests.withLock { $0["\(runID)#\(epoch)"] = d } }
-            followers.withLock { $0["\(runID)#\(epoch)"] = nil }
+            if let d = follower.digest { logDigests.withLock { $0[AttemptKey(runID, epoch)] = d } }
+            followers.withLock { $0[AttemptKey(runID, epoch)] = nil }
             live.withLock { if $0[runID] === sup { $0[runID] = nil } }
             send(.finished(runID: runID, epoch: epoch, result: result))
         }
@@ -188,7 +189,7 @@ public final class WorkerServer: @unchecked Sendable {
     /// the coordinator's pace), so an agent never waits on the network; everything else goes straight out.
     private func emit(_ r: Reply) {
         if case .log(let runID, let epoch, _, _) = r {
-            followers.withLock { $0["\(runID)#\(epoch)"] }?.wake()
+            followers.withLock { $0[AttemptKey(runID, epoch)] }?.wake()
             return
         }
         send(r)
@@ -202,8 +203,8 @@ public final class WorkerServer: @unchecked Sendable {
         var out = live.withLock { $0.values.map { s in
             HeldAttempt(runID: s.request.runID, epoch: s.request.epoch, running: true, logBytes: fileSize(s.layout.agentLog))
         } }
-        let liveKeys = Set(out.map { "\($0.runID)#\($0.epoch)" })
-        for a in attemptDirectories() where !liveKeys.contains("\(a.runID)#\(a.epoch)") {
+        let liveKeys = Set(out.map { AttemptKey($0.runID, $0.epoch) })
+        for a in attemptDirectories() where !liveKeys.contains(AttemptKey(a.runID, a.epoch)) {
             guard let data = FileManager.default.contents(atPath: a.dir + "/result.json"),
                   let result = try? JSONDecoder().decode(AttemptResult.self, from: data) else { continue }
             out.append(HeldAttempt(runID: a.runID, epoch: a.epoch, running: false, result: result, logBytes: fileSize(a.dir + "/agent.log")))
@@ -246,12 +247,12 @@ public final class WorkerServer: @unchecked Sendable {
     private func loadEpochs() {
         let dirs = attemptDirectories()
         epochs.withLock { seen in for a in dirs { seen[a.runID] = max(seen[a.runID] ?? 0, a.epoch) } }
-        knownDirs.withLock { known in for a in dirs { known["\(a.runID)#\(a.epoch)"] = a.dir } }
+        knownDirs.withLock { known in for a in dirs { known[AttemptKey(a.runID, a.epoch)] = a.dir } }
     }
 
     private func attemptDir(runID: String, epoch: Int) -> String? {
         guard isSafeName(runID) else { return nil }
-        let key = "\(runID)#\(epoch)"
+        let key = AttemptKey(runID, epoch)
         if let dir = knownDirs.withLock({ $0[key] }), FileManager.default.fileExists(atPath: dir) { return dir }
         let found = attemptDirectories().first { $0.runID == runID && $0.epoch == epoch }?.dir
         knownDirs.withLock { $0[key] = found }
@@ -265,7 +266,7 @@ public final class WorkerServer: @unchecked Sendable {
             guard !fm.fileExists(atPath: a.dir + "/result.json"), let data = fm.contents(atPath: a.dir + "/attempt.json"),
                   let record = try? JSONDecoder().decode(AttemptRecord.self, from: data) else { continue }
             let r = record.request
-            let owner = "\(r.runID)#\(r.epoch)"
+            let owner = AttemptKey(r.runID, r.epoch).description
             _ = gpuPool.acquire(record.gpus.count, for: owner)
             let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
             log("taking over \(r.runID) epoch \(r.epoch) (\(record.runtime) \(record.identity.prefix(12)), started \(Int(wallClockSeconds() - record.startedAt)) s ago)")
@@ -322,15 +323,14 @@ public final class WorkerServer: @unchecked Sendable {
         var offset: Int64 = 0
         // The log's prefix was hashed as its follower read it: start after it unless something before `from` must be
         // sent again (then the bytes are read anyway).
-        if name == "agent.log", let d = logDigests.withLock({ $0["\(runID)#\(epoch)"] }), d.bytes <= size, d.bytes <= from {
+        if name == "agent.log", let d = logDigests.withLock({ $0[AttemptKey(runID, epoch)] }), d.bytes <= size, d.bytes <= from {
             hasher = d.hasher
             offset = d.bytes
         }
         var buf = [UInt8](repeating: 0, count: WorkerServer.chunkBytes)
         while true {
-            let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+            guard let n = try? buf.withUnsafeMutableBytes({ b in try retryingEINTR("pread") { pread(fd, b.baseAddress, b.count, off_t(offset)) } }),
+                  n > 0 else { break }
             hasher.update(buf[0..<n])
             if offset + Int64(n) > from {
                 let skip = Int(max(0, from - offset))

@@ -10,6 +10,7 @@ import Foundation
 import PodiumCore
 import PodiumProtocol
 import PodiumWorker
+import PodiumSystem
 
 @main
 struct WorkerCommand: ParsableCommand {
@@ -138,8 +139,8 @@ struct Daemon: ParsableCommand {
             }
         }
         while true {
-            let fd = accept(listener, nil, nil)
-            if fd < 0 { if errno == EINTR { continue }; throw WorkerCommand.failUsage("accept: \(String(cString: strerror(errno)))") }
+            let fd: Int32
+            do { fd = try retryingEINTR("accept") { accept(listener, nil, nil) } } catch { throw WorkerCommand.failUsage(error.description) }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
             BlockingThread.start {
                 server.serve(input: FrameReader(fd: fd), output: FrameWriter(fd: fd))
@@ -235,7 +236,7 @@ enum UnixSocket {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
-        guard rc == 0, Glibc.listen(fd, 16) == 0 else { throw WorkerCommand.failUsage("cannot listen on \(path): \(String(cString: strerror(errno)))") }
+        guard rc == 0, Glibc.listen(fd, 16) == 0 else { throw WorkerCommand.failUsage("cannot listen on \(path): \(SystemError.text(errno))") }
         chmod(path, 0o600)
         return fd
     }

@@ -6,6 +6,7 @@ import Foundation
 #endif
 import PodiumCore
 import PodiumDST
+import PodiumSystem
 
 struct DST: ParsableCommand {
     static let configuration = CommandConfiguration(

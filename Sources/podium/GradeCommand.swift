@@ -6,6 +6,7 @@ import Foundation
 #endif
 import PodiumCore
 import PodiumGrading
+import PodiumSystem
 
 struct Grade: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -11,6 +11,7 @@ import PodiumStore
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
+import PodiumSystem
 
 struct Leaderboard: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Medal thresholds of a competition's leaderboard (MLE-bench's rule).")
@@ -50,7 +51,7 @@ struct Logs: ParsableCommand {
         }
         var offset: Int64 = 0
         while true {
-            let path = directoryOf(statePath) + "/runs/\(r.spec.sweep)/\(r.id)/e\(r.epoch)/agent.log"
+            let path = AttemptStorage(root: AttemptStorage.root(statePath: statePath, sweep: r.spec.sweep)).logPath(r.key)
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             if fd >= 0 {
                 var buf = [UInt8](repeating: 0, count: 1 << 16)

@@ -11,6 +11,7 @@ import PodiumCoordinator
 import PodiumCore
 import PodiumReport
 import PodiumSSH
+import PodiumSystem
 
 struct Nodes: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -7,6 +7,7 @@ import Foundation
 import PodiumCoordinator
 import PodiumCore
 import PodiumStore
+import PodiumSystem
 
 /// What `podium cancel` and `podium retry` share: the state, the runs named, and how the request is carried out.
 struct OperatorOptions: ParsableArguments {

@@ -10,6 +10,7 @@ import Foundation
 import PodiumCore
 import PodiumCoordinator
 import PodiumWorker
+import PodiumSystem
 
 @main
 struct Podium: ParsableCommand {

@@ -4,6 +4,7 @@ import PodiumCore
 import PodiumReport
 import PodiumScheduler
 import PodiumDST
+import PodiumSystem
 
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -9,6 +9,7 @@ import PodiumCore
 import PodiumGrading
 import PodiumReport
 import PodiumStore
+import PodiumSystem
 
 /// Opens the state of the sweep named by the config (or flags), refusing clearly when there is none yet.
 func openState(_ options: SweepOptions) throws -> (store: StateStore, sweep: String, statePath: String) {
@@ -185,14 +186,14 @@ struct Report: ParsableCommand {
         let accounting = try SweepResults.accounting(store: store, sweep: name)
         switch format {
         case .json:
-            let snapshotCounts = Dictionary(grouping: grades.filter { !$0.isFinal }, by: { "\($0.runID)#\($0.epoch)" }).mapValues(\.count)
+            let snapshotCounts = Dictionary(grouping: grades.filter { !$0.isFinal }, by: \.key).mapValues(\.count)
             let rows = zip(runs, results).map { r, x in
                 RunRow(id: r.id, competition: r.spec.competition, agent: r.spec.agent, budget: r.spec.budget.description, profile: r.spec.profile,
                        attempt: r.spec.attempt, state: r.state.rawValue, epoch: r.epoch, attempts_recorded: x.attemptsRecorded,
                        graded: x.graded, score: x.score,
                        submission_exists: x.submissionExists, valid_submission: x.validSubmission, any_medal: x.anyMedal,
                        gold_medal: x.gold, silver_medal: x.silver, bronze_medal: x.bronze, above_median: x.aboveMedian,
-                       snapshots_graded: snapshotCounts["\(r.id)#\(r.epoch)"] ?? 0)
+                       snapshots_graded: snapshotCounts[r.key] ?? 0)
             }
             try emit(jsonLine(Output(sweep: name, groups: groups, comparisons: comparisons, time_curves: curves,
                                      time_curves_caveat: TimeCurve.caveat, accounting: accounting, runs: rows)))

@@ -11,6 +11,7 @@ import PodiumCoordinator
 import PodiumCore
 import PodiumStore
 import PodiumWorker
+import PodiumSystem
 
 struct Sweep: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import PodiumProtocol
 import PodiumScheduler
 import PodiumStore
 @testable import PodiumCoordinator
+import PodiumSystem
 
 /// Collection (checks off the loop, the log refetched whole once), draining, grading (finals complete runs, nothing
 /// graded twice across a restart) and operator requests.

@@ -6,6 +6,7 @@ import PodiumStore
 #if canImport(Glibc)
 import Glibc
 #endif
+import PodiumSystem
 
 /// The worker daemon outlives its connections and its own crashes; the coordinator outlives its own.
 final class DaemonTests: XCTestCase {

@@ -2,6 +2,7 @@ import XCTest
 import PodiumCore
 import PodiumStore
 @testable import PodiumCoordinator
+import PodiumSystem
 
 /// The coordinator's disk fills up (state and artifacts on a small tmpfs): the sweep stops with a clear error, the
 /// database stays sound, nothing is lost on the node; with space again the same sweep resumes and completes, every

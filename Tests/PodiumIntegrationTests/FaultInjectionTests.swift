@@ -2,6 +2,7 @@ import XCTest
 import PodiumCore
 import PodiumStore
 @testable import PodiumCoordinator
+import PodiumSystem
 
 /// kill -9 of the coordinator at each step of a dispatch, during artifact copy and during grading (PODIUM_FAILPOINT
 /// makes it SIGKILL itself right there), then the same command again: every run completes exactly once, never two

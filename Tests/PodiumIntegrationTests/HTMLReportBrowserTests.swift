@@ -1,6 +1,7 @@
 import XCTest
 import PodiumCore
 import PodiumReport
+import PodiumSystem
 
 /// The HTML report renders in a real browser: Chromium (Debian's `chromium`) takes a headless screenshot, and the
 /// decoded PNG must show the report — mostly white page, but with the plots' colours, not a blank or error page.

@@ -2,6 +2,7 @@ import XCTest
 import PodiumCore
 import PodiumStore
 @testable import PodiumCoordinator
+import PodiumSystem
 
 /// Node faults around `lost_after`: a partition shorter than it wastes nothing; a node that reboots (daemon, agents
 /// and work directory gone) has its attempt requeued as a new epoch, counted as an infra failure.

@@ -2,6 +2,7 @@ import XCTest
 import PodiumCore
 import PodiumStore
 @testable import PodiumCoordinator
+import PodiumSystem
 
 /// `podium cancel`, `podium retry`, `podium status --watch` and the one-coordinator lock, through the real CLI against
 /// a running `podium sweep` (real worker, real containers) and with no coordinator at all.

@@ -2,6 +2,7 @@ import XCTest
 import PodiumCore
 import PodiumProtocol
 @testable import PodiumWorker
+import PodiumSystem
 
 /// The process runtime (machines without Docker) with real child processes; GPUs here are declared stand-in slots.
 final class ProcessRuntimeTests: XCTestCase {

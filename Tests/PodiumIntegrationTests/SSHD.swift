@@ -4,6 +4,7 @@ import PodiumSSH
 #if canImport(Glibc)
 import Glibc
 #endif
+import PodiumSystem
 
 /// A real OpenSSH sshd on loopback, started by the tests with generated host and user keys.
 final class TestSSHD {

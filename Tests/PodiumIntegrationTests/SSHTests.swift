@@ -6,6 +6,7 @@ import PodiumStore
 #if canImport(Glibc)
 import Glibc
 #endif
+import PodiumSystem
 
 /// The SSH transport against a real sshd on loopback.
 final class SSHTests: XCTestCase {

@@ -2,6 +2,7 @@ import XCTest
 import PodiumCore
 import PodiumProtocol
 @testable import PodiumWorker
+import PodiumSystem
 
 /// The worker's supervision against a real dockerd and a busybox image built offline with `docker import`.
 final class SupervisorTests: XCTestCase {

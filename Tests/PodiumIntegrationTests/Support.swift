@@ -3,6 +3,7 @@ import PodiumCore
 import PodiumWorker
 import PodiumStore
 @testable import PodiumCoordinator
+import PodiumSystem
 
 let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 let testImage = "podium/test-busybox:0.1"

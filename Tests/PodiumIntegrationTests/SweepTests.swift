@@ -2,6 +2,7 @@ import XCTest
 import PodiumCore
 import PodiumStore
 @testable import PodiumCoordinator
+import PodiumSystem
 
 /// The walking skeleton end to end: config → local worker child → real containers → central grading → results.
 final class SweepTests: XCTestCase {

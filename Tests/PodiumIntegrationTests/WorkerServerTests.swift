@@ -6,6 +6,7 @@ import PodiumProtocol
 #if canImport(Glibc)
 import Glibc
 #endif
+import PodiumSystem
 
 /// The coordinator's end of a connection to a worker server over two pipes: `serve` runs on its own thread with this
 /// connection as its output; `finished` turns true when it returns; `close` ends the connection from this side.
@@ -147,7 +148,7 @@ final class LogDigestTests: XCTestCase {
         let size = Int64(streamed.count)
         XCTAssertEqual(size, 20 << 20)
         XCTAssertEqual(SHA256.hex(streamed), SHA256.hex(fileAt: logPath))
-        XCTAssertEqual(server.logDigests.withLock { $0["rdig#1"]?.bytes }, size, "the follower hashed the whole log as it sent it")
+        XCTAssertEqual(server.logDigests.withLock { $0[AttemptKey("rdig", 1)]?.bytes }, size, "the follower hashed the whole log as it sent it")
 
         // The coordinator has everything, part of it, or (after a damaged copy) nothing: each time the rest it gets plus
         // what it had is the file, and fileEnd's sha256 is the whole file's.

@@ -4,6 +4,7 @@ import PodiumCore
 #if canImport(Glibc)
 import Glibc
 #endif
+import PodiumSystem
 
 final class FramingTests: XCTestCase {
     func testRoundTripThroughAPipe() throws {

@@ -11,7 +11,9 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     public init(_ call: String, path: String? = nil, errno: Int32) { self.call = call; self.path = path; self.errno = errno }
 
     /// strerror's words: "No space left on device".
-    public var reason: String { String(cString: strerror(errno)) }
+    public var reason: String { Self.text(errno) }
+    /// strerror's words for an errno value: the one place podium calls strerror.
+    public static func text(_ code: Int32) -> String { String(cString: strerror(code)) }
     public var description: String { "\(call)\(path.map { " \($0)" } ?? ""): \(reason)" }
     public var isNoSpace: Bool { errno == ENOSPC || errno == EDQUOT }
 }

@@ -36,8 +36,8 @@ public final class ChildProcess: @unchecked Sendable {
         let arguments = workingDirectory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0] + arguments } ?? arguments
         let exe = arguments[0]
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1]
-        if stdinPipe { guard pipe(&inPipe) == 0 else { throw SpawnError(description: "pipe: \(String(cString: strerror(errno)))") } }
-        if stdoutPipe { guard pipe(&outPipe) == 0 else { throw SpawnError(description: "pipe: \(String(cString: strerror(errno)))") } }
+        if stdinPipe { guard pipe(&inPipe) == 0 else { throw SpawnError(description: SystemError("pipe", errno: errno).description) } }
+        if stdoutPipe { guard pipe(&outPipe) == 0 else { throw SpawnError(description: SystemError("pipe", errno: errno).description) } }
         // Close-on-exec so other children never inherit these ends; dup2 clears it on the child's copies.
         for fd in inPipe + outPipe where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
 
@@ -91,7 +91,7 @@ public final class ChildProcess: @unchecked Sendable {
         guard rc == 0 else {
             if stdinPipe { close(inPipe[1]) }
             if stdoutPipe { close(outPipe[0]) }
-            throw SpawnError(description: "cannot start \(exe): \(String(cString: strerror(rc)))")
+            throw SpawnError(description: "cannot start \(exe): \(SystemError("posix_spawn", errno: rc).reason)")
         }
         self.pid = pid
         self.processGroup = newProcessGroup
@@ -150,10 +150,7 @@ public final class ChildProcess: @unchecked Sendable {
         }
         var out = [UInt8]()
         var buf = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(child.stdoutFD, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
+        while let n = try? buf.withUnsafeMutableBytes({ b in try retryingEINTR("read") { read(child.stdoutFD, b.baseAddress, b.count) } }), n > 0 {
             out += buf[0..<n]
         }
         close(child.stdoutFD)
