@@ -30,7 +30,7 @@ public enum NodeProbe {
         let w = worker.map(shellQuote).joined(separator: " ")
         return """
         echo "os=$(uname -sr)"; echo "cpus=$(nproc)"
-        echo "mem=$(awk '/MemTotal/ {printf "%d", $2*1024}' /proc/meminfo)"
+        echo "memkb=$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
         d=\(shellQuote(workDir)); while [ ! -d "$d" ]; do d=$(dirname "$d"); done
         echo "disk=$(df -PB1 "$d" | awk 'NR==2 {print $4}')"
         command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=index,name,uuid --format=csv,noheader 2>/dev/null | sed 's/^/gpu=/'
@@ -74,7 +74,8 @@ public enum NodeProbe {
             switch k {
             case "os": r.os = v
             case "cpus": r.cpus = Int(v)
-            case "mem": r.memory_bytes = Int64(v)
+            // kB as /proc/meminfo says it: Debian's mawk printf "%d" stops at 2^31 − 1 (a 24 GiB node read as 2.0 GiB).
+            case "memkb": r.memory_bytes = Int64(v).map { $0 * 1024 }
             case "disk": r.disk_free_bytes = Int64(v)
             case "gpu": r.gpus.append(v)
             case "docker": r.docker = v.isEmpty ? nil : v

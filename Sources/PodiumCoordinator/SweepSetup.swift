@@ -100,6 +100,17 @@ public struct SweepSetup: Sendable {
         return "\(config.dataDir)/\(competition)/prepared/private/test.csv"
     }
 
+    /// Every secret the agent names must be set in the coordinator's environment before anything is dispatched: an agent
+    /// started without its API key burns its budget and the failure would count as the agent's.
+    public func checkSecrets(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        for (i, name) in config.agent.secrets.enumerated() where (environment[name] ?? "").isEmpty {
+            throw ConfigError(file: configPath, path: "$.agent.secrets[\(i)]",
+                              found: "secret '\(name)' of agent '\(config.agent.name)' is not set in this environment",
+                              expected: "every secret the agent names set (non-empty) where podium runs",
+                              fix: "export \(name)=… before `podium plan`/`podium sweep`, or remove it from $.agent.secrets")
+        }
+    }
+
     /// Refuses to start a sweep whose prepared data is missing, naming the competition and the fix.
     public func checkPreparedData() throws {
         let fm = FileManager.default

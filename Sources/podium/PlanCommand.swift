@@ -33,6 +33,7 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
+        try setup.checkSecrets()
         let est = setup.estimate
         let profiles = setup.profilesByName
         let sim = Simulation(

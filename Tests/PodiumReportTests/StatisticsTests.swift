@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 @testable import PodiumReport
 import PodiumCore
 
@@ -16,8 +17,26 @@ final class StatisticsTests: XCTestCase {
         let m = MeanSEM([10, 20, 30])
         XCTAssertEqual(m.mean, 20)
         XCTAssertEqual(m.standardError, 10 / 3.0.squareRoot(), accuracy: 1e-12)
-        XCTAssertEqual(m.ciUpper - m.mean, 1.96 * m.standardError, accuracy: 1e-12)
         XCTAssertEqual(MeanSEM([5]).standardError, 0)
+    }
+
+    /// Issue 21: `81.3% ± 12.0 [57.8, 104.7]` was printed; the interval now stays in [0, 100] and says how it is made.
+    func testIntervalStaysWithinZeroAndHundred() {
+        for seeds in [[100, 100, 43.75], [0, 0, 12.5], [100, 50, 100, 100], [0, 0, 0, 6.25], [81.3, 100, 62.5]] {
+            let m = MeanSEM(seeds)
+            XCTAssertGreaterThanOrEqual(m.ciLower, 0, "\(seeds)")
+            XCTAssertLessThanOrEqual(m.ciUpper, 100, "\(seeds)")
+            XCTAssertLessThanOrEqual(m.ciLower, m.mean, "\(seeds)")
+            XCTAssertGreaterThanOrEqual(m.ciUpper, m.mean, "\(seeds)")
+            XCTAssertGreaterThan(m.ciUpper - m.ciLower, 0, "\(seeds): seeds that differ give an interval")
+        }
+        // Near the middle it is the normal interval MLE-bench users expect.
+        let mid = MeanSEM([45, 50, 55, 50])
+        XCTAssertEqual(mid.ciUpper - mid.mean, 1.96 * mid.standardError, accuracy: 0.05)
+        XCTAssertEqual(MeanSEM([100, 100]).ciUpper, 100)
+        XCTAssertEqual(MeanSEM([10, 20, 30]).ciMethod, MeanSEM.method)
+        let json = String(decoding: try! JSONEncoder().encode(MeanSEM([10, 20])), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"ci_method\""), json)
     }
 
     func result(_ c: String, _ attempt: Int, medal: Bool, graded: Bool = true, hours: Int = 24) -> RunResult {
