@@ -21,8 +21,7 @@ extension Simulation {
                 return
             }
             checker.beforePersist(runID, event, self)
-            guard let rules = instance?.config.maxInfraRetries else { return }
-            do { _ = try store.apply(event, to: runID, place: place, maxInfraRetries: rules, now: now) } catch {
+            do { _ = try store.apply(event, to: runID, place: place, maxInfraRetries: config.maxInfraRetries, now: now) } catch {
                 checker.violate("the state refused \(event) for \(runID): \(error) (memory and durable state disagree)")
             }
         case .record(let kind, _, _, _):

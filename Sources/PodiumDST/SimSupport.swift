@@ -14,16 +14,21 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     public mutating func int(_ r: ClosedRange<Int>) -> Int { Int.random(in: r, using: &self) }
 }
 
-/// A min-heap of timed items; ties go in insertion order, so the simulation is deterministic.
+/// A min-heap of timed items; ties go in insertion order, so the simulation is deterministic. The heap moves small
+/// (time, order, slot) entries; the items stay in their slots.
 struct TimedQueue<Item> {
-    private var heap: [(at: Double, seq: Int, item: Item)] = []
+    private var heap: [(at: Double, seq: Int, slot: Int)] = []
+    private var slots: [Item?] = []
+    private var free: [Int] = []
     private var seq = 0
     var isEmpty: Bool { heap.isEmpty }
     var count: Int { heap.count }
 
     mutating func push(_ item: Item, at: Double) {
         seq += 1
-        heap.append((at, seq, item))
+        let slot: Int
+        if let f = free.popLast() { slot = f; slots[f] = item } else { slot = slots.count; slots.append(item) }
+        heap.append((at, seq, slot))
         var i = heap.count - 1
         while i > 0 {
             let p = (i - 1) / 2
@@ -47,7 +52,9 @@ struct TimedQueue<Item> {
             heap.swapAt(i, m)
             i = m
         }
-        return (top.at, top.item)
+        let item = slots[top.slot].take()!
+        free.append(top.slot)
+        return (top.at, item)
     }
 
     private func less(_ a: Int, _ b: Int) -> Bool { (heap[a].at, heap[a].seq) < (heap[b].at, heap[b].seq) }

@@ -287,9 +287,8 @@ public final class Simulation {
 
     /// One event into the instance, its directives carried out, then the answers directives got at once.
     func feed(_ e: CoordinatorEvent) {
-        guard var i = instance else { return }
-        let ds = i.on(e, now: now)
-        instance = i
+        guard instance != nil else { return }
+        let ds = instance!.on(e, now: now)  // in place: a copy out of the optional would copy every run on each event
         carryOut(ds)
     }
 
@@ -323,7 +322,8 @@ public final class Simulation {
         queue.push(.coordinator(e, incarnation: incarnation), at: now + after)
     }
 
-    func log(_ s: String) {
-        if options.verbose { print("t=\((now * 1000).rounded() / 1000)  " + s) }
+    /// A line of a replay (`--verbose`); not even made otherwise.
+    func log(_ s: @autoclosure () -> String) {
+        if options.verbose { print("t=\((now * 1000).rounded() / 1000)  " + s()) }
     }
 }

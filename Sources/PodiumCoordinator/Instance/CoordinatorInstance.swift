@@ -96,6 +96,8 @@ public struct CoordinatorInstance: Sendable {
     public let config: Config
     public internal(set) var runs: [String: RunRecord] = [:]
     var attemptPlace: [String: String]
+    /// Runs whose current attempt went to each place (reconciliation and `lost_after` look at a place's runs, not all).
+    var placeRuns: [String: Set<String>] = [:]
     public internal(set) var scheduler: Scheduler
     var retryAt: [(at: Double, runID: String)] = []
     var places: [String: PlaceState] = [:]
@@ -122,6 +124,7 @@ public struct CoordinatorInstance: Sendable {
         self.config = config
         for r in recovered.runs { runs[r.id] = r }
         attemptPlace = recovered.attemptPlaces
+        for (run, place) in recovered.attemptPlaces { placeRuns[place, default: []].insert(run) }
         logBytes = recovered.logBytes
         artifacts = recovered.artifacts
         gradedArtifacts = recovered.graded
@@ -261,13 +264,20 @@ public struct CoordinatorInstance: Sendable {
         return r
     }
 
+    /// The runs whose current attempt went to `place` and that match, in sweep order.
+    func runs(on place: String, where matches: (RunRecord) -> Bool) -> [RunRecord] {
+        (placeRuns[place] ?? []).compactMap { runs[$0] }.filter(matches).sorted { $0.sequence < $1.sequence }
+    }
+
     /// Carries out the scheduler's placements: each dispatch is durable (a new epoch) before its start request goes out.
     mutating func place(_ directives: [SchedulerDirective], now: Double) {
         for case .place(let runID, let placeName) in directives {
             guard let r = runs[runID], r.state == .pending else { continue }
             let epoch = r.epoch + 1
             guard transition(runID, .dispatch(epoch: epoch), place: placeName, detail: "to \(placeName)") != nil else { continue }
+            if let old = attemptPlace[runID] { placeRuns[old]?.remove(runID) }
             attemptPlace[runID] = placeName
+            placeRuns[placeName, default: []].insert(runID)
             out.append(.start(AttemptKey(runID, epoch), place: placeName))
         }
     }

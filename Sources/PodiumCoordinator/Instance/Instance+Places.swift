@@ -84,11 +84,11 @@ extension CoordinatorInstance {
             if now - since >= config.lostAfter {
                 places[name]!.lostDeclared = true
                 let waited = "node \(name) unreachable for \(Int(now - since)) s (lost_after \(BudgetDuration(seconds: Int(config.lostAfter))))"
-                for r in runs.values.filter({ $0.state.hasLiveAttempt && $0.node == name }).sorted(by: { $0.sequence < $1.sequence }) {
+                for r in runs(on: name, where: { $0.state.hasLiveAttempt && $0.node == name }) {
                     finishAttempt(r, outcome: .lost, result: nil, detail: "\(waited); requeued", now: now)
                 }
                 // An ended attempt whose artifacts sit on the silent place: a new attempt rather than a sweep that never ends.
-                for r in runs.values.filter({ $0.state == .collecting && attemptPlace[$0.id] == name }).sorted(by: { $0.sequence < $1.sequence }) {
+                for r in runs(on: name, where: { $0.state == .collecting }) {
                     finishAttempt(r, outcome: .lost, result: nil, detail: "\(waited) before its artifacts were collected; requeued", now: now)
                 }
             }
@@ -111,7 +111,7 @@ extension CoordinatorInstance {
     /// fenced (cancelled) or cleaned up. Then the place takes new work.
     mutating func reconcile(_ name: String, held: [HeldAttempt], now: Double) {
         var finishedNow = [(String, AttemptResult)]()
-        for r in runs.values.filter({ $0.state.hasLiveAttempt && ($0.node ?? attemptPlace[$0.id]) == name }).sorted(by: { $0.sequence < $1.sequence }) {
+        for r in runs(on: name, where: { $0.state.hasLiveAttempt && ($0.node ?? name) == name }) {
             guard let h = held.first(where: { $0.runID == r.id && $0.epoch == r.epoch }) else {
                 finishAttempt(r, outcome: .lost, result: nil, detail: "node \(name) does not hold attempt \(r.epoch) any more; it is requeued", now: now)
                 continue
@@ -142,7 +142,7 @@ extension CoordinatorInstance {
         }
         // Attempts that ended but whose artifacts were not all in when the connection broke (or the coordinator
         // stopped): ask again now that the place is back.
-        for r in runs.values.filter({ $0.state == .collecting && ($0.node ?? attemptPlace[$0.id]) == name }).sorted(by: { $0.sequence < $1.sequence }) {
+        for r in runs(on: name, where: { $0.state == .collecting && ($0.node ?? name) == name }) {
             let key = AttemptKey(r.id, r.epoch)
             if held.contains(where: { $0.runID == r.id && $0.epoch == r.epoch }) {
                 if collections[key].map({ $0.pendingChecks == 0 }) ?? true {
