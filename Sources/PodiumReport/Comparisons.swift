@@ -80,7 +80,7 @@ public struct PairedComparison: Codable, Sendable, Equatable {
         guard !common.isEmpty else { return nil }
         let diffs = common.map { rb[$0]! - ra[$0]! }
         let mean = diffs.reduce(0, +) / Double(diffs.count)
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededRandom(seed: seed)  // reproducible bootstrap intervals
         var means = [Double]()
         means.reserveCapacity(samples)
         for _ in 0..<samples {
@@ -93,18 +93,5 @@ public struct PairedComparison: Codable, Sendable, Equatable {
                                 ciLower: linearQuantile(means, 0.025), ciUpper: linearQuantile(means, 0.975), bootstrapSamples: samples,
                                 bBetter: diffs.filter { $0 > 0 }.count, aBetter: diffs.filter { $0 < 0 }.count,
                                 ties: diffs.filter { $0 == 0 }.count)
-    }
-}
-
-/// A small, fast, seedable generator (so bootstrap intervals are reproducible).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

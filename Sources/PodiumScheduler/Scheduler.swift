@@ -45,23 +45,11 @@ public struct Scheduler: Sendable {
     public mutating func on(_ event: SchedulerEvent) -> [SchedulerDirective] {
         switch event {
         case .nodeUp(let name, let capacity, let model):
-            if let i = index(of: name) {
-                nodes[i].capacity = capacity
-                nodes[i].online = true
-                nodes[i].gpuModel = model
-            } else {
-                nodes.append(Node(name: name, capacity: capacity, used: .zero, online: true, gpuModel: model))
-            }
+            setNode(name, capacity, model, online: true)
         case .nodeDown(let name):
             if let i = index(of: name) { nodes[i].online = false }
         case .nodeKnown(let name, let capacity, let model):
-            if let i = index(of: name) {
-                nodes[i].capacity = capacity
-                nodes[i].online = false
-                nodes[i].gpuModel = model
-            } else {
-                nodes.append(Node(name: name, capacity: capacity, used: .zero, online: false, gpuModel: model))
-            }
+            setNode(name, capacity, model, online: false)
         case .enqueue(let runs):
             for r in runs where placed[r.id] == nil && queued.insert(r.id).inserted {
                 queue.append(r)
@@ -83,6 +71,17 @@ public struct Scheduler: Sendable {
             break
         }
         return placeWaiting()
+    }
+
+    /// A node's capacity and model as last reported, online (taking work) or not.
+    private mutating func setNode(_ name: String, _ capacity: Resources, _ model: String?, online: Bool) {
+        if let i = index(of: name) {
+            nodes[i].capacity = capacity
+            nodes[i].online = online
+            nodes[i].gpuModel = model
+        } else {
+            nodes.append(Node(name: name, capacity: capacity, used: .zero, online: online, gpuModel: model))
+        }
     }
 
     private mutating func index(of name: String) -> Int? {

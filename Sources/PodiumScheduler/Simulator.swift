@@ -44,9 +44,9 @@ public struct Simulation: Sendable {
     enum Event { case finish(String, Int), fail(String, Int), nodeDown(String), nodeUp(String) }
 
     public func run() -> Result {
-        var rng = SplitMix(seed: seed)
+        var rng = SeededRandom(seed: seed)
         var scheduler = Scheduler(policy: policy)
-        var heap = EventHeap()
+        var heap = TimedQueue<Event>()
         let byID = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0) })
         var epoch = [String: Int]()
         var startedAt = [String: Double]()
@@ -66,9 +66,9 @@ public struct Simulation: Sendable {
                 let frac = earlyFinishMin < 1 ? earlyFinishMin + (1 - earlyFinishMin) * rng.unit() : 1
                 let length = Double(r.budgetSeconds) * frac
                 if failures.infraErrorRate > 0 && rng.unit() < failures.infraErrorRate {
-                    heap.push(now + length * rng.unit(), .fail(id, epoch[id]!))
+                    heap.push(.fail(id, epoch[id]!), at: now + length * rng.unit())
                 } else {
-                    heap.push(now + length, .finish(id, epoch[id]!))
+                    heap.push(.finish(id, epoch[id]!), at: now + length)
                 }
             }
         }
@@ -80,7 +80,7 @@ public struct Simulation: Sendable {
 
         for n in nodes {
             place(scheduler.on(.nodeUp(name: n.name, capacity: n.capacity)))
-            if failures.nodeMTBFHours > 0 { heap.push(rng.exponential(mean: failures.nodeMTBFHours * 3600), .nodeDown(n.name)) }
+            if failures.nodeMTBFHours > 0 { heap.push(.nodeDown(n.name), at: rng.exponential(mean: failures.nodeMTBFHours * 3600)) }
         }
         place(scheduler.on(.enqueue(runs)))
         while done.count < runs.count, let (t, e) = heap.pop() {
@@ -111,11 +111,11 @@ public struct Simulation: Sendable {
                     lost.append(byID[id]!)
                 }
                 place(scheduler.on(.enqueue(lost)))
-                heap.push(now + failures.repairHours * 3600, .nodeUp(name))
+                heap.push(.nodeUp(name), at: now + failures.repairHours * 3600)
             case .nodeUp(let name):
                 let cap = nodes.first { $0.name == name }!.capacity
                 place(scheduler.on(.nodeUp(name: name, capacity: cap)))
-                if failures.nodeMTBFHours > 0 { heap.push(now + rng.exponential(mean: failures.nodeMTBFHours * 3600), .nodeDown(name)) }
+                if failures.nodeMTBFHours > 0 { heap.push(.nodeDown(name), at: now + rng.exponential(mean: failures.nodeMTBFHours * 3600)) }
             }
         }
         let total = nodes.reduce(Resources.zero) { $0 + $1.capacity }
@@ -128,67 +128,3 @@ public struct Simulation: Sendable {
                       first_pass1_hours: Dictionary(uniqueKeysWithValues: firstPass.map { (BudgetDuration(seconds: $0.key).description, $0.value / 3600) }))
     }
 }
-
-/// Binary min-heap of timed events (ties in insertion order, so runs stay deterministic).
-struct EventHeap {
-    private var items: [(t: Double, seq: Int, e: Simulation.Event)] = []
-    private var seq = 0
-
-    mutating func push(_ t: Double, _ e: Simulation.Event) {
-        seq += 1
-        items.append((t, seq, e))
-        var i = items.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            guard less(i, p) else { break }
-            items.swapAt(i, p)
-            i = p
-        }
-    }
-
-    mutating func pop() -> (Double, Simulation.Event)? {
-        guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
-        var i = 0
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var m = i
-            if l < items.count && less(l, m) { m = l }
-            if r < items.count && less(r, m) { m = r }
-            if m == i { break }
-            items.swapAt(i, m)
-            i = m
-        }
-        return (top.t, top.e)
-    }
-
-    private func less(_ a: Int, _ b: Int) -> Bool { (items[a].t, items[a].seq) < (items[b].t, items[b].seq) }
-}
-
-/// A small deterministic PRNG for the simulator (SplitMix64).
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E3779B97F4A7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58476D1CE4E5B9
-        z = (z ^ (z >> 27)) &* 0x94D049BB133111EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-    mutating func exponential(mean: Double) -> Double {
-        var u = unit()
-        while u <= 0 { u = unit() }
-        return -mean * _log(u)
-    }
-}
-
-#if canImport(Glibc)
-@preconcurrency import Glibc
-func _log(_ x: Double) -> Double { Glibc.log(x) }
-#else
-import Darwin
-func _log(_ x: Double) -> Double { Darwin.log(x) }
-#endif
