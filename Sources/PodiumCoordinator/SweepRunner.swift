@@ -127,8 +127,7 @@ public final class SweepRunner: @unchecked Sendable {
         progress.finish()
         // Sweep over: daemons with nothing live may exit; an interrupted sweep leaves them running its attempts.
         if !instance.interrupted { for c in connections.values { try? c.send(.exitWhenIdle) } }
-        storageThread.finish()
-        storage.closeAll()
+        storageThread.finish()  // the last fsyncs; the deferred cleanup finds it done
         for c in connections.values { c.close() }
         connections.removeAll()
         return Outcome(interrupted: instance.interrupted, counts: instance.counts)
@@ -307,6 +306,7 @@ final class StorageThread: Sendable {
     static let capacity = 64
     private let jobs = BlockingQueue<(@Sendable () throws -> CoordinatorEvent?)?>(capacity: StorageThread.capacity)
     private let outstanding = Locked(0)
+    private let finished = Locked(false)
 
     init(inbox: BlockingQueue<SweepRunner.Input>) {
         let jobs = self.jobs, outstanding = self.outstanding
@@ -334,6 +334,7 @@ final class StorageThread: Sendable {
     /// Waits (30 s at most: an interrupted sweep's answers may find no reader) until every job submitted so far is done
     /// (log fsyncs at the end of a sweep), then ends the thread.
     func finish() {
+        guard finished.withLock({ done in defer { done = true }; return !done }) else { return }
         let until = monotonicSeconds() + 30
         while outstanding.withLock({ $0 }) > 0 && monotonicSeconds() < until { sleepSeconds(0.005) }
         jobs.push(nil, wait: false)
