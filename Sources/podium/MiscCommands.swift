@@ -40,15 +40,14 @@ struct Leaderboard: ParsableCommand {
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the central copy of a run's agent log (newest attempt); --follow keeps printing as it grows.")
 
-    @Argument(help: "Run id (see `podium report --format json`).") var runID: String
+    @Argument(help: "Run id, a unique prefix of one, or the label `podium sweep` prints (competition/budget/profile/aN); `podium runs` lists them.") var runID: String
     @Flag(help: "Keep printing new output until the run is finished (the coordinator streams it in while `podium sweep` runs).") var follow = false
     @OptionGroup var sweep: SweepOptions
 
     func run() throws {
-        let (store, _, statePath) = try openState(sweep)
-        guard var r = try store.run(runID) else {
-            throw ConfigError(path: "RUN", found: "no run '\(runID)' in \(statePath)", expected: "a run id from `podium report --format json`")
-        }
+        let (store, name, statePath) = try openState(sweep)
+        var r = try RunListing.resolve([runID], runs: store.runs(sweep: name), statePath: statePath)[0]
+        let runID = r.id
         var offset: Int64 = 0
         while true {
             let path = AttemptStorage(root: AttemptStorage.root(statePath: statePath, sweep: r.spec.sweep)).logPath(r.key)

@@ -17,18 +17,9 @@ struct OperatorOptions: ParsableArguments {
 }
 
 enum OperatorCommand {
-    /// Resolves run ids (full ids or unique prefixes) within the sweep.
+    /// Resolves run ids (full ids, unique prefixes, or labels) within the sweep.
     static func resolve(_ ids: [String], runs: [RunRecord], statePath: String) throws -> [RunRecord] {
-        try ids.map { id in
-            let matches = runs.filter { $0.id == id || $0.id.hasPrefix(id) }
-            guard !matches.isEmpty else {
-                throw ConfigError(path: "RUN", found: "no run '\(id)' in \(statePath)", expected: "a run id (or a unique prefix) from `podium report --format json`")
-            }
-            guard matches.count == 1 || matches.contains(where: { $0.id == id }) else {
-                throw ConfigError(path: "RUN", found: "'\(id)' matches \(matches.count) runs", expected: "a longer prefix of one run id")
-            }
-            return matches.first { $0.id == id } ?? matches[0]
-        }
+        try RunListing.resolve(ids, runs: runs, statePath: statePath)
     }
 
     /// Writes the requests, then either lets the running coordinator carry them out (waiting for its answer) or,
