@@ -122,7 +122,7 @@ public struct CoordinatorInstance: Sendable {
 
     public init(config: Config, recovered: Recovered) {
         self.config = config
-        for r in recovered.runs { runs[r.id] = r }
+        for r in recovered.runs { runs[r.id] = r; counts[r.state, default: 0] += 1 }
         attemptPlace = recovered.attemptPlaces
         for (run, place) in recovered.attemptPlaces { placeRuns[place, default: []].insert(run) }
         logBytes = recovered.logBytes
@@ -139,15 +139,13 @@ public struct CoordinatorInstance: Sendable {
     /// Every run terminal, every grade recorded, every place tried (and matched with the state when it answered; a
     /// resumed sweep with nothing left still stages, reconciles and cleans up its places): the sweep is over.
     public var isDone: Bool {
-        gradesOutstanding.isEmpty && collections.isEmpty && runs.values.allSatisfy { $0.state.isTerminal }
+        gradesOutstanding.isEmpty && collections.isEmpty && terminalCount == runs.count
             && places.values.allSatisfy { $0.everTried && !$0.connecting && (!$0.connected || $0.reconciled) }
     }
 
-    public var counts: [RunState: Int] {
-        var c = [RunState: Int]()
-        for r in runs.values { c[r.state, default: 0] += 1 }
-        return c
-    }
+    /// Runs by state (kept as transitions happen: the shell redraws progress after every event).
+    public private(set) var counts: [RunState: Int] = [:]
+    var terminalCount: Int { RunState.allCases.filter(\.isTerminal).reduce(0) { $0 + (counts[$1] ?? 0) } }
 
     /// Places with an open connection.
     public var connectedPlaces: [String] { placeOrder.filter { places[$0]?.connected == true } }
@@ -256,6 +254,8 @@ public struct CoordinatorInstance: Sendable {
             return nil
         }
         if case .dispatch = event { r.node = place } else if !machine.state.hasLiveAttempt { r.node = nil }
+        counts[r.state, default: 0] -= 1
+        counts[machine.state, default: 0] += 1
         r.state = machine.state
         r.epoch = machine.epoch
         r.infraFailures = machine.infraFailures
