@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // YAML with anchors and merges (MLE-bench's agent configs use both): libyaml under a Swift API.
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -28,7 +30,7 @@ let package = Package(
         ),
         // OS calls (threads, processes, files, the console, typed errno with EINTR retried once, here): PodiumCore holds values.
         .target(name: "PodiumSystem"),
-        .target(name: "PodiumCore", dependencies: ["CCrypto"]),
+        .target(name: "PodiumCore", dependencies: ["CCrypto", .product(name: "Yams", package: "Yams")]),
         .target(name: "PodiumScheduler", dependencies: ["PodiumCore"]),
         .target(name: "PodiumProtocol", dependencies: ["PodiumCore", "PodiumSystem"]),
         .target(

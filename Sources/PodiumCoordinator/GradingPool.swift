@@ -21,13 +21,16 @@ final class GradingPool: Sendable {
         return max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
     }
 
-    private struct Queues { var finals: [GradeJob] = []; var snapshots: [GradeJob] = [] }
+    private struct Queues { var validations: [ValidationJob] = []; var finals: [GradeJob] = []; var snapshots: [GradeJob] = [] }
     private let queues = Locked(Queues())
     /// One token per queued job: a worker takes a token, then the most urgent job.
     private let tokens = BlockingQueue<Bool>()
 
     /// `grade` runs on the pool's threads; `done` receives each answer (from those threads).
-    init(workers: Int, grade: @escaping @Sendable (GradeJob) -> (GradeRecord, String), done: @escaping @Sendable (GradeJob, GradeRecord, String) -> Void) {
+    /// Validations (an agent waits on each) go before finals, finals before snapshots.
+    init(workers: Int, grade: @escaping @Sendable (GradeJob) -> (GradeRecord, String), done: @escaping @Sendable (GradeJob, GradeRecord, String) -> Void,
+         validate: @escaping @Sendable (ValidationJob) -> ValidationVerdict = { _ in ValidationVerdict(valid: nil, message: "no validator", status: 503) },
+         validated: @escaping @Sendable (ValidationJob, ValidationVerdict) -> Void = { _, _ in }) {
         for _ in 0..<max(1, workers) {
             let queues = self.queues, tokens = self.tokens
             BlockingThread.start {
@@ -37,6 +40,11 @@ final class GradingPool: Sendable {
                 while true {
                     guard let go = tokens.pop(timeout: 3600) else { continue }
                     guard go else { return }
+                    let next = queues.withLock { q -> ValidationJob? in q.validations.isEmpty ? nil : q.validations.removeFirst() }
+                    if let v = next {
+                        validated(v, validate(v))
+                        continue
+                    }
                     let job = queues.withLock { q -> GradeJob? in
                         if !q.finals.isEmpty { return q.finals.removeFirst() }
                         return q.snapshots.isEmpty ? nil : q.snapshots.removeFirst()
@@ -56,6 +64,11 @@ final class GradingPool: Sendable {
 
     func submit(_ job: GradeJob) {
         queues.withLock { q in if job.isFinal { q.finals.append(job) } else { q.snapshots.append(job) } }
+        tokens.push(true)
+    }
+
+    func submit(_ job: ValidationJob) {
+        queues.withLock { $0.validations.append(job) }
         tokens.push(true)
     }
 
@@ -88,4 +101,29 @@ extension GradingService {
     }
 
     static let invalidName = "invalid-artifact-name"
+
+    /// Validates one relayed submission (written to a scratch file, as MLE-bench's server saves the upload first).
+    func validate(_ job: ValidationJob, setup: SweepSetup, scratchDir: String) -> ValidationVerdict {
+        let began = monotonicSeconds()
+        func verdict(_ valid: Bool?, _ message: String, _ status: Int = 200) -> ValidationVerdict {
+            ValidationVerdict(valid: valid, message: message, status: status, seconds: monotonicSeconds() - began)
+        }
+        guard let competition = setup.registry.competitions[job.competition] else {
+            return verdict(nil, "competition \(job.competition) is not in the coordinator's registry", 500)
+        }
+        let path = "\(scratchDir)/\(job.key.runID)-e\(job.key.epoch)-\(job.requestID).csv"
+        do {
+            try FileManager.default.createDirectory(atPath: scratchDir, withIntermediateDirectories: true)
+            guard FileManager.default.createFile(atPath: path, contents: job.data) else { throw SystemError("create", path: path, errno: errno) }
+        } catch {
+            return verdict(nil, "the coordinator could not write the submission to validate: \(error)", 500)
+        }
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        do {
+            let (valid, message) = try validate(competition: competition, submissionPath: path, answersPath: setup.answersPath(job.competition))
+            return verdict(valid, message)
+        } catch {
+            return verdict(nil, "\(error)", 500)
+        }
+    }
 }

@@ -96,9 +96,12 @@ public final class SweepRunner: @unchecked Sendable {
         try store.register(sweep: setup.config.sweep, configJSON: setup.configJSON, runs: setup.runs)
         instance = CoordinatorInstance(config: Self.instanceConfig(setup, options), recovered: try recover())
         let inbox = self.inbox
+        let scratch = directoryOf(setup.config.state) + "/validations"
         let pool = GradingPool(workers: options.gradingWorkers, grade: { [setup, grading, storage] job in
             grading.grade(job, setup: setup, storage: storage)
-        }, done: { job, record, summary in inbox.push(.event(.graded(job, record, summary: summary))) })
+        }, done: { job, record, summary in inbox.push(.event(.graded(job, record, summary: summary))) },
+           validate: { [setup, grading] job in grading.validate(job, setup: setup, scratchDir: scratch) },
+           validated: { job, verdict in inbox.push(.event(.validated(job, verdict))) })
         let storageThread = StorageThread(inbox: inbox)
         let connector = PlaceConnector(setup: setup, store: store, workerCommand: options.workerCommand, progress: progress,
                                        deliver: { inbox.push(.node($0)) }, done: { inbox.push($0) })
@@ -236,6 +239,11 @@ public final class SweepRunner: @unchecked Sendable {
             case .grade(let job):
                 if job.isFinal { failpoint("grading") }
                 pool.submit(job)
+            case .validate(let job):
+                pool.submit(job)
+            case .recordValidation(let key, let bytes, let v):
+                try store.recordValidation(.init(runID: key.runID, epoch: key.epoch, at: wallClockSeconds(), seconds: v.seconds,
+                                                 bytes: bytes, valid: v.valid, status: v.status, message: v.message))
             case .pollRequests:
                 followUps.append(.operatorRequests(try store.openRequests(sweep: setup.config.sweep)))
             case .note(let s):
@@ -278,6 +286,19 @@ public final class SweepRunner: @unchecked Sendable {
             cpus: p.cpus, memoryBytes: p.memoryBytes, shmBytes: p.shmBytes, gpus: p.gpus, network: setup.config.network)
         request.ociRuntime = setup.config.agent.ociRuntime
         request.user = setup.config.agent.user
+        request.setupTimeoutSeconds = setup.config.agent.setupTimeout.seconds
+        if let a = setup.mlebenchAgent {
+            // MLE-bench's agent, unchanged: its env vars and kwargs, its secrets by name; TIME_LIMIT_SECS is the budget.
+            for kv in a.env where kv.key != "TIME_LIMIT_SECS" { request.env[kv.key] = kv.value }
+            for s in a.secretEnv {
+                if let v = ProcessInfo.processInfo.environment[s.value] { request.env[s.key] = v }
+                request.secretNames.append(s.key)
+            }
+            request.contract = "mlebench"
+            request.startArguments = a.arguments
+            request.privileged = a.privileged
+            request.command = []
+        }
         return request
     }
 

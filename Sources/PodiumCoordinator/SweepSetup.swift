@@ -27,6 +27,8 @@ public struct SweepSetup: Sendable {
     public var competitions: [Competition]
     public var inventory: Inventory
     public var runs: [RunSpec]
+    /// The mle-bench agent the sweep runs unchanged (`$.agent.mlebench`), as its config.yaml defines it.
+    public var mlebenchAgent: MLEBenchAgent?
 
     public static func load(configPath: String, overrides o: SweepOverrides) throws -> SweepSetup {
         var config = try SweepConfig.load(path: configPath)
@@ -65,6 +67,13 @@ public struct SweepSetup: Sendable {
         let source: String = o.split != nil ? "--split" : o.competitions != nil ? "--competitions" : "\(configPath): $.competitions"
         let competitions = try registry.resolve(config.competitions, source: source)
         let inventory = try Inventory.load(path: config.inventory)
+        var agent: MLEBenchAgent?
+        if let id = config.agent.mlebench {
+            do { agent = try AgentRegistry.agent(id: id, mlebenchDir: config.mlebenchDir, source: "$.agent.mlebench") } catch var e as ConfigError {
+                if e.file == nil { e.file = configPath }
+                throw e
+            }
+        }
         let runs = expandGrid(sweep: config.sweep, agent: config.agent.name, competitions: competitions.map(\.id),
                               budgets: config.budgets, profiles: config.hardware.map(\.name), attempts: config.attempts)
         guard !runs.isEmpty else {
@@ -83,7 +92,7 @@ public struct SweepSetup: Sendable {
             }
         }
         return SweepSetup(configPath: configPath, config: config, registry: registry, competitions: competitions,
-                          inventory: inventory, runs: runs)
+                          inventory: inventory, runs: runs, mlebenchAgent: agent)
     }
 
     public var profilesByName: [String: HardwareProfile] {
@@ -109,6 +118,34 @@ public struct SweepSetup: Sendable {
                               expected: "every secret the agent names set (non-empty) where podium runs",
                               fix: "export \(name)=… before `podium plan`/`podium sweep`, or remove it from $.agent.secrets")
         }
+        if let a = mlebenchAgent {
+            for s in a.secretEnv where (environment[s.value] ?? "").isEmpty {
+                throw ConfigError(file: configPath, path: "$.agent.mlebench",
+                                  found: "secret '\(s.value)' of agent '\(a.id)' (its env var \(s.key), \(a.configPath)) is not set in this environment",
+                                  expected: "every secret the agent's config names set (non-empty) where podium runs",
+                                  fix: "export \(s.value)=… before `podium plan`/`podium sweep`")
+            }
+        }
+    }
+
+    /// What the sweep's agent config says that podium overrides, in words (shown before the sweep starts): MLE-bench's
+    /// configs set TIME_LIMIT_SECS (and time-limit kwargs) themselves, e.g. `aide` sets 7200 under a "24 hrs" comment.
+    public var agentWarnings: [String] {
+        guard let a = mlebenchAgent else { return [] }
+        let budgets = Set(config.budgets.map(\.seconds))
+        var out = [String]()
+        if let limit = a.configuredTimeLimit, budgets != [limit] {
+            let timeKwargs = a.kwargs.filter { kv in
+                let k = kv.key.lowercased()
+                return (k.contains("time") && (k.contains("limit") || k.contains("max"))) && Int(kv.value) != nil
+            }
+            var w = "warning: agent '\(a.id)' (\(a.configPath)) sets TIME_LIMIT_SECS=\(limit) (\(BudgetDuration(seconds: limit))) but this sweep's budgets are \(config.budgets.map(\.description).joined(separator: ", ")); podium sets TIME_LIMIT_SECS to each run's budget"
+            if !timeKwargs.isEmpty {
+                w += ", and passes the kwargs \(timeKwargs.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")) unchanged: the agent may stop itself after \(BudgetDuration(seconds: Int(timeKwargs[0].value)!)) — edit the config (or use a variant) if that is not what you want"
+            }
+            out.append(w)
+        }
+        return out
     }
 
     /// Refuses to start a sweep whose prepared data is missing, naming the competition and the fix.

@@ -63,7 +63,7 @@ public struct CompetitionRegistry: Sendable {
         for id in try fm.contentsOfDirectory(atPath: compsDir).sorted() {
             let dir = compsDir + "/" + id
             guard fm.fileExists(atPath: dir + "/config.yaml") else { continue }
-            let yaml = SimpleYAML(text: (try? String(contentsOfFile: dir + "/config.yaml", encoding: .utf8)) ?? "")
+            let yaml = try YAMLDocument(path: dir + "/config.yaml").root.flattened()
             let inSplits = splits.keys.sorted().filter { splits[$0]!.contains(id) }
             let primary = complexitySplits.first(where: inSplits.contains)
                 ?? inSplits.first(where: { $0 != "split75" && $0 != "dev" && $0 != "all" })
@@ -127,29 +127,4 @@ public struct CompetitionRegistry: Sendable {
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
-}
-
-/// Reads the flat and one-level-nested `key: value` lines of mle-bench's config.yaml (all podium needs from it).
-struct SimpleYAML {
-    var values: [String: String] = [:]
-
-    init(text: String) {
-        var parent: String?
-        for raw in text.split(whereSeparator: \.isNewline) {
-            let line = String(raw)
-            if line.trimmingCharacters(in: .whitespaces).hasPrefix("#") { continue }
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let indented = line.first == " " || line.first == "\t"
-            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
-            var value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-            if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f {
-                value = String(value.dropFirst().dropLast())
-            }
-            if !indented { parent = value.isEmpty ? key : nil }
-            let full = indented ? (parent.map { "\($0).\(key)" } ?? key) : key
-            if !value.isEmpty && value != "null" { values[full] = value }
-        }
-    }
-
-    subscript(_ key: String) -> String? { values[key] }
 }

@@ -4,7 +4,9 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// The agent a sweep evaluates: its image, command, environment, and secrets referenced by name only.
+/// The agent a sweep evaluates: its image, command, environment, and secrets referenced by name only. Or one of an
+/// mle-bench checkout's agents, unchanged (`"mlebench": "aide/o1-preview"`): image, start script, kwargs, env vars and
+/// secrets come from `<mlebench_dir>/agents/<name>/config.yaml`, and it runs under MLE-bench's container contract.
 public struct AgentSpec: Codable, Sendable, Equatable {
     public var name: String
     public var image: String
@@ -16,27 +18,47 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     public var ociRuntime: String?
     /// User the agent runs as in its container ("uid[:gid]" or a name the image knows); nil: the image's.
     public var user: String?
+    /// An mle-bench agent id ("aide", "aide/o1-preview"): resolved against the sweep's mlebench_dir.
+    public var mlebench: String?
+    /// Seconds the image check, container creation and contract setup may take before the attempt is an infra error
+    /// (the budget starts after them).
+    public var setupTimeout: BudgetDuration
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, image, command, env, secrets
         case ociRuntime = "oci_runtime"
-        case user
+        case user, mlebench
+        case setupTimeout = "setup_timeout"
     }
 
     public init(name: String, image: String, command: [String], env: [String: String] = [:], secrets: [String] = []) {
         self.name = name; self.image = image; self.command = command; self.env = env; self.secrets = secrets
+        self.setupTimeout = BudgetDuration(seconds: 600)
     }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        name = try c.decode(String.self, forKey: .name)
-        image = try c.decode(String.self, forKey: .image)
+        mlebench = try c.decodeIfPresent(String.self, forKey: .mlebench)
+        if let id = mlebench {
+            // MLE-bench names its images by the id's first part (`docker build -t aide agents/aide`).
+            name = try c.decodeIfPresent(String.self, forKey: .name) ?? id.replacingOccurrences(of: "/", with: "-")
+            image = try c.decodeIfPresent(String.self, forKey: .image) ?? String(id.split(separator: "/").first ?? "")
+        } else {
+            name = try c.decode(String.self, forKey: .name)
+            image = try c.decode(String.self, forKey: .image)
+        }
         command = try c.decodeIfPresent([String].self, forKey: .command) ?? []
         env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
         secrets = try c.decodeIfPresent([String].self, forKey: .secrets) ?? []
         ociRuntime = try c.decodeIfPresent(String.self, forKey: .ociRuntime)
         user = try c.decodeIfPresent(String.self, forKey: .user)
+        setupTimeout = try c.decodeIfPresent(BudgetDuration.self, forKey: .setupTimeout) ?? BudgetDuration(seconds: 600)
+        if mlebench != nil && !command.isEmpty {
+            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.command]), found: "a command with an mlebench agent",
+                              expected: "no command: MLE-bench's agents run `bash /home/agent/start.sh` with their kwargs",
+                              fix: "drop $.agent.command, or drop $.agent.mlebench to run your own command")
+        }
     }
 }
 

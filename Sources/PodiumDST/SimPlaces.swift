@@ -63,6 +63,12 @@ extension Simulation {
         case .acknowledge(let runID, let epoch):
             let key = AttemptKey(runID, epoch)
             if places[name]!.attempts[key]?.running == false { places[name]!.attempts[key] = nil }
+        case .validationResult(let id, _, _, _):
+            // Each validation is answered once, to the place whose agent asked.
+            if !validationsAnswered.insert(id).inserted { checker.violate("validation \(id) answered twice") }
+            if let asked = validationsAsked[id], asked.place != name {
+                checker.violate("validation \(id) of \(asked.key) answered to \(name), not to \(asked.place) which asked")
+            }
         case .hello, .exitWhenIdle, .shutdown:
             break
         }
@@ -109,6 +115,12 @@ extension Simulation {
     /// The agent writes: the log grows, a submission appears, snapshots are taken; the follower sends what is new.
     func grow(_ name: String, _ key: AttemptKey) {
         guard var a = places[name]?.attempts[key], a.running else { return }
+        // Now and then the agent checks its submission at /validate (relayed to the coordinator).
+        if workload == nil, a.submission != nil, rng.chance(0.2) {
+            nextValidationID += 1
+            validationsAsked[nextValidationID] = (name, key)
+            reply(name, .validate(runID: key.runID, epoch: key.epoch, requestID: nextValidationID, data: a.submission!))
+        }
         a.logBytes += 128 * Int64(rng.int(1...5))  // pieces of 128 bytes, each naming its attempt
         if a.submission == nil, a.planned != .agentError || rng.chance(0.3), now - a.startedAt > a.budget * 0.05 {
             a.submission = SimContent.submission(key)

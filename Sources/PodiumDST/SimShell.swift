@@ -63,6 +63,14 @@ extension Simulation {
             if store.grades[job.key]?[job.artifact] != nil { checker.violate("\(job.key) \(job.artifact): handed out for grading although its grade is recorded") }
             if grading[job.key, default: []].insert(job.artifact).inserted == false { checker.violate("\(job.key) \(job.artifact): graded twice at once") }
             later(.graded(job, grade(job), summary: "sim"), after: gradingDelay())
+        case .validate(let job):
+            // Only a live attempt's submission is validated (its answers stay on the coordinator).
+            if let r = store.runs[job.key.runID], r.epoch != job.key.epoch || !(r.state == .running || r.state == .dispatched) {
+                checker.violate("\(job.key): a submission validated for an attempt that is not live (run is \(r.state) at epoch \(r.epoch))")
+            }
+            later(.validated(job, ValidationVerdict(valid: true, message: "Submission is valid.", seconds: 0.1)), after: rng.uniform(0.05, 5))
+        case .recordValidation:
+            store.events["validation", default: 0] += 1
         case .pollRequests:
             followUps.append(.operatorRequests(store.requests.filter { !$0.handled }.map {
                 StateStore.OperatorRequest(seq: $0.seq, runID: $0.runID, kind: $0.kind, at: 0)

@@ -143,6 +143,10 @@ public final class Simulation {
     var checker = Invariants()
     /// Grade jobs handed out and not answered, by attempt and artifact (of the coordinator now running).
     var grading: [AttemptKey: Set<String>] = [:]
+    /// Validations simulated agents asked for (request id → the place and attempt), and those answered.
+    var validationsAsked: [UInt64: (place: String, key: AttemptKey)] = [:]
+    var validationsAnswered = Set<UInt64>()
+    var nextValidationID: UInt64 = 0
     var steps = 0, crashes = 0, faults = 0
 
     /// A sweep as it would run on these places, with the real instance; no invariant checks between steps (the

@@ -126,6 +126,45 @@ public struct GradingService: Sendable {
     }
 }
 
+extension GradingService {
+    /// MLE-bench's `validate_submission`: the competition's grader run on the submission, its verdict in MLE-bench's
+    /// words (what an agent reads from /validate). Throws `.unavailable` when podium cannot grade the competition at
+    /// all (no grader, no answers): that is the coordinator's problem, not the submission's.
+    public func validate(competition: Competition, submissionPath: String, answersPath: String) throws(GradingError) -> (valid: Bool, message: String) {
+        guard FileManager.default.fileExists(atPath: submissionPath) else {
+            return (false, "Submission invalid! Submission file \(submissionPath) does not exist.")
+        }
+        guard submissionPath.lowercased().hasSuffix(".csv") else {
+            return (false, "Submission invalid! Submission file must be a CSV file.")
+        }
+        guard FileManager.default.fileExists(atPath: answersPath) else {
+            throw .unavailable("Dataset for competition `\(competition.id)` is not prepared! (no answers at \(answersPath))")
+        }
+        func invalid(_ why: String) -> (Bool, String) {
+            (false, "Submission invalid! The attempt to grade the submission has resulted in the following error message:\n\(why)")
+        }
+        guard let grader = GraderRegistry.grader(for: competition) else {
+            guard bridge != nil else { throw .unavailable("no grader for \(competition.id)") }
+            let report = grade(competition: competition, submissionPath: submissionPath, answersPath: answersPath)
+            if report.engine == nil { throw .unavailable(report.error ?? "the official grader could not run") }
+            return report.validSubmission ? (true, "Submission is valid.") : invalid(report.error ?? "the grader refused the submission")
+        }
+        let answersSize = fileSize(answersPath), submissionSize = fileSize(submissionPath)
+        if submissionSize > max(minimumSizeCap, answersSize * sizeFactorCap) {
+            return invalid("submission is \(submissionSize) bytes, more than \(sizeFactorCap)× the answers (\(answersSize) bytes)")
+        }
+        let answers: CSVTable
+        do { answers = try grader.loadAnswers(path: answersPath) } catch { throw .unavailable("answers: \(error)") }
+        do {
+            _ = try grader.score(submission: try CSVTable.read(path: submissionPath), answers: answers)
+            return (true, "Submission is valid.")
+        } catch {
+            if case .unavailable = error { throw error }
+            return invalid("\(error)")
+        }
+    }
+}
+
 /// "2025-05-07T14:59:41.765720", the timestamp form of MLE-bench's reports (UTC).
 public func isoTimestamp(_ date: Date) -> String {
     let totalMicros = Int((date.timeIntervalSince1970 * 1_000_000).rounded())

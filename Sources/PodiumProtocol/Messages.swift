@@ -6,7 +6,7 @@ import Foundation
 import PodiumCore
 
 /// Version of the coordinator↔worker frame protocol. Bump on any incompatible change.
-public let podiumProtocolVersion = 3
+public let podiumProtocolVersion = 4
 
 /// What a worker needs to start one attempt of a run.
 public struct StartRequest: Codable, Sendable, Equatable {
@@ -35,6 +35,16 @@ public struct StartRequest: Codable, Sendable, Equatable {
     public var user: String? = nil
     /// Most processes the agent may run at once (stops fork bombs).
     public var pidsLimit: Int64 = 4096
+    /// The container contract: nil is podium's own (the image's command runs as given); "mlebench" is MLE-bench's (podium
+    /// does what its entrypoint does, serves /health and /validate on port 5000 inside the container, then runs
+    /// `bash /home/agent/start.sh <arguments>` as `nonroot`).
+    public var contract: String? = nil
+    /// The start script's arguments under the mlebench contract (the agent config's kwargs).
+    public var startArguments: [String] = []
+    /// MLE-bench's `privileged: true` agents.
+    public var privileged: Bool = false
+    /// Image check, container creation and the contract's setup must finish within this; the budget starts after.
+    public var setupTimeoutSeconds: Int = 600
 
     public init(runID: String, epoch: Int, sweep: String, competition: String, image: String, command: [String],
                 env: [String: String], secretNames: [String] = [], dataDir: String, budgetSeconds: Int, graceSeconds: Int,
@@ -44,6 +54,35 @@ public struct StartRequest: Codable, Sendable, Equatable {
         self.budgetSeconds = budgetSeconds; self.graceSeconds = graceSeconds
         self.snapshotIntervalSeconds = snapshotIntervalSeconds; self.cpus = cpus; self.memoryBytes = memoryBytes
         self.shmBytes = shmBytes; self.gpus = gpus; self.network = network
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runID, epoch, sweep, competition, image, command, env, secretNames, dataDir, budgetSeconds, graceSeconds
+        case snapshotIntervalSeconds, cpus, memoryBytes, shmBytes, gpus, network, ociRuntime, user, pidsLimit
+        case contract, startArguments, privileged, setupTimeoutSeconds
+    }
+
+    /// Fields added after protocol 3 are optional in what is decoded, so an `attempt.json` an older daemon wrote is
+    /// still adopted after an upgrade.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        runID = try c.decode(String.self, forKey: .runID); epoch = try c.decode(Int.self, forKey: .epoch)
+        sweep = try c.decode(String.self, forKey: .sweep); competition = try c.decode(String.self, forKey: .competition)
+        image = try c.decode(String.self, forKey: .image); command = try c.decode([String].self, forKey: .command)
+        env = try c.decode([String: String].self, forKey: .env); secretNames = try c.decode([String].self, forKey: .secretNames)
+        dataDir = try c.decode(String.self, forKey: .dataDir); budgetSeconds = try c.decode(Int.self, forKey: .budgetSeconds)
+        graceSeconds = try c.decode(Int.self, forKey: .graceSeconds)
+        snapshotIntervalSeconds = try c.decode(Int.self, forKey: .snapshotIntervalSeconds)
+        cpus = try c.decode(Double.self, forKey: .cpus); memoryBytes = try c.decode(Int64.self, forKey: .memoryBytes)
+        shmBytes = try c.decode(Int64.self, forKey: .shmBytes); gpus = try c.decode(Int.self, forKey: .gpus)
+        network = try c.decode(Bool.self, forKey: .network)
+        ociRuntime = try c.decodeIfPresent(String.self, forKey: .ociRuntime)
+        user = try c.decodeIfPresent(String.self, forKey: .user)
+        pidsLimit = try c.decodeIfPresent(Int64.self, forKey: .pidsLimit) ?? 4096
+        contract = try c.decodeIfPresent(String.self, forKey: .contract)
+        startArguments = try c.decodeIfPresent([String].self, forKey: .startArguments) ?? []
+        privileged = try c.decodeIfPresent(Bool.self, forKey: .privileged) ?? false
+        setupTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .setupTimeoutSeconds) ?? 600
     }
 }
 
@@ -124,6 +163,9 @@ public enum Request: Codable, Sendable, Equatable {
     /// The coordinator has stored the artifacts; the worker may delete them.
     case acknowledge(runID: String, epoch: Int)
     case shutdown
+    /// The answer to a `.validate` reply: MLE-bench's `{"result": …}` (valid or not), or an error the agent sees as HTTP
+    /// `status` with `{"error", "details"}`.
+    case validationResult(requestID: UInt64, result: String?, error: String?, status: Int)
 }
 
 /// Worker → coordinator.
@@ -145,4 +187,7 @@ public enum Reply: Codable, Sendable, Equatable {
     /// The end of a file sent in chunks: its size and sha256.
     case fileEnd(runID: String, epoch: Int, name: String, sha256: String, bytes: Int64)
     case artifactsDone(runID: String, epoch: Int, count: Int)
+    /// An agent posted a submission to /validate (mlebench contract): the coordinator grades it against the answers it
+    /// alone holds and answers with `.validationResult`.
+    case validate(runID: String, epoch: Int, requestID: UInt64, data: Data)
 }

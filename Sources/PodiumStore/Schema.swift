@@ -91,6 +91,22 @@ enum Schema {
                 CREATE INDEX requests_open ON requests(sweep, handled_at);
                 """)
         }
+        m.registerMigration("v3-validations") { db in
+            // Each /validate an agent made (MLE-bench contract): when, how long, how big, the verdict.
+            try db.execute(sql: """
+                CREATE TABLE validations(
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    run_id TEXT NOT NULL REFERENCES runs(id),
+                    epoch INTEGER NOT NULL,
+                    at REAL NOT NULL,
+                    seconds REAL NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    valid INTEGER,
+                    status INTEGER NOT NULL,
+                    message TEXT NOT NULL);
+                CREATE INDEX validations_attempt ON validations(run_id, epoch);
+                """)
+        }
         return m
     }
 }

@@ -355,6 +355,41 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// One validation an agent asked for (`valid` nil: it could not be answered; `status` is what the agent got).
+    public struct ValidationRecord: Sendable, Equatable, Codable {
+        public var runID: String
+        public var epoch: Int
+        public var at: Double
+        public var seconds: Double
+        public var bytes: Int
+        public var valid: Bool?
+        public var status: Int
+        public var message: String
+        public init(runID: String, epoch: Int, at: Double, seconds: Double, bytes: Int, valid: Bool?, status: Int, message: String) {
+            self.runID = runID; self.epoch = epoch; self.at = at; self.seconds = seconds; self.bytes = bytes
+            self.valid = valid; self.status = status; self.message = message
+        }
+    }
+
+    public func recordValidation(_ v: ValidationRecord) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO validations(run_id, epoch, at, seconds, bytes, valid, status, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           arguments: [v.runID, v.epoch, v.at, v.seconds, v.bytes, v.valid, v.status, v.message])
+        }
+    }
+
+    /// A sweep's validations, oldest first.
+    public func validations(sweep: String) throws -> [ValidationRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT v.* FROM validations v JOIN runs r ON r.id = v.run_id WHERE r.sweep = ? ORDER BY v.seq
+                """, arguments: [sweep]).map {
+                ValidationRecord(runID: $0["run_id"], epoch: $0["epoch"], at: $0["at"], seconds: $0["seconds"], bytes: $0["bytes"],
+                                 valid: $0["valid"], status: $0["status"], message: $0["message"])
+            }
+        }
+    }
+
     /// Free-form event for things outside a run transition (node up/down, reconcile decisions).
     public func logEvent(kind: String, runID: String? = nil, epoch: Int? = nil, detail: String?, now: Double = wallClockSeconds()) throws {
         try db.write { db in

@@ -3,6 +3,7 @@
 #endif
 import PodiumCore
 import PodiumProtocol
+import PodiumSystem
 
 /// Where an attempt's files live on the node: `<work>/<sweep>/<run>/e<epoch>/`.
 public struct AttemptLayout: Sendable {
@@ -38,6 +39,12 @@ public protocol AgentHandle: Sendable {
     /// Blocks, handing output bytes to `sink` until the agent's output ends.
     func followOutput(_ sink: ([UInt8]) -> Void) throws
     func cleanup()
+    /// Requests the agent made to the contract's server, by path (empty without one).
+    var requestsServed: [String: Int] { get }
+}
+
+extension AgentHandle {
+    public var requestsServed: [String: Int] { [:] }
 }
 
 /// Starts agents: Docker containers (the isolation MLE-bench's contract assumes); a process runtime comes with issue 4.
@@ -45,9 +52,12 @@ public protocol AgentRuntime: Sendable {
     var name: String { get }
     /// Throws `InfraFailure` for anything that is the node's fault, not the agent's.
     /// `gpus` are the devices the worker reserved for this attempt (real or declared stand-in slots).
-    func launch(_ request: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice]) throws -> any AgentHandle
+    /// Returns once the agent itself starts: its budget runs from then (setup has its own deadline,
+    /// `request.setupTimeoutSeconds`).
+    func launch(_ request: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice],
+                services: AttemptServices) throws -> any AgentHandle
     /// Takes over an agent a previous daemon started (after a crash or restart); throws `InfraFailure` when it cannot.
-    func adopt(_ record: AttemptRecord) throws -> any AgentHandle
+    func adopt(_ record: AttemptRecord, services: AttemptServices) throws -> any AgentHandle
 }
 
 /// What the daemon persists about a started attempt (`attempt.json`), so a restarted daemon can take it over.
@@ -74,16 +84,26 @@ public struct DockerRuntime: AgentRuntime {
     public var name: String { "docker" }
     public init(engine: DockerEngine = DockerEngine()) { self.engine = engine }
 
-    public func adopt(_ record: AttemptRecord) throws -> any AgentHandle {
+    public func adopt(_ record: AttemptRecord, services: AttemptServices) throws -> any AgentHandle {
+        let state: DockerEngine.ContainerState
         do {
-            _ = try engine.inspect(record.identity)
-            return DockerHandle(engine: engine, id: record.identity)
+            state = try engine.inspect(record.identity)
         } catch {
             throw InfraFailure("container \(record.identity.prefix(12)) of \(record.request.runID) epoch \(record.request.epoch) is gone: \(error)")
         }
+        var server: ValidationServer?
+        if record.request.contract == MLEBenchContract.name, state.running {
+            // The previous daemon's sockets died with it: serve /validate again in the same namespace.
+            do { server = try ValidationServer.open(networkNamespaceOf: state.pid, relay: services.validate) } catch {
+                throw InfraFailure("cannot serve the validation endpoint again for \(record.request.runID) epoch \(record.request.epoch): \(error)")
+            }
+        }
+        return DockerHandle(engine: engine, id: record.identity, server: server)
     }
 
-    public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice]) throws -> any AgentHandle {
+    public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice],
+                       services: AttemptServices) throws -> any AgentHandle {
+        let deadline = monotonicSeconds() + Double(max(1, r.setupTimeoutSeconds))
         do {
             guard try engine.imageExists(r.image) else {
                 throw InfraFailure("image '\(r.image)' is not on this node; build or load it (scripts/build-agent-images builds the bundled ones)")
@@ -103,6 +123,10 @@ public struct DockerRuntime: AgentRuntime {
                 network: r.network, gpuUUIDs: gpus.filter { !$0.standIn }.map(\.uuid), workingDir: "/home")
             spec.ociRuntime = r.ociRuntime
             spec.user = r.user
+            spec.privileged = r.privileged
+            if r.contract == MLEBenchContract.name {
+                return try MLEBenchContract(engine: engine).launch(spec: spec, request: r, layout: layout, services: services, deadline: deadline)
+            }
             // A numeric non-root user must own the writable mounts.
             if let user = r.user, let uid = UInt32(user.split(separator: ":").first ?? "") {
                 let gid = user.split(separator: ":").dropFirst().first.flatMap { UInt32($0) } ?? uid
@@ -123,7 +147,9 @@ public struct DockerRuntime: AgentRuntime {
 struct DockerHandle: AgentHandle {
     let engine: DockerEngine
     let id: String
+    var server: ValidationServer? = nil
     var identity: String { id }
+    var requestsServed: [String: Int] { server?.served.withLock { $0 } ?? [:] }
 
     func poll() throws -> ExitStatus? {
         let s = try engine.inspect(id)
@@ -131,5 +157,8 @@ struct DockerHandle: AgentHandle {
     }
     func signal(_ name: String) throws { try engine.kill(id, signal: name) }
     func followOutput(_ sink: ([UInt8]) -> Void) throws { try engine.followLogs(id, sink: sink) }
-    func cleanup() { try? engine.remove(id) }
+    func cleanup() {
+        server?.stop()
+        try? engine.remove(id)
+    }
 }

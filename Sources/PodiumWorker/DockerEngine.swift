@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import PodiumCore
+import PodiumSystem
 
 /// The Docker Engine API calls podium uses (v1.41+, also served by Podman).
 public struct DockerEngine: Sendable {
@@ -51,18 +52,22 @@ public struct DockerEngine: Sendable {
         public var workingDir: String
         public var ociRuntime: String? = nil
         public var user: String? = nil
+        /// Replaces the image's entrypoint (and with it the image's CMD).
+        public var entrypoint: [String]? = nil
+        public var privileged: Bool = false
     }
 
     /// Creates a container; returns its id.
     public func create(_ s: CreateSpec) throws -> String {
         let body = CreateBody(
-            Image: s.image, Cmd: s.command.isEmpty ? nil : s.command,
+            Image: s.image, Entrypoint: s.entrypoint, Cmd: s.command.isEmpty ? nil : s.command,
             Env: s.env.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
             Labels: s.labels, WorkingDir: s.workingDir, NetworkDisabled: !s.network, User: s.user,
             HostConfig: .init(
                 Binds: s.binds.map { "\($0.host):\($0.container)\($0.readOnly ? ":ro" : "")" },
                 NanoCpus: s.nanoCPUs, Memory: s.memoryBytes, MemorySwap: s.memoryBytes, ShmSize: s.shmBytes,
                 PidsLimit: s.pidsLimit, NetworkMode: s.network ? "bridge" : "none", Init: true, Runtime: s.ociRuntime,
+                Privileged: s.privileged ? true : nil,
                 DeviceRequests: s.gpuUUIDs.isEmpty ? nil
                     : [.init(Driver: "nvidia", DeviceIDs: s.gpuUUIDs, Capabilities: [["gpu"]])]))
         let doing = "creating container \(s.name) from \(s.image)"
@@ -77,6 +82,7 @@ public struct DockerEngine: Sendable {
 
     struct CreateBody: Encodable {
         var Image: String
+        var Entrypoint: [String]?
         var Cmd: [String]?
         var Env: [String]
         var Labels: [String: String]
@@ -94,6 +100,7 @@ public struct DockerEngine: Sendable {
             var NetworkMode: String
             var Init: Bool
             var Runtime: String?
+            var Privileged: Bool?
             var DeviceRequests: [DeviceRequest]?
         }
         struct DeviceRequest: Encodable {
@@ -115,19 +122,48 @@ public struct DockerEngine: Sendable {
         public var exitCode: Int
         public var oomKilled: Bool
         public var error: String
+        /// The container's first process on the host (0 when not running).
+        public var pid: Int32 = 0
     }
 
     public func inspect(_ id: String) throws -> ContainerState {
         let r = try http.send("GET", Self.api + "/containers/\(id)/json", doing: "inspecting container \(id.prefix(12))")
         struct Info: Decodable {
-            struct State: Decodable { var Running: Bool; var ExitCode: Int; var OOMKilled: Bool; var Error: String? }
+            struct State: Decodable { var Running: Bool; var ExitCode: Int; var OOMKilled: Bool; var Error: String?; var Pid: Int32? }
             var State: State
         }
         guard r.status == 200, let info = try? JSONDecoder().decode(Info.self, from: Data(r.body)) else {
             throw EngineError(doing: "inspecting container \(id.prefix(12))", status: r.status, message: engineMessage(r))
         }
         return ContainerState(running: info.State.Running, exitCode: info.State.ExitCode,
-                              oomKilled: info.State.OOMKilled, error: info.State.Error ?? "")
+                              oomKilled: info.State.OOMKilled, error: info.State.Error ?? "", pid: info.State.Pid ?? 0)
+    }
+
+    /// Runs `command` in the running container as `user` (detached) and waits for it to end, until `deadline`
+    /// (monotonic seconds); returns its exit code.
+    public func exec(_ id: String, user: String, command: [String], deadline: Double) throws -> Int {
+        struct ExecBody: Encodable { var User: String; var Cmd: [String]; var AttachStdout = false; var AttachStderr = false }
+        let doing = "running \(command.first ?? "?") in \(id.prefix(12))"
+        let r = try http.send("POST", Self.api + "/containers/\(id)/exec",
+                              json: Array(try JSONEncoder().encode(ExecBody(User: user, Cmd: command))), doing: doing)
+        struct Created: Decodable { var Id: String }
+        guard r.status == 201, let e = try? JSONDecoder().decode(Created.self, from: Data(r.body)) else {
+            throw EngineError(doing: doing, status: r.status, message: engineMessage(r))
+        }
+        let s = try http.send("POST", Self.api + "/exec/\(e.Id)/start", json: Array(#"{"Detach": true}"#.utf8), doing: doing)
+        guard s.status == 200 else { throw EngineError(doing: doing, status: s.status, message: engineMessage(s)) }
+        struct Info: Decodable { var Running: Bool; var ExitCode: Int? }
+        while true {
+            let q = try http.send("GET", Self.api + "/exec/\(e.Id)/json", doing: doing)
+            guard q.status == 200, let info = try? JSONDecoder().decode(Info.self, from: Data(q.body)) else {
+                throw EngineError(doing: doing, status: q.status, message: engineMessage(q))
+            }
+            if !info.Running { return info.ExitCode ?? -1 }
+            guard monotonicSeconds() < deadline else {
+                throw EngineError(doing: doing, status: nil, message: "still running at the setup deadline")
+            }
+            sleepSeconds(0.1)
+        }
     }
 
     public func kill(_ id: String, signal: String) throws {

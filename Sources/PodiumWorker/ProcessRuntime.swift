@@ -21,12 +21,16 @@ public struct ProcessRuntime: AgentRuntime {
 
     /// A plain process is the child of the daemon that started it: a new daemon cannot wait for it or read its
     /// output, so it stops what is left of it and reports an infra error (the coordinator retries the run).
-    public func adopt(_ record: AttemptRecord) throws -> any AgentHandle {
+    public func adopt(_ record: AttemptRecord, services: AttemptServices) throws -> any AgentHandle {
         if let pid = Int32(record.identity), pid > 1 { kill(-pid, SIGKILL) }
         throw InfraFailure("the worker daemon restarted; the process runtime cannot re-adopt a running agent (stopped it)")
     }
 
-    public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice]) throws -> any AgentHandle {
+    public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice],
+                       services: AttemptServices) throws -> any AgentHandle {
+        guard r.contract == nil else {
+            throw InfraFailure("the \(r.contract!) container contract needs the docker runtime; this node runs agents as plain processes")
+        }
         guard !r.command.isEmpty else { throw InfraFailure("the process runtime needs the agent's command (the sweep's agent.command)") }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in r.env { env[k] = v }

@@ -22,12 +22,13 @@ public final class RunSupervisor: @unchecked Sendable {
     let emit: @Sendable (Reply) -> Void
     /// Set when taking over an attempt a previous daemon started.
     let adopting: AttemptRecord?
+    let services: AttemptServices
     private let cancelled = Locked(false)
 
     public init(request: StartRequest, layout: AttemptLayout, runtime: any AgentRuntime, labels: [String: String],
-                logCapBytes: Int64 = 1 << 30, gpus: [GPUDevice] = [], adopting: AttemptRecord? = nil,
-                emit: @escaping @Sendable (Reply) -> Void) {
-        self.request = request; self.layout = layout; self.runtime = runtime; self.labels = labels
+                logCapBytes: Int64 = 1 << 30, gpus: [GPUDevice] = [], services: AttemptServices = AttemptServices(),
+                adopting: AttemptRecord? = nil, emit: @escaping @Sendable (Reply) -> Void) {
+        self.request = request; self.layout = layout; self.runtime = runtime; self.labels = labels; self.services = services
         self.logCapBytes = logCapBytes; self.gpus = gpus; self.adopting = adopting; self.emit = emit
     }
 
@@ -49,7 +50,7 @@ public final class RunSupervisor: @unchecked Sendable {
         let handle: any AgentHandle
         let startedAt: Double
         if let record = adopting {
-            do { handle = try runtime.adopt(record) } catch { return infra("\(error)") }
+            do { handle = try runtime.adopt(record, services: services) } catch { return infra("\(error)") }
             startedAt = record.startedAt
         } else {
             let fm = FileManager.default
@@ -67,7 +68,7 @@ public final class RunSupervisor: @unchecked Sendable {
                 return infra("the competition's public data is not on this node at \(request.dataDir)")
             }
             do {
-                handle = try runtime.launch(request, layout: layout, labels: labels, gpus: gpus)
+                handle = try runtime.launch(request, layout: layout, labels: labels, gpus: gpus, services: services)
             } catch {
                 return infra("\(error)")
             }

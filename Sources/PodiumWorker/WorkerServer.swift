@@ -110,6 +110,10 @@ public final class WorkerServer: @unchecked Sendable {
         } catch {
             log("connection failed: \(error)")
         }
+        // Validations waiting on this connection get their answer now: the coordinator is gone.
+        for q in pendingValidations.withLock({ Array($0.values) }) {
+            q.push(.error(503, "Coordinator unreachable", "podium's coordinator disconnected while validating; the run goes on — try again later"), wait: false)
+        }
         if stopOnDisconnect { stopAll() }
     }
 
@@ -134,9 +138,42 @@ public final class WorkerServer: @unchecked Sendable {
             }
         case .exitWhenIdle:
             exitRequested.withLock { $0 = true }
+        case .validationResult(let id, let result, let error, let status):
+            let answer: ValidationAnswer = result.map { .result($0) }
+                ?? .error(status, error ?? "Validation failed", "podium's coordinator could not validate the submission")
+            pendingValidations.withLock { $0[id] }?.push(answer, wait: false)
         case .shutdown:
             break
         }
+    }
+
+    /// Validations waiting for the coordinator's answer, by request id.
+    let pendingValidations = Locked<[UInt64: BlockingQueue<ValidationAnswer>]>([:])
+    let nextValidationID = Locked<UInt64>(0)
+    /// How long an agent's /validate waits for the coordinator (grading a large submission takes a while).
+    static let validationTimeout: Double = 300
+
+    /// Relays one /validate of an attempt to the coordinator and waits for its answer. No coordinator connected: 503 at
+    /// once, and the attempt goes on (the agent may try again; its budget is not paused).
+    func relayValidation(runID: String, epoch: Int, data: Data) -> ValidationAnswer {
+        let id = nextValidationID.withLock { $0 += 1; return $0 }
+        let answer = BlockingQueue<ValidationAnswer>(capacity: 1)
+        pendingValidations.withLock { $0[id] = answer }
+        defer { pendingValidations.withLock { $0[id] = nil } }
+        guard send(.validate(runID: runID, epoch: epoch, requestID: id, data: data)) else {
+            return .error(503, "Coordinator unreachable",
+                          "podium's coordinator is not connected to this node, so the submission could not be validated; the run goes on — try again later")
+        }
+        return answer.pop(timeout: Self.validationTimeout)
+            ?? .error(504, "Validation timed out", "podium's coordinator did not answer within \(Int(Self.validationTimeout)) s; the run goes on")
+    }
+
+    /// What an attempt gets from the node besides its container.
+    func services(runID: String, epoch: Int) -> AttemptServices {
+        AttemptServices(validate: { [weak self] data in
+            self?.relayValidation(runID: runID, epoch: epoch, data: data)
+                ?? .error(503, "Coordinator unreachable", "the worker is shutting down")
+        })
     }
 
     func isLive(_ runID: String, _ epoch: Int) -> Bool { live.withLock { $0[runID]?.request.epoch == epoch } }
@@ -161,7 +198,8 @@ public final class WorkerServer: @unchecked Sendable {
         let labels = ["podium.sweep": r.sweep, "podium.run": r.runID, "podium.epoch": String(r.epoch),
                       "podium.node": node, "podium.attempt": r.env["AGENT_SEED"] ?? "1"]
         let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
-        launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus) { [weak self] in self?.emit($0) },
+        launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus,
+                             services: services(runID: r.runID, epoch: r.epoch)) { [weak self] in self?.emit($0) },
                owner: owner)
         send(.started(runID: r.runID, epoch: r.epoch, container: "podium-\(r.runID)-e\(r.epoch)"))
     }
@@ -271,7 +309,7 @@ public final class WorkerServer: @unchecked Sendable {
             let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
             log("taking over \(r.runID) epoch \(r.epoch) (\(record.runtime) \(record.identity.prefix(12)), started \(Int(wallClockSeconds() - record.startedAt)) s ago)")
             launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: record.labels, gpus: record.gpus,
-                                 adopting: record) { [weak self] in self?.emit($0) }, owner: owner,
+                                 services: services(runID: r.runID, epoch: r.epoch), adopting: record) { [weak self] in self?.emit($0) }, owner: owner,
                    logFrom: fileSize(layout.agentLog))  // the coordinator says where its copy stands when it reconnects
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import PodiumCoordinator
 import PodiumCore
+import PodiumSystem
 import PodiumReport
 import PodiumScheduler
 
@@ -34,6 +35,7 @@ struct Plan: ParsableCommand {
     func run() throws {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
         try setup.checkSecrets()
+        for w in setup.agentWarnings { printError(w) }
         let est = setup.estimate
         let profiles = setup.profilesByName
         let sim = Simulation(

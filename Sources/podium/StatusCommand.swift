@@ -149,6 +149,11 @@ struct Report: ParsableCommand {
         var bronze_medal: Bool
         var above_median: Bool
         var snapshots_graded: Int
+        /// /validate requests of the run's current attempt (MLE-bench contract), how many were valid, and the
+        /// coordinator's time on them.
+        var validation_requests: Int
+        var validation_valid: Int
+        var validation_seconds: Double
     }
 
     struct Output: Encodable {
@@ -187,13 +192,17 @@ struct Report: ParsableCommand {
         switch format {
         case .json:
             let snapshotCounts = Dictionary(grouping: grades.filter { !$0.isFinal }, by: \.key).mapValues(\.count)
+            let validations = Dictionary(grouping: try store.validations(sweep: name), by: { AttemptKey($0.runID, $0.epoch) })
             let rows = zip(runs, results).map { r, x in
                 RunRow(id: r.id, competition: r.spec.competition, agent: r.spec.agent, budget: r.spec.budget.description, profile: r.spec.profile,
                        attempt: r.spec.attempt, state: r.state.rawValue, epoch: r.epoch, attempts_recorded: x.attemptsRecorded,
                        graded: x.graded, score: x.score,
                        submission_exists: x.submissionExists, valid_submission: x.validSubmission, any_medal: x.anyMedal,
                        gold_medal: x.gold, silver_medal: x.silver, bronze_medal: x.bronze, above_median: x.aboveMedian,
-                       snapshots_graded: snapshotCounts[r.key] ?? 0)
+                       snapshots_graded: snapshotCounts[r.key] ?? 0,
+                       validation_requests: validations[AttemptKey(r.id, r.epoch)]?.count ?? 0,
+                       validation_valid: validations[AttemptKey(r.id, r.epoch)]?.filter { $0.valid == true }.count ?? 0,
+                       validation_seconds: (validations[AttemptKey(r.id, r.epoch)] ?? []).reduce(0) { $0 + $1.seconds })
             }
             try emit(jsonLine(Output(sweep: name, groups: groups, comparisons: comparisons, time_curves: curves,
                                      time_curves_caveat: TimeCurve.caveat, accounting: accounting, runs: rows)))

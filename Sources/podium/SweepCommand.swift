@@ -24,6 +24,7 @@ struct Sweep: ParsableCommand {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
         try setup.checkPreparedData()
         try setup.checkSecrets()
+        for w in setup.agentWarnings { printError(w) }
         if setup.inventory.nodes.contains(where: { $0.transport == .local && $0.runtime == .docker }) {
             do { _ = try DockerEngine().version() } catch {
                 throw ConfigError(path: "\(setup.config.inventory): local node", found: "\(error)",

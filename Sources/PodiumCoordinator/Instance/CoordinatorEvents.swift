@@ -38,6 +38,31 @@ public struct GradeJob: Hashable, Sendable {
     }
 }
 
+/// An agent's POST /validate (MLE-bench contract), relayed by its place: graded off the loop against the answers only
+/// the coordinator holds; the verdict goes back to the same place.
+public struct ValidationJob: Sendable, Equatable {
+    public var key: AttemptKey
+    public var place: String
+    public var requestID: UInt64
+    public var competition: String
+    public var data: Data
+    public init(key: AttemptKey, place: String, requestID: UInt64, competition: String, data: Data) {
+        self.key = key; self.place = place; self.requestID = requestID; self.competition = competition; self.data = data
+    }
+}
+
+/// What /validate answers: MLE-bench's message (`valid` set), or an error the agent sees as HTTP `status`.
+public struct ValidationVerdict: Sendable, Equatable {
+    public var valid: Bool?
+    public var message: String
+    public var status: Int
+    /// Time the coordinator spent on it.
+    public var seconds: Double
+    public init(valid: Bool?, message: String, status: Int = 200, seconds: Double = 0) {
+        self.valid = valid; self.message = message; self.status = status; self.seconds = seconds
+    }
+}
+
 /// An artifact whose bytes the central storage holds, verified against the node's sha256.
 public struct StoredArtifact: Sendable, Equatable {
     public var name: String
@@ -78,6 +103,8 @@ public enum CoordinatorEvent: Sendable {
     case storageChecked(AttemptKey, StorageCheck)
     /// A grading worker finished one submission.
     case graded(GradeJob, GradeRecord, summary: String)
+    /// A validation finished (answer to `.validate`).
+    case validated(ValidationJob, ValidationVerdict)
     /// Requests found in the state (answer to `.pollRequests`).
     case operatorRequests([OperatorRequest])
     /// SIGINT/SIGTERM: detach, leaving attempts running on their places.
@@ -110,6 +137,10 @@ public enum CoordinatorDirective: Sendable, Equatable {
     /// Check a file sent in chunks; answered by `.storageChecked`.
     case verifyFile(AttemptKey, name: String, sha256: String, bytes: Int64)
     case grade(GradeJob)
+    /// Validate an agent's submission off the loop (answered by `.validated`).
+    case validate(ValidationJob)
+    /// Keep a validation's verdict with the attempt (count, time, verdict; `podium report` shows them).
+    case recordValidation(AttemptKey, bytes: Int, verdict: ValidationVerdict)
     /// Read the operator requests now (answered by `.operatorRequests`).
     case pollRequests
     /// A line for the person watching (progress area).

@@ -198,6 +198,11 @@ public struct CoordinatorInstance: Sendable {
             storageChecked(key, check, now: now)
         case .graded(let job, let record, let summary):
             graded(job, record, summary: summary, now: now)
+        case .validated(let job, let verdict):
+            out.append(.recordValidation(job.key, bytes: job.data.count, verdict: verdict))
+            out.append(.send(place: job.place, .validationResult(
+                requestID: job.requestID, result: verdict.valid == nil ? nil : verdict.message,
+                error: verdict.valid == nil ? verdict.message : nil, status: verdict.status)))
         case .operatorRequests(let requests):
             pollInFlight = false
             handleRequests(requests, now: now)

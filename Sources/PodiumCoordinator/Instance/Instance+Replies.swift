@@ -17,6 +17,17 @@ extension CoordinatorInstance {
 
     mutating func handle(_ reply: Reply, from place: String, now: Double) {
         switch reply {
+        case .validate(let runID, let epoch, let requestID, let data):
+            // Only the live attempt the place runs is validated; a stale epoch's agent gets a clear refusal.
+            if let r = runs[runID], r.epoch == epoch, r.state == .running || r.state == .dispatched, attemptPlace[runID] == place {
+                out.append(.validate(ValidationJob(key: AttemptKey(runID, epoch), place: place, requestID: requestID,
+                                                   competition: r.spec.competition, data: data)))
+            } else {
+                out.append(.record(kind: "stale_validation", runID: runID, epoch: epoch, detail: "validation from \(place) for an attempt that is not live there"))
+                out.append(.send(place: place, .validationResult(
+                    requestID: requestID, result: nil, error: "this attempt (\(runID) epoch \(epoch)) is no longer live on \(place); its submission was not validated",
+                    status: 409)))
+            }
         case .started(let runID, let epoch, let container):
             guard let r = current(runID, epoch, "started"), r.state == .dispatched else {
                 if let r = runs[runID], r.epoch != epoch { out.append(.send(place: place, .cancel(runID: runID, epoch: epoch))) }
