@@ -40,9 +40,11 @@ extension SweepResults {
         var finals = [AttemptKey: GradeRecord]()
         for g in try store.grades(sweep: sweep) where g.isFinal { finals[g.key] = g }
         var groups = [String: [CompetitionReport]]()
+        let provenance = try provenance(store: store, sweep: sweep)
         for r in runs where r.state == .completed {
             guard let g = finals[r.key],
-                  let report = try? ReportJSON.decode(CompetitionReport.self, from: Data(g.reportJSON.utf8)) else { continue }
+                  var report = try? ReportJSON.decode(CompetitionReport.self, from: Data(g.reportJSON.utf8)) else { continue }
+            report.provenance = provenance[r.id]
             let seed = String(r.spec.attempt - 1)
             let key = [safeName(r.spec.agent), safeName(r.spec.budget.description), safeName(r.spec.profile),
                        "seed_" + String(repeating: "0", count: max(0, 3 - seed.count)) + seed].joined(separator: "/")
@@ -58,6 +60,31 @@ extension SweepResults {
             written.append(path)
         }
         return written
+    }
+
+    /// What produced each run's current result: agent and its config digest, image, budget, hardware held, node,
+    /// podium's version and the grader (from the sweep's stored agent, its attempts and its final grades).
+    public static func provenance(store: StateStore, sweep: String) throws -> [String: RunProvenance] {
+        let agent = try store.agentJSON(sweep).flatMap { try? JSONDecoder().decode(SweepSetup.AgentIdentity.self, from: Data($0.utf8)) }
+        struct Profiles: Decodable { var hardware: [HardwareProfile] }
+        let profiles = (try store.sweepConfigJSON(sweep)).flatMap { try? JSONDecoder().decode(Profiles.self, from: Data($0.utf8)) }?.hardware ?? []
+        var engines = [AttemptKey: String]()
+        for g in try store.grades(sweep: sweep) where g.isFinal {
+            struct E: Decodable { var engine: String? }
+            engines[g.key] = (try? JSONDecoder().decode(E.self, from: Data(g.reportJSON.utf8)))?.engine
+        }
+        var out = [String: RunProvenance]()
+        for r in try store.runs(sweep: sweep) where r.epoch > 0 {
+            guard let a = try store.attempts(runID: r.id).first(where: { $0.epoch == r.epoch }) else { continue }
+            let p = profiles.first { $0.name == r.spec.profile }
+            out[r.id] = RunProvenance(
+                agent: agent?.id ?? r.spec.agent, agentSource: agent?.source ?? "podium", agentConfigSHA256: agent?.configSHA256 ?? "unknown",
+                image: agent?.image ?? "unknown", imageDigest: a.imageDigest, budget: r.spec.budget.description,
+                budgetSeconds: r.spec.budget.seconds, profile: r.spec.profile, gpus: a.gpuIDs.count, gpuModel: a.gpuModel,
+                gpuIDs: a.gpuIDs, cpus: p?.cpus ?? 0, memoryBytes: p?.memoryBytes ?? 0, node: a.node, epoch: r.epoch,
+                podiumVersion: podiumVersion, graderEngine: engines[r.key])
+        }
+        return out
     }
 
     static func safeName(_ s: String) -> String {

@@ -94,6 +94,9 @@ public final class SweepRunner: @unchecked Sendable {
 
     public func run() throws -> Outcome {
         try store.register(sweep: setup.config.sweep, configJSON: setup.configJSON, runs: setup.runs)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        try store.setAgent(sweep: setup.config.sweep, json: String(decoding: try enc.encode(setup.agentIdentity), as: UTF8.self))
         instance = CoordinatorInstance(config: Self.instanceConfig(setup, options), recovered: try recover())
         let inbox = self.inbox
         let scratch = directoryOf(setup.config.state) + "/validations"
@@ -284,7 +287,8 @@ public final class SweepRunner: @unchecked Sendable {
             budgetSeconds: r.spec.budget.seconds,
             graceSeconds: setup.config.gracePeriod.seconds, snapshotIntervalSeconds: setup.config.snapshotInterval.seconds,
             cpus: p.cpus, memoryBytes: p.memoryBytes, shmBytes: p.shmBytes, gpus: p.gpus, network: setup.config.network)
-        request.ociRuntime = setup.config.agent.ociRuntime
+        request.ociRuntime = p.ociRuntime ?? setup.config.agent.ociRuntime
+        request.privileged = p.privileged
         request.user = setup.config.agent.user
         request.setupTimeoutSeconds = setup.config.agent.setupTimeout.seconds
         if let a = setup.mlebenchAgent {
@@ -296,7 +300,7 @@ public final class SweepRunner: @unchecked Sendable {
             }
             request.contract = "mlebench"
             request.startArguments = a.arguments
-            request.privileged = a.privileged
+            request.privileged = a.privileged || p.privileged
             request.command = []
         }
         return request

@@ -169,6 +169,36 @@ public struct SweepSetup: Sendable {
         return PlanEstimate(runs: runs.map { ($0.budget.seconds, Resources(profiles[$0.profile]!)) }, capacity: capacity)
     }
 
+    /// The agent as this sweep runs it, for the provenance of every result.
+    public struct AgentIdentity: Codable, Sendable, Equatable {
+        public var id: String
+        /// "mlebench" or "podium".
+        public var source: String
+        public var image: String
+        public var configPath: String?
+        /// The agent config file's sha256 (mlebench), or of podium's agent definition as stored with the sweep.
+        public var configSHA256: String
+        public var arguments: [String]
+        enum CodingKeys: String, CodingKey {
+            case id, source, image
+            case configPath = "config_path"
+            case configSHA256 = "config_sha256"
+            case arguments
+        }
+    }
+
+    public var agentIdentity: AgentIdentity {
+        if let a = mlebenchAgent {
+            return AgentIdentity(id: a.id, source: "mlebench", image: config.agent.image, configPath: a.configPath,
+                                 configSHA256: a.configSHA256, arguments: a.arguments)
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let spec = (try? enc.encode(config.agent)).map { [UInt8]($0) } ?? []
+        return AgentIdentity(id: config.agent.name, source: "podium", image: config.agent.image, configPath: configPath,
+                             configSHA256: SHA256.hex(spec), arguments: config.agent.command)
+    }
+
     /// JSON of the effective config, as stored with the sweep (no secret values: only their names are in it).
     public var configJSON: String {
         let enc = JSONEncoder()

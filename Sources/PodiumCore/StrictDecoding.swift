@@ -45,7 +45,9 @@ public func decodeConfigFile<T: Decodable>(_ type: T.Type, path: String) throws 
 
 public func decodeConfig<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws -> T {
     do {
-        return try JSONDecoder().decode(T.self, from: data)
+        let decoder = JSONDecoder()
+        decoder.userInfo[configBaseDirectoryKey] = absolutePath(directoryOf(file))
+        return try decoder.decode(T.self, from: data)
     } catch var e as ConfigError {
         e.file = file
         throw e

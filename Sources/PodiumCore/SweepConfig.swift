@@ -62,7 +62,8 @@ public struct AgentSpec: Codable, Sendable, Equatable {
     }
 }
 
-/// The resources one run asks for.
+/// The resources one run asks for. `container_config` reads MLE-bench's format (`environment/config/container_configs/
+/// *.json`: mem_limit, shm_size, nano_cpus, gpus, runtime, privileged); fields given beside it win.
 public struct HardwareProfile: Codable, Sendable, Equatable, Hashable {
     public var name: String
     public var gpus: Int
@@ -73,36 +74,60 @@ public struct HardwareProfile: Codable, Sendable, Equatable, Hashable {
     public var gpuModel: String?
     /// Scratch disk each run reserves on its node.
     public var diskBytes: Int64?
+    /// OCI runtime for this profile's containers (e.g. sysbox-runc); nil: the agent's, else the engine's default.
+    public var ociRuntime: String?
+    public var privileged: Bool
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, gpus, cpus, memory, shm
         case gpuModel = "gpu_model"
         case disk
+        case ociRuntime = "runtime"
+        case privileged
+        case containerConfig = "container_config"
     }
 
     public init(name: String, gpus: Int, cpus: Double, memoryBytes: Int64, shmBytes: Int64, gpuModel: String? = nil, diskBytes: Int64? = nil) {
         self.name = name; self.gpus = gpus; self.cpus = cpus; self.memoryBytes = memoryBytes; self.shmBytes = shmBytes
-        self.gpuModel = gpuModel; self.diskBytes = diskBytes
+        self.gpuModel = gpuModel; self.diskBytes = diskBytes; self.privileged = false
     }
 
     public init(from decoder: any Decoder) throws {
         try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
-        gpus = try c.decodeIfPresent(Int.self, forKey: .gpus) ?? 0
-        cpus = try c.decodeIfPresent(Double.self, forKey: .cpus) ?? 1
-        memoryBytes = try decodeSize(c, .memory, default: 4 << 30)
-        shmBytes = try decodeSize(c, .shm, default: 256 << 20)
+        var file: MLEBenchContainerConfig?
+        if let cc = try c.decodeIfPresent(String.self, forKey: .containerConfig) {
+            let base = decoder.userInfo[configBaseDirectoryKey] as? String ?? "."
+            file = try MLEBenchContainerConfig.load(path: resolvePath(cc, relativeTo: base),
+                                                    at: jsonPath(decoder.codingPath + [CodingKeys.containerConfig]))
+        }
+        let at = { (k: CodingKeys) in jsonPath(decoder.codingPath + [k]) }
+        if let g = file?.gpus, g < 0, !c.contains(.gpus) {
+            throw ConfigError(path: at(.containerConfig), found: "gpus -1 (every GPU of the machine, in MLE-bench's container config)",
+                              expected: "a GPU count podium can schedule", fix: "add \"gpus\": N to this profile")
+        }
+        gpus = try c.decodeIfPresent(Int.self, forKey: .gpus) ?? file?.gpus ?? 0
+        cpus = try c.decodeIfPresent(Double.self, forKey: .cpus) ?? file?.cpus ?? 1
+        if !c.contains(.memory), let file, file.memoryBytes == nil {
+            throw ConfigError(path: at(.containerConfig), found: "mem_limit null (no memory limit, in MLE-bench's container config)",
+                              expected: "a memory size podium can schedule and enforce", fix: "add \"memory\": \"…g\" to this profile")
+        }
+        memoryBytes = c.contains(.memory) ? try decodeSize(c, .memory, default: 0) : file?.memoryBytes ?? 4 << 30
+        shmBytes = c.contains(.shm) ? try decodeSize(c, .shm, default: 0) : file?.shmBytes ?? 256 << 20
         gpuModel = try c.decodeIfPresent(String.self, forKey: .gpuModel)
         diskBytes = c.contains(.disk) ? try decodeSize(c, .disk, default: 0) : nil
+        ociRuntime = try c.decodeIfPresent(String.self, forKey: .ociRuntime) ?? file?.runtime
+        privileged = try c.decodeIfPresent(Bool.self, forKey: .privileged) ?? file?.privileged ?? false
         guard gpus >= 0 else {
-            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.gpus]), found: "\(gpus)", expected: "gpus ≥ 0")
+            throw ConfigError(path: at(.gpus), found: "\(gpus)", expected: "gpus ≥ 0")
         }
         guard cpus > 0 else {
-            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.cpus]), found: "\(cpus)", expected: "cpus > 0")
+            throw ConfigError(path: at(.cpus), found: "\(cpus)", expected: "cpus > 0")
         }
     }
 
+    /// The resolved values (a container config's are folded in), so a stored config stands on its own.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
@@ -112,16 +137,91 @@ public struct HardwareProfile: Codable, Sendable, Equatable, Hashable {
         try c.encode(shmBytes, forKey: .shm)
         try c.encodeIfPresent(gpuModel, forKey: .gpuModel)
         try c.encodeIfPresent(diskBytes, forKey: .disk)
+        try c.encodeIfPresent(ociRuntime, forKey: .ociRuntime)
+        if privileged { try c.encode(privileged, forKey: .privileged) }
     }
 }
 
+/// Where the config file being decoded lives (relative paths inside it resolve against it).
+public let configBaseDirectoryKey = CodingUserInfoKey(rawValue: "podium.configBaseDirectory")!
+
+/// MLE-bench's container config (`environment/config/container_configs/*.json`, handed to docker-py's `containers.run`).
+public struct MLEBenchContainerConfig: Sendable, Equatable {
+    public var memoryBytes: Int64?
+    public var shmBytes: Int64?
+    public var cpus: Double?
+    public var gpus: Int?
+    public var runtime: String?
+    public var privileged: Bool?
+
+    static let known = ["mem_limit", "shm_size", "nano_cpus", "gpus", "runtime", "privileged"]
+
+    public static func load(path: String, at field: String) throws -> MLEBenchContainerConfig {
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONDecoder().decode([String: JSONScalar].self, from: data) else {
+            throw ConfigError(path: field, found: "no readable JSON object at \(path)", expected: "an MLE-bench container config (JSON)")
+        }
+        for key in object.keys where !known.contains(key) {
+            throw ConfigError(path: "\(field) → \(path): $.\(key)", found: "'\(key)', which podium does not apply",
+                              expected: "only \(known.joined(separator: ", "))",
+                              fix: "remove it, or ask for it to be supported (podium never ignores a setting silently)")
+        }
+        func size(_ key: String) throws -> Int64? {
+            switch object[key] {
+            case nil, .null?: return nil
+            case .number(let n)?: return Int64(n)
+            case .string(let t)?:
+                // docker-py takes "4G", "512m", "1g": the same units as podium.
+                guard let n = parseByteSize(t) else {
+                    throw ConfigError(path: "\(field) → \(path): $.\(key)", found: "'\(t)'", expected: "a size such as \"4G\" or \"512m\"")
+                }
+                return n
+            default: throw ConfigError(path: "\(field) → \(path): $.\(key)", found: "a value of another type", expected: "a size such as \"4G\"")
+            }
+        }
+        var out = MLEBenchContainerConfig()
+        out.memoryBytes = try size("mem_limit")
+        out.shmBytes = try size("shm_size")
+        if case .number(let n)? = object["nano_cpus"] { out.cpus = n / 1e9 }
+        if case .number(let n)? = object["gpus"] { out.gpus = Int(n) }
+        if case .string(let r)? = object["runtime"] { out.runtime = r }
+        if case .bool(let b)? = object["privileged"] { out.privileged = b }
+        return out
+    }
+}
+
+/// A JSON scalar (what container configs hold).
+enum JSONScalar: Decodable {
+    case null, bool(Bool), number(Double), string(String), other
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null } else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) } else if let s = try? c.decode(String.self) { self = .string(s) }
+        else { self = .other }
+    }
+}
+
+/// A size field: a string with a unit ("16g", "512m", "2GiB"), or a number of bytes of at least 1 MiB. A bare small
+/// number ("memory": "120") is refused: it is almost always gigabytes meant, and 120 bytes would fail hours later.
 func decodeSize<K: CodingKey>(_ c: KeyedDecodingContainer<K>, _ key: K, default def: Int64) throws -> Int64 {
     guard c.contains(key) else { return def }
-    if let n = try? c.decode(Int64.self, forKey: key) { return n }
-    let text = try c.decode(String.self, forKey: key)
+    let where_ = jsonPath(c.codingPath + [key])
+    if let n = try? c.decode(Int64.self, forKey: key) {
+        guard n >= 1 << 20 || n == 0 else {
+            throw ConfigError(path: where_, found: "\(n) (bytes)", expected: "a size with its unit, such as \"\(n)g\" or \"\(n)m\"",
+                              fix: "write the unit: a bare number is bytes")
+        }
+        return n
+    }
+    guard let text = try? c.decode(String.self, forKey: key) else {
+        throw ConfigError(path: where_, found: "a value of another type", expected: "a size such as \"16g\" or \"512m\"")
+    }
     guard let n = parseByteSize(text) else {
-        throw ConfigError(path: jsonPath(c.codingPath + [key]), found: "'\(text)'",
-                          expected: "a size such as \"16g\", \"512m\" or a number of bytes")
+        throw ConfigError(path: where_, found: "'\(text)'", expected: "a size such as \"16g\", \"512m\" or a number of bytes")
+    }
+    if text.trimmingCharacters(in: .whitespaces).allSatisfy({ $0.isNumber || $0 == "." }), n < 1 << 20 {
+        throw ConfigError(path: where_, found: "'\(text)' (no unit: \(n) bytes)", expected: "a size with its unit, such as \"\(text)g\" or \"\(text)m\"",
+                          fix: "write the unit")
     }
     return n
 }

@@ -24,6 +24,8 @@ public struct CompetitionReport: Codable, Sendable, Equatable {
     public var submissionPath: String
     public var engine: String?
     public var error: String?
+    /// What produced this result (podium's addition; absent from MLE-bench's own reports).
+    public var provenance: RunProvenance?
 
     enum CodingKeys: String, CodingKey {
         case competitionID = "competition_id"
@@ -42,7 +44,7 @@ public struct CompetitionReport: Codable, Sendable, Equatable {
         case isLowerBetter = "is_lower_better"
         case createdAt = "created_at"
         case submissionPath = "submission_path"
-        case engine, error
+        case engine, error, provenance
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -66,6 +68,71 @@ public struct CompetitionReport: Codable, Sendable, Equatable {
         try c.encode(submissionPath, forKey: .submissionPath)
         try c.encodeIfPresent(engine, forKey: .engine)
         try c.encodeIfPresent(error, forKey: .error)
+        try c.encodeIfPresent(provenance, forKey: .provenance)
+    }
+}
+
+/// Everything a published number needs disclosed: the agent and its config, the image that ran, the budget, the hardware
+/// the attempt actually held, the node, podium's version and the grader.
+public struct RunProvenance: Codable, Sendable, Equatable {
+    public var agent: String
+    /// "mlebench" (an mle-bench checkout's agent, unchanged) or "podium" (the sweep's own agent definition).
+    public var agentSource: String
+    public var agentConfigSHA256: String
+    public var image: String
+    /// The engine's image id (`sha256:…`) of what ran; nil for the process runtime.
+    public var imageDigest: String?
+    public var budget: String
+    public var budgetSeconds: Int
+    public var profile: String
+    public var gpus: Int
+    public var gpuModel: String?
+    public var gpuIDs: [String]
+    public var cpus: Double
+    public var memoryBytes: Int64
+    public var node: String
+    public var epoch: Int
+    public var podiumVersion: String
+    public var graderEngine: String?
+
+    public init(agent: String, agentSource: String, agentConfigSHA256: String, image: String, imageDigest: String?, budget: String,
+                budgetSeconds: Int, profile: String, gpus: Int, gpuModel: String?, gpuIDs: [String], cpus: Double, memoryBytes: Int64,
+                node: String, epoch: Int, podiumVersion: String, graderEngine: String?) {
+        self.agent = agent; self.agentSource = agentSource; self.agentConfigSHA256 = agentConfigSHA256; self.image = image
+        self.imageDigest = imageDigest; self.budget = budget; self.budgetSeconds = budgetSeconds; self.profile = profile
+        self.gpus = gpus; self.gpuModel = gpuModel; self.gpuIDs = gpuIDs; self.cpus = cpus; self.memoryBytes = memoryBytes
+        self.node = node; self.epoch = epoch; self.podiumVersion = podiumVersion; self.graderEngine = graderEngine
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case agent
+        case agentSource = "agent_source"
+        case agentConfigSHA256 = "agent_config_sha256"
+        case image
+        case imageDigest = "image_digest"
+        case budget
+        case budgetSeconds = "budget_seconds"
+        case profile, gpus
+        case gpuModel = "gpu_model"
+        case gpuIDs = "gpu_ids"
+        case cpus
+        case memoryBytes = "memory_bytes"
+        case node, epoch
+        case podiumVersion = "podium_version"
+        case graderEngine = "grader_engine"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        // Disclosed means present: nulls are written, not omitted.
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(agent, forKey: .agent); try c.encode(agentSource, forKey: .agentSource)
+        try c.encode(agentConfigSHA256, forKey: .agentConfigSHA256); try c.encode(image, forKey: .image)
+        try c.encode(imageDigest, forKey: .imageDigest); try c.encode(budget, forKey: .budget)
+        try c.encode(budgetSeconds, forKey: .budgetSeconds); try c.encode(profile, forKey: .profile)
+        try c.encode(gpus, forKey: .gpus); try c.encode(gpuModel, forKey: .gpuModel); try c.encode(gpuIDs, forKey: .gpuIDs)
+        try c.encode(cpus, forKey: .cpus); try c.encode(memoryBytes, forKey: .memoryBytes); try c.encode(node, forKey: .node)
+        try c.encode(epoch, forKey: .epoch); try c.encode(podiumVersion, forKey: .podiumVersion)
+        try c.encode(graderEngine, forKey: .graderEngine)
     }
 }
 

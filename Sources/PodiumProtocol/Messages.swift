@@ -112,6 +112,9 @@ public struct AttemptResult: Codable, Sendable, Equatable {
     /// The node's work directory was (nearly) full when the attempt ended: an infra fault, and the node should get
     /// no more work until someone frees space.
     public var nodeDiskFull: Bool?
+    /// Provenance: the image the agent ran (`sha256:…`, the engine's image id) and the GPU model it held.
+    public var imageDigest: String?
+    public var gpuModel: String?
 
     public init(outcome: AttemptOutcome, exitCode: Int?, elapsedSeconds: Double, message: String?,
                 snapshots: [SnapshotInfo], submissionSHA256: String?, logBytes: Int64, gpus: [String] = []) {
@@ -128,6 +131,8 @@ public struct AttemptResult: Codable, Sendable, Equatable {
         case logBytes = "log_bytes"
         case gpus
         case nodeDiskFull = "node_disk_full"
+        case imageDigest = "image_digest"
+        case gpuModel = "gpu_model"
     }
 }
 

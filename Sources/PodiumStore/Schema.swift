@@ -107,6 +107,15 @@ enum Schema {
                 CREATE INDEX validations_attempt ON validations(run_id, epoch);
                 """)
         }
+        m.registerMigration("v4-provenance") { db in
+            // What each attempt actually ran on (from the worker's result), and the agent as resolved at sweep start.
+            try db.execute(sql: """
+                ALTER TABLE attempts ADD COLUMN image_digest TEXT;
+                ALTER TABLE attempts ADD COLUMN gpu_model TEXT;
+                ALTER TABLE attempts ADD COLUMN gpu_ids TEXT;
+                ALTER TABLE sweeps ADD COLUMN agent TEXT;
+                """)
+        }
         return m
     }
 }

@@ -31,9 +31,14 @@ public struct AttemptRecord: Sendable, Equatable {
     /// Wall-clock seconds (Unix time) when the attempt was dispatched / started; nil until it started.
     public var dispatchedAt: Double = 0
     public var startedAt: Double?
+    public var imageDigest: String?
+    public var gpuModel: String?
+    public var gpuIDs: [String] = []
 
     public init(runID: String, epoch: Int, node: String, outcome: AttemptOutcome?, exitCode: Int?, elapsedSeconds: Double?,
-                message: String?, logBytes: Int64, dispatchedAt: Double = 0, startedAt: Double? = nil) {
+                message: String?, logBytes: Int64, dispatchedAt: Double = 0, startedAt: Double? = nil,
+                imageDigest: String? = nil, gpuModel: String? = nil, gpuIDs: [String] = []) {
+        self.imageDigest = imageDigest; self.gpuModel = gpuModel; self.gpuIDs = gpuIDs
         self.runID = runID; self.epoch = epoch; self.node = node; self.outcome = outcome; self.exitCode = exitCode
         self.elapsedSeconds = elapsedSeconds; self.message = message; self.logBytes = logBytes
         self.dispatchedAt = dispatchedAt; self.startedAt = startedAt
@@ -127,6 +132,15 @@ public final class StateStore: Sendable {
 
     public func sweepNames() throws -> [String] {
         try db.read { db in try String.fetchAll(db, sql: "SELECT name FROM sweeps ORDER BY updated_at DESC") }
+    }
+
+    /// The agent as resolved when the sweep (re)started: id, source, config digest, image (JSON; provenance of results).
+    public func setAgent(sweep: String, json: String) throws {
+        try db.write { db in try db.execute(sql: "UPDATE sweeps SET agent = ? WHERE name = ?", arguments: [json, sweep]) }
+    }
+
+    public func agentJSON(_ sweep: String) throws -> String? {
+        try db.read { db in try String.fetchOne(db, sql: "SELECT agent FROM sweeps WHERE name = ?", arguments: [sweep]) }
     }
 
     public func sweepConfigJSON(_ sweep: String) throws -> String? {
@@ -230,10 +244,12 @@ public final class StateStore: Sendable {
                                arguments: [now, runID, machine.epoch])
             case .finished(let outcome):
                 try db.execute(sql: """
-                    UPDATE attempts SET outcome = ?, exit_code = ?, elapsed_seconds = ?, message = ?, ended_at = ?
+                    UPDATE attempts SET outcome = ?, exit_code = ?, elapsed_seconds = ?, message = ?, ended_at = ?,
+                        image_digest = ?, gpu_model = ?, gpu_ids = ?
                     WHERE run_id = ? AND epoch = ?
                     """, arguments: [outcome.rawValue, result?.exitCode, result?.elapsedSeconds, result?.message ?? detail,
-                                     now, runID, machine.epoch])
+                                     now, result?.imageDigest, result?.gpuModel, result?.gpuIDs?.joined(separator: ","),
+                                     runID, machine.epoch])
             default:
                 break
             }
@@ -253,8 +269,14 @@ public final class StateStore: Sendable {
         public var exitCode: Int?
         public var elapsedSeconds: Double?
         public var message: String?
-        public init(exitCode: Int?, elapsedSeconds: Double?, message: String?) {
+        /// Provenance the worker reported: the image id, the GPU model and the GPUs (UUIDs or stand-in slots) held.
+        public var imageDigest: String?
+        public var gpuModel: String?
+        public var gpuIDs: [String]?
+        public init(exitCode: Int?, elapsedSeconds: Double?, message: String?, imageDigest: String? = nil, gpuModel: String? = nil,
+                    gpuIDs: [String]? = nil) {
             self.exitCode = exitCode; self.elapsedSeconds = elapsedSeconds; self.message = message
+            self.imageDigest = imageDigest; self.gpuModel = gpuModel; self.gpuIDs = gpuIDs
         }
     }
 
@@ -276,7 +298,9 @@ public final class StateStore: Sendable {
         AttemptRecord(runID: row["run_id"], epoch: row["epoch"], node: row["node"],
                       outcome: (row["outcome"] as String?).flatMap(AttemptOutcome.init(rawValue:)),
                       exitCode: row["exit_code"], elapsedSeconds: row["elapsed_seconds"], message: row["message"],
-                      logBytes: row["log_bytes"], dispatchedAt: row["dispatched_at"], startedAt: row["started_at"])
+                      logBytes: row["log_bytes"], dispatchedAt: row["dispatched_at"], startedAt: row["started_at"],
+                      imageDigest: row["image_digest"], gpuModel: row["gpu_model"],
+                      gpuIDs: (row["gpu_ids"] as String?).map { $0.split(separator: ",").map(String.init) } ?? [])
     }
 
     // MARK: logs, artifacts, grades

@@ -41,10 +41,13 @@ public protocol AgentHandle: Sendable {
     func cleanup()
     /// Requests the agent made to the contract's server, by path (empty without one).
     var requestsServed: [String: Int] { get }
+    /// The image the agent runs (the engine's `sha256:…` id), for provenance; nil for a plain process.
+    var imageDigest: String? { get }
 }
 
 extension AgentHandle {
     public var requestsServed: [String: Int] { [:] }
+    public var imageDigest: String? { nil }
 }
 
 /// Starts agents: Docker containers (the isolation MLE-bench's contract assumes); a process runtime comes with issue 4.
@@ -98,14 +101,14 @@ public struct DockerRuntime: AgentRuntime {
                 throw InfraFailure("cannot serve the validation endpoint again for \(record.request.runID) epoch \(record.request.epoch): \(error)")
             }
         }
-        return DockerHandle(engine: engine, id: record.identity, server: server)
+        return DockerHandle(engine: engine, id: record.identity, server: server, image: try? engine.containerImage(record.identity))
     }
 
     public func launch(_ r: StartRequest, layout: AttemptLayout, labels: [String: String], gpus: [GPUDevice],
                        services: AttemptServices) throws -> any AgentHandle {
         let deadline = monotonicSeconds() + Double(max(1, r.setupTimeoutSeconds))
         do {
-            guard try engine.imageExists(r.image) else {
+            guard let imageID = try engine.imageID(r.image) else {
                 throw InfraFailure("image '\(r.image)' is not on this node; build or load it (scripts/build-agent-images builds the bundled ones)")
             }
             var env = r.env
@@ -125,7 +128,9 @@ public struct DockerRuntime: AgentRuntime {
             spec.user = r.user
             spec.privileged = r.privileged
             if r.contract == MLEBenchContract.name {
-                return try MLEBenchContract(engine: engine).launch(spec: spec, request: r, layout: layout, services: services, deadline: deadline)
+                var handle = try MLEBenchContract(engine: engine).launch(spec: spec, request: r, layout: layout, services: services, deadline: deadline)
+                handle.image = imageID
+                return handle
             }
             // A numeric non-root user must own the writable mounts.
             if let user = r.user, let uid = UInt32(user.split(separator: ":").first ?? "") {
@@ -137,7 +142,7 @@ public struct DockerRuntime: AgentRuntime {
                 try? engine.remove(id)
                 throw error
             }
-            return DockerHandle(engine: engine, id: id)
+            return DockerHandle(engine: engine, id: id, image: imageID)
         } catch let e as EngineError {
             throw InfraFailure("\(e)")
         }
@@ -148,7 +153,9 @@ struct DockerHandle: AgentHandle {
     let engine: DockerEngine
     let id: String
     var server: ValidationServer? = nil
+    var image: String? = nil
     var identity: String { id }
+    var imageDigest: String? { image }
     var requestsServed: [String: Int] { server?.served.withLock { $0 } ?? [:] }
 
     func poll() throws -> ExitStatus? {

@@ -30,9 +30,21 @@ public struct DockerEngine: Sendable {
         return v.Version
     }
 
-    public func imageExists(_ image: String) throws -> Bool {
+    public func imageExists(_ image: String) throws -> Bool { try imageID(image) != nil }
+
+    /// The image's id (`sha256:…`, a digest of its config: what ran, whatever tag it had), nil when it is not here.
+    public func imageID(_ image: String) throws -> String? {
         let r = try http.send("GET", Self.api + "/images/\(percentEncode(image))/json", doing: "looking up image \(image)")
-        return r.status == 200
+        guard r.status == 200 else { return nil }
+        struct Info: Decodable { var Id: String }
+        return (try? JSONDecoder().decode(Info.self, from: Data(r.body)))?.Id ?? "unknown"
+    }
+
+    /// The image id a container was created from.
+    public func containerImage(_ id: String) throws -> String? {
+        let r = try http.send("GET", Self.api + "/containers/\(id)/json", doing: "inspecting container \(id.prefix(12))")
+        struct Info: Decodable { var Image: String }
+        return r.status == 200 ? (try? JSONDecoder().decode(Info.self, from: Data(r.body)))?.Image : nil
     }
 
     public struct CreateSpec: Sendable {

@@ -50,7 +50,7 @@ struct MLEBenchContract {
         """
 
     func launch(spec base: DockerEngine.CreateSpec, request r: StartRequest, layout: AttemptLayout, services: AttemptServices,
-                deadline: Double) throws -> any AgentHandle {
+                deadline: Double) throws -> DockerHandle {
         let contractDir = layout.root + "/contract"
         let fm = FileManager.default
         try? fm.removeItem(atPath: contractDir)

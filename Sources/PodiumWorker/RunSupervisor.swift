@@ -174,6 +174,9 @@ public final class RunSupervisor: @unchecked Sendable {
         var result = AttemptResult(outcome: outcome, exitCode: exit.exitCode, elapsedSeconds: elapsed, message: message,
                                    snapshots: snapshots.taken, submissionSHA256: SHA256.hex(fileAt: layout.submissionFile),
                                    logBytes: log.size, gpus: gpus.map(\.uuid))
+        result.imageDigest = handle.imageDigest
+        let models = Set(gpus.filter { !$0.standIn }.map(\.name))
+        result.gpuModel = models.count == 1 ? models.first : models.isEmpty ? nil : models.sorted().joined(separator: " + ")
         // A node whose disk filled up did not give the agent its fair run: that failure is the node's (infra, retried
         // elsewhere), and the node reports itself full so it gets no more work.
         if outcome != .cancelled, let free = freeBytes(layout.root), free < RunSupervisor.diskFullThreshold {

@@ -154,6 +154,8 @@ struct Report: ParsableCommand {
         var validation_requests: Int
         var validation_valid: Int
         var validation_seconds: Double
+        /// Agent and config digest, image digest, budget, hardware held, node, podium version, grader.
+        var provenance: RunProvenance?
     }
 
     struct Output: Encodable {
@@ -193,6 +195,7 @@ struct Report: ParsableCommand {
         case .json:
             let snapshotCounts = Dictionary(grouping: grades.filter { !$0.isFinal }, by: \.key).mapValues(\.count)
             let validations = Dictionary(grouping: try store.validations(sweep: name), by: { AttemptKey($0.runID, $0.epoch) })
+            let provenance = try SweepResults.provenance(store: store, sweep: name)
             let rows = zip(runs, results).map { r, x in
                 RunRow(id: r.id, competition: r.spec.competition, agent: r.spec.agent, budget: r.spec.budget.description, profile: r.spec.profile,
                        attempt: r.spec.attempt, state: r.state.rawValue, epoch: r.epoch, attempts_recorded: x.attemptsRecorded,
@@ -202,7 +205,8 @@ struct Report: ParsableCommand {
                        snapshots_graded: snapshotCounts[r.key] ?? 0,
                        validation_requests: validations[AttemptKey(r.id, r.epoch)]?.count ?? 0,
                        validation_valid: validations[AttemptKey(r.id, r.epoch)]?.filter { $0.valid == true }.count ?? 0,
-                       validation_seconds: (validations[AttemptKey(r.id, r.epoch)] ?? []).reduce(0) { $0 + $1.seconds })
+                       validation_seconds: (validations[AttemptKey(r.id, r.epoch)] ?? []).reduce(0) { $0 + $1.seconds },
+                       provenance: provenance[r.id])
             }
             try emit(jsonLine(Output(sweep: name, groups: groups, comparisons: comparisons, time_curves: curves,
                                      time_curves_caveat: TimeCurve.caveat, accounting: accounting, runs: rows)))
@@ -224,8 +228,26 @@ struct Report: ParsableCommand {
                 })
             }
             text += "\n\n" + style.render(header: ["accounting", ""], rows: accounting.rows.map { [$0.0, $0.1] })
+            text += "\n\n" + style.render(header: ["provenance", ""], rows: Self.provenanceRows(try SweepResults.provenance(store: store, sweep: name)))
             try emit(text)
         }
+    }
+
+    /// What the results were produced with, summarized (every value seen, so a mixed sweep shows it).
+    static func provenanceRows(_ p: [String: RunProvenance]) -> [[String]] {
+        let all = Array(p.values)
+        func seen<T: Hashable & Comparable>(_ f: (RunProvenance) -> T?) -> [T] { Array(Set(all.compactMap(f))).sorted() }
+        let agents = Set(all.map { "\($0.agent) (\($0.agentSource), config sha256 \($0.agentConfigSHA256.prefix(12)))" }).sorted()
+        let hardware = Set(all.map { "\($0.gpus) × \($0.gpuModel ?? ($0.gpus > 0 ? "GPU (stand-in or unknown)" : "no GPU")), \(fixed($0.cpus)) CPUs, \($0.memoryBytes >> 20) MiB" }).sorted()
+        return [
+            ["agent", agents.joined(separator: "; ").ifEmpty("-")],
+            ["image", Set(all.map { "\($0.image)\($0.imageDigest.map { " \($0.prefix(19))" } ?? "")" }).sorted().joined(separator: "; ").ifEmpty("-")],
+            ["budgets", seen { $0.budget }.joined(separator: ", ").ifEmpty("-")],
+            ["hardware held", hardware.joined(separator: "; ").ifEmpty("-")],
+            ["nodes", seen { $0.node }.joined(separator: ", ").ifEmpty("-")],
+            ["podium", seen { $0.podiumVersion }.joined(separator: ", ").ifEmpty("-")],
+            ["graders", seen { $0.graderEngine }.joined(separator: ", ").ifEmpty("-")],
+        ]
     }
 
     /// `--grading-reports DIR`: MLE-bench's aggregation over a split (`--split`, else every competition in the reports).

@@ -103,3 +103,70 @@ final class ConfigTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: c.inventory))
     }
 }
+
+/// Hardware profiles from MLE-bench's container configs, and sizes whose unit is missing.
+final class HardwareProfileTests: XCTestCase {
+    func profile(_ json: String, dir: String) throws -> HardwareProfile {
+        let path = dir + "/sweep.json"
+        try """
+        {"sweep": "s", "agent": {"name": "a", "image": "i"}, "competitions": ["c"], "budgets": ["1h"], "hardware": [\(json)],
+         "mlebench_dir": "m", "data_dir": "d"}
+        """.write(toFile: path, atomically: true, encoding: .utf8)
+        return try decodeConfigFile(SweepConfig.self, path: path).hardware[0]
+    }
+
+    func tempDir() throws -> String {
+        let d = NSTemporaryDirectory() + "podium-hw-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: d + "/cc", withIntermediateDirectories: true)
+        return d
+    }
+
+    func testContainerConfigInMLEBenchsFormat() throws {
+        let d = try tempDir()
+        // MLE-bench's default.json: no memory limit, 4G shm, 4 CPUs, runc.
+        try #"{"mem_limit": null, "shm_size": "4G", "nano_cpus": 4e9, "runtime": "runc"}"#.write(toFile: d + "/cc/default.json", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try profile(#"{"name": "p", "container_config": "cc/default.json"}"#, dir: d)) { e in
+            XCTAssertTrue("\(e)".contains("mem_limit null") && "\(e)".contains("\"memory\""), "\(e)")
+        }
+        let p = try profile(#"{"name": "p", "container_config": "cc/default.json", "memory": "16g", "gpus": 1}"#, dir: d)
+        XCTAssertEqual(p.cpus, 4)
+        XCTAssertEqual(p.shmBytes, 4 << 30)
+        XCTAssertEqual(p.memoryBytes, 16 << 30)
+        XCTAssertEqual(p.gpus, 1)
+        XCTAssertEqual(p.ociRuntime, "runc")
+
+        try #"{"mem_limit": "32G", "shm_size": "8G", "nano_cpus": 8e9, "gpus": -1, "runtime": "sysbox-runc", "privileged": true}"#
+            .write(toFile: d + "/cc/gpu.json", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try profile(#"{"name": "p", "container_config": "cc/gpu.json"}"#, dir: d)) { e in
+            XCTAssertTrue("\(e)".contains("gpus -1"), "\(e)")
+        }
+        let g = try profile(#"{"name": "p", "container_config": "cc/gpu.json", "gpus": 2, "cpus": 6}"#, dir: d)
+        XCTAssertEqual(g.memoryBytes, 32 << 30)
+        XCTAssertEqual(g.cpus, 6, "a field beside the container config wins")
+        XCTAssertEqual(g.ociRuntime, "sysbox-runc")
+        XCTAssertTrue(g.privileged)
+
+        try #"{"mem_limit": "32G", "cpuset_cpus": "0-3"}"#.write(toFile: d + "/cc/extra.json", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try profile(#"{"name": "p", "container_config": "cc/extra.json"}"#, dir: d)) { e in
+            XCTAssertTrue("\(e)".contains("cpuset_cpus") && "\(e)".contains("never ignores"), "\(e)")
+        }
+        XCTAssertThrowsError(try profile(#"{"name": "p", "container_config": "cc/missing.json"}"#, dir: d)) { e in
+            XCTAssertTrue("\(e)".contains("missing.json"), "\(e)")
+        }
+        // The stored (encoded) profile stands on its own: no path, the resolved values.
+        let stored = try JSONDecoder().decode(HardwareProfile.self, from: try JSONEncoder().encode(g))
+        XCTAssertEqual(stored, g)
+    }
+
+    func testSizesWithoutAUnitAreRefused() throws {
+        let d = try tempDir()
+        XCTAssertThrowsError(try profile(#"{"name": "p", "memory": "120"}"#, dir: d)) { e in
+            XCTAssertTrue("\(e)".contains("\"120g\"") && "\(e)".contains("$.hardware[0].memory"), "\(e)")
+        }
+        XCTAssertThrowsError(try profile(#"{"name": "p", "memory": 64}"#, dir: d)) { e in
+            XCTAssertTrue("\(e)".contains("unit"), "\(e)")
+        }
+        XCTAssertEqual(try profile(#"{"name": "p", "memory": "120g"}"#, dir: d).memoryBytes, 120 << 30)
+        XCTAssertEqual(try profile(#"{"name": "p", "memory": 2147483648}"#, dir: d).memoryBytes, 2 << 30)
+    }
+}

@@ -1,5 +1,6 @@
 import XCTest
 @testable import PodiumGrading
+import PodiumCore
 
 /// Every native MLE-bench grader must reproduce every fixture made with the official graders:
 /// the score to 5 decimals, and the same valid/invalid verdict.
@@ -62,5 +63,47 @@ final class CoverageTests: XCTestCase {
         }
         XCTAssertEqual(all.filter { MLEBenchGraders.verified[$0] == nil }, [])
         XCTAssertEqual(MLEBenchGraders.verified.count, 75)
+    }
+}
+
+/// `podium validate` / the agents' /validate: MLE-bench's messages and the official verdict on every fixture.
+final class ValidationParityTests: XCTestCase {
+    func testValidateGivesMLEBenchsVerdictAndMessageShapeOnEveryFixture() throws {
+        let root = shared + "/parity"
+        guard FileManager.default.fileExists(atPath: root) else { throw XCTSkip("parity fixtures not present") }
+        let registry = try CompetitionRegistry.load(mlebenchDir: shared + "/mle-bench")
+        let service = GradingService(bridge: nil)
+        let prefix = "Submission invalid! The attempt to grade the submission has resulted in the following error message:\n"
+        var checked = 0, invalid = 0, sameWords = 0
+        for split in ["low", "medium", "high"] {
+            for id in try FileManager.default.contentsOfDirectory(atPath: "\(root)/\(split)").sorted() {
+                let d = "\(root)/\(split)/\(id)"
+                let expected = try JSONDecoder().decode(ParityTests.Expected.self, from: try Data(contentsOf: URL(fileURLWithPath: d + "/expected.json")))
+                let competition = try XCTUnwrap(registry.competitions[id])
+                for (file, c) in expected.cases.sorted(by: { $0.key < $1.key }) where file.hasSuffix(".csv") {
+                    let v = try service.validate(competition: competition, submissionPath: d + "/" + file, answersPath: d + "/" + expected.answers_file)
+                    if let why = c.invalid {
+                        XCTAssertFalse(v.valid, "\(id)/\(file): MLE-bench says invalid (\(why))")
+                        XCTAssertTrue(v.message.hasPrefix(prefix) && v.message.count > prefix.count, "\(id)/\(file): \(v.message)")
+                        invalid += 1
+                        if v.message == prefix + why { sameWords += 1 }
+                    } else {
+                        XCTAssertEqual(v.message, "Submission is valid.", "\(id)/\(file)")
+                        XCTAssertTrue(v.valid)
+                    }
+                    checked += 1
+                }
+            }
+        }
+        // Missing file and non-CSV: MLE-bench's own messages.
+        let any = try XCTUnwrap(registry.competitions["aerial-cactus-identification"])
+        XCTAssertEqual(try service.validate(competition: any, submissionPath: "/nonexistent/s.csv", answersPath: "/x").message,
+                       "Submission invalid! Submission file /nonexistent/s.csv does not exist.")
+        let txt = NSTemporaryDirectory() + "podium-sub.txt"
+        try "id,has_cactus\n".write(toFile: txt, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try service.validate(competition: any, submissionPath: txt, answersPath: "/x").message,
+                       "Submission invalid! Submission file must be a CSV file.")
+        XCTAssertGreaterThan(checked, 600)
+        print("validation parity: \(checked) fixtures, verdicts all equal; \(invalid) invalid, \(sameWords) with MLE-bench's exact error wording")
     }
 }

@@ -16,6 +16,9 @@ REPORT=/home/logs/agent-report.txt
   if touch /home/data/x 2>/dev/null; then echo "data_writable=yes"; else echo "data_writable=no"; fi
   echo "health=$(wget -q -O - http://127.0.0.1:5000/health)"
 } > "$REPORT" 2>&1
+# Every file this agent can see, hashed: the test checks that the answers are not among them.
+find / -path /proc -prune -o -path /sys -prune -o -path /dev -prune -o -type f -print 2>/dev/null \
+  | while read -r f; do sha256sum "$f" 2>/dev/null; done > /home/logs/visible-files.sha256
 echo "id" > /home/submission/submission.csv
 echo "first=$(/home/validate_submission.sh /home/submission/submission.csv)" >> "$REPORT"
 cp /home/data/sample_submission.csv /home/submission/submission.csv

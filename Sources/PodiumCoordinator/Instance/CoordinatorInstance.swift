@@ -289,7 +289,8 @@ public struct CoordinatorInstance: Sendable {
 
     /// Records how an attempt ended and what follows: collection, a retry after backoff, or nothing.
     mutating func finishAttempt(_ r: RunRecord, outcome: AttemptOutcome, result: AttemptResult?, detail: String?, now: Double) {
-        let update = result.map { StateStore.AttemptUpdate(exitCode: $0.exitCode, elapsedSeconds: $0.elapsedSeconds, message: $0.message) }
+        let update = result.map { StateStore.AttemptUpdate(exitCode: $0.exitCode, elapsedSeconds: $0.elapsedSeconds, message: $0.message,
+                                                           imageDigest: $0.imageDigest, gpuModel: $0.gpuModel, gpuIDs: $0.gpus) }
             ?? StateStore.AttemptUpdate(exitCode: nil, elapsedSeconds: nil, message: detail)
         guard let after = transition(r.id, .finished(outcome), result: update, detail: detail) else { return }
         place(scheduler.on(.released(runID: r.id)), now: now)
