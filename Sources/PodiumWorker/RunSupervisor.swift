@@ -33,6 +33,9 @@ public final class RunSupervisor: @unchecked Sendable {
     }
 
     public func cancel() { cancelled.withLock { $0 = true } }
+    /// Stop without the grace period (a second Ctrl-C of a foreground run).
+    public func killNow() { cancelled.withLock { $0 = true }; killRequested.withLock { $0 = true } }
+    private let killRequested = Locked(false)
 
     /// Runs the attempt to its end and returns how it ended (also written to `result.json` in the attempt directory).
     public func run() -> AttemptResult {
@@ -142,7 +145,7 @@ public final class RunSupervisor: @unchecked Sendable {
                 cancelledRun = wantStop && elapsed < Double(request.budgetSeconds)
                 try? handle.signal("SIGTERM")
                 termSentAt = elapsed
-            } else if let t = termSentAt, !killSent, elapsed - t >= Double(request.graceSeconds) {
+            } else if let t = termSentAt, !killSent, elapsed - t >= Double(request.graceSeconds) || killRequested.withLock({ $0 }) {
                 try? handle.signal("SIGKILL")
                 killSent = true
             }
@@ -158,7 +161,7 @@ public final class RunSupervisor: @unchecked Sendable {
         var message: String?
         if cancelledRun {
             outcome = .cancelled
-            message = "cancelled by the coordinator"
+            message = request.sweep == "adhoc" ? "stopped by a signal" : "cancelled by the coordinator"
         } else if exit.oomKilled {
             outcome = .oomKilled
             message = "killed by the kernel's OOM killer (memory limit \(request.memoryBytes) bytes)"

@@ -290,7 +290,9 @@ struct Run: ParsableCommand {
         }
         let data = resolvePath(dataDir, relativeTo: FileManager.default.currentDirectoryPath)
         let out = resolvePath(outputDir, relativeTo: FileManager.default.currentDirectoryPath)
-        let req = StartRequest(runID: "adhoc", epoch: 1, sweep: "adhoc", competition: competition, image: image, command: command,
+        // A name of its own per run: an earlier ad-hoc run's container (kept by a crash) never blocks this one.
+        let runID = "adhoc-\(getpid())-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        let req = StartRequest(runID: runID, epoch: 1, sweep: "adhoc", competition: competition, image: image, command: command,
                                env: envMap, dataDir: data, budgetSeconds: b.seconds, graceSeconds: g.seconds,
                                snapshotIntervalSeconds: si.seconds, cpus: cpus, memoryBytes: mem, shmBytes: 256 << 20,
                                gpus: gpus, network: network)
@@ -307,6 +309,30 @@ struct Run: ParsableCommand {
         let sup = RunSupervisor(request: req, layout: layout, runtime: rt, labels: ["podium.adhoc": "1"],
                                 gpus: Array(devices.prefix(gpus))) { reply in
             if case .log = reply { printNewLog() }
+        }
+        // Ctrl-C or SIGTERM stops the agent as its budget would (SIGTERM, the grace period, SIGKILL) and removes its
+        // container; a second one kills it at once. Blocked here, before any thread starts, and taken by sigwait.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        sigaddset(&mask, SIGINT)
+        sigaddset(&mask, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &mask, nil)
+        let graceText = g.description
+        let blocked = mask
+        BlockingThread.start {
+            var m = blocked
+            var sig: Int32 = 0
+            var count = 0
+            while sigwait(&m, &sig) == 0 {
+                count += 1
+                if count == 1 {
+                    printError("podium-worker: signal \(sig): stopping the agent (SIGTERM, SIGKILL after \(graceText)); again to kill it now")
+                    sup.cancel()
+                } else {
+                    printError("podium-worker: signal \(sig) again: killing the agent now")
+                    sup.killNow()
+                }
+            }
         }
         let result = sup.run()
         printNewLog()
@@ -331,5 +357,6 @@ struct Run: ParsableCommand {
         enc.outputFormatting = [.sortedKeys]
         print("\n" + String(decoding: try enc.encode(s), as: UTF8.self))
         if result.outcome == .infraError { throw ExitCode(1) }
+        if result.outcome == .cancelled { throw ExitCode(130) }
     }
 }

@@ -147,3 +147,42 @@ extension SupervisorTests {
         XCTAssertNotNil(r.submissionSHA256, "the non-root agent can write its submission")
     }
 }
+
+/// `podium-worker run` in the foreground: Ctrl-C stops the agent as a budget would and removes its container; two runs
+/// side by side never collide on a container name.
+final class AdHocRunTests: XCTestCase {
+    func testInterruptStopsTheAgentAndRemovesItsContainer() throws {
+        let engine = try requireDocker()
+        let dir = makeTempDir("adhoc")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        func start(_ name: String) throws -> ChildProcess {
+            try ChildProcess(arguments: [workerBinary, "run", "--image", testImage, "--data-dir", dir + "/data", "--budget", "5m",
+                                         "--grace", "5s", "--output-dir", dir + "/" + name, "--",
+                                         "/bin/sh", "-c", "trap 'echo got TERM; exit 0' TERM; echo started; while true; do sleep 0.2; done"],
+                             stdinPipe: false, stdoutPipe: false, stderr: .file(dir + "/\(name).err"))
+        }
+        let before = Set(try engine.list(label: "podium.adhoc").map(\.id))
+        let a = try start("a"), b = try start("b")
+        // Both agents up (each wrote its first line): no name collision.
+        for name in ["a", "b"] {
+            let until = monotonicSeconds() + 60
+            while !((try? String(contentsOfFile: "\(dir)/\(name)/agent.log", encoding: .utf8))?.contains("started") ?? false) {
+                XCTAssertLessThan(monotonicSeconds(), until, "agent \(name) did not start: \((try? String(contentsOfFile: "\(dir)/\(name).err", encoding: .utf8)) ?? "")")
+                if monotonicSeconds() > until { return }
+                sleepSeconds(0.1)
+            }
+        }
+        XCTAssertEqual(Set(try engine.list(label: "podium.adhoc").map(\.id)).subtracting(before).count, 2)
+        a.signal(SIGINT)
+        XCTAssertEqual(a.wait(timeout: 60), 130, "a run stopped by a signal exits 130")
+        XCTAssertTrue(try String(contentsOfFile: dir + "/a/agent.log", encoding: .utf8).contains("got TERM"), "the agent got SIGTERM first")
+        XCTAssertEqual(Set(try engine.list(label: "podium.adhoc").map(\.id)).subtracting(before).count, 1, "a's container is gone, b's runs on")
+        b.signal(SIGTERM)
+        b.signal(SIGTERM)  // twice: killed at once, no grace
+        XCTAssertEqual(b.wait(timeout: 60), 130)
+        XCTAssertTrue(Set(try engine.list(label: "podium.adhoc").map(\.id)).subtracting(before).isEmpty, "no container left behind")
+        let result = try String(contentsOfFile: dir + "/a/result.json", encoding: .utf8)
+        XCTAssertTrue(result.contains("\"cancelled\""), result)
+    }
+}
