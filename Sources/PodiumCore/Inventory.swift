@@ -46,6 +46,9 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var gpuModel: String?
     /// Scratch disk the node offers for runs (each run reserves its profile's `disk`); unset: not limited.
     public var diskBytes: Int64?
+    /// The declared cpus/memory may exceed the machine's on purpose (agents that mostly wait); `nodes check` then notes
+    /// the difference instead of failing the node.
+    public var oversubscribe: Bool = false
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case name, transport, host, port, user
@@ -60,6 +63,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         case runtime
         case gpuModel = "gpu_model"
         case disk
+        case oversubscribe
         case comment = "$comment"
     }
 
@@ -75,7 +79,16 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         host = try c.decodeIfPresent(String.self, forKey: .host)
-        transport = try c.decodeIfPresent(TransportKind.self, forKey: .transport) ?? (host == nil ? .local : .ssh)
+        if let t = try c.decodeIfPresent(String.self, forKey: .transport) {
+            guard let kind = TransportKind(rawValue: t) else {
+                throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.transport]), found: "'\(t)'",
+                                  expected: "one of \"local\" (this machine) or \"ssh\"",
+                                  fix: TransportKind(rawValue: t.lowercased()).map { "write \"\($0.rawValue)\" (lower case)" })
+            }
+            transport = kind
+        } else {
+            transport = host == nil ? .local : .ssh
+        }
         port = try c.decodeIfPresent(Int.self, forKey: .port)
         user = try c.decodeIfPresent(String.self, forKey: .user)
         identityFile = try c.decodeIfPresent(String.self, forKey: .identityFile)
@@ -91,6 +104,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
         gpuModel = try c.decodeIfPresent(String.self, forKey: .gpuModel)
         diskBytes = c.contains(.disk) ? try decodeSize(c, .disk, default: 0) : nil
+        oversubscribe = try c.decodeIfPresent(Bool.self, forKey: .oversubscribe) ?? false
         guard let runtime = RuntimeKind(rawValue: runtimeText) else {
             throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.runtime]), found: "'\(runtimeText)'",
                               expected: "\"docker\" or \"process\"")
@@ -122,6 +136,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         try c.encode(runtime, forKey: .runtime)
         try c.encodeIfPresent(gpuModel, forKey: .gpuModel)
         try c.encodeIfPresent(diskBytes, forKey: .disk)
+        if oversubscribe { try c.encode(oversubscribe, forKey: .oversubscribe) }
     }
 }
 

@@ -45,13 +45,16 @@ struct Nodes: ParsableCommand {
     }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Connect to every node and report OS, CPUs, memory, disk, GPUs, Docker, worker, clock skew.")
+        static let configuration = CommandConfiguration(
+            abstract: "Connect to every node and report OS, CPUs, memory, disk, GPUs, Docker, worker, clock skew; compare them with what the inventory declares.",
+            discussion: "A node fails when it declares more GPUs, CPUs, memory or disk than it has (unless `oversubscribe: true`), lacks an --image, has no worker or Docker Engine, or its clock is off by more than 5 s. Exit 1 when any node fails.")
         @OptionGroup var inv: InventoryOption
+        @Option(name: .customLong("image"), help: "Also check that this image is on every Docker node (repeatable).") var images: [String] = []
         @Option(help: "text or json.") var format: OutputFormat = .text
 
         func run() throws {
             let inventory = try Inventory.load(path: inv.path)
-            let reports = inventory.nodes.map { NodeProbe.check($0, localWorker: [workerExecutable()]) }
+            let reports = NodeProbe.checkAll(inventory.nodes, localWorker: [workerExecutable()], images: images)
             if format == .json { try printJSON(reports) } else {
                 func gib(_ b: Int64?) -> String { b.map { fixed(Double($0) / Double(1 << 30), 1) + " GiB" } ?? "-" }
                 print(TextTable.render(
@@ -62,6 +65,7 @@ struct Nodes: ParsableCommand {
                          r.clock_skew_seconds.map { fixed($0, 3) } ?? "-"]
                     }))
                 for r in reports { if let k = r.host_key { print("\(r.node): host key \(k)") } }
+                for r in reports { for n in r.notes { print("\(r.node): note: \(n)") } }
                 for r in reports where !r.ok { printError("\(r.node): \(r.error ?? "failed")") }
             }
             if reports.contains(where: { !$0.ok }) { throw ExitCode(1) }

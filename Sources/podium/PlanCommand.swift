@@ -11,6 +11,7 @@ struct Plan: ParsableCommand {
 
     @OptionGroup var sweep: SweepOptions
     @Option(help: "text or json.") var format: OutputFormat = .text
+    @Flag(help: "Do not connect to the nodes (worker, Docker, the agent image, declared resources).") var skipNodeChecks = false
 
     struct Output: Encodable {
         var sweep: String
@@ -34,8 +35,7 @@ struct Plan: ParsableCommand {
 
     func run() throws {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
-        try setup.checkSecrets()
-        for w in setup.agentWarnings { printError(w) }
+        try runPreflight(setup, probeNodes: !skipNodeChecks)
         let est = setup.estimate
         let profiles = setup.profilesByName
         let sim = Simulation(

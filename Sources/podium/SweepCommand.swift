@@ -19,18 +19,11 @@ struct Sweep: ParsableCommand {
 
     @OptionGroup var sweep: SweepOptions
     @Flag(help: "No progress line.") var quiet = false
+    @Flag(help: "Do not connect to the nodes before starting (worker, Docker, the agent image, declared resources).") var skipNodeChecks = false
 
     func run() throws {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
-        try setup.checkPreparedData()
-        try setup.checkSecrets()
-        for w in setup.agentWarnings { printError(w) }
-        if setup.inventory.nodes.contains(where: { $0.transport == .local && $0.runtime == .docker }) {
-            do { _ = try DockerEngine().version() } catch {
-                throw ConfigError(path: "\(setup.config.inventory): local node", found: "\(error)",
-                                  expected: "a running Docker Engine on this machine", fix: "start dockerd (scripts/demo does) or set DOCKER_HOST")
-            }
-        }
+        try runPreflight(setup, probeNodes: !skipNodeChecks)
         for c in setup.competitions where GraderDescription.engine(for: c).hasPrefix("none") {
             printError("podium: warning: \(c.id) cannot be graded here: \(GraderDescription.engine(for: c)); its runs will be recorded but not scored")
         }
@@ -72,6 +65,17 @@ struct Sweep: ParsableCommand {
         print("")
         print(ReportText.render(sweep: setup.config.sweep, results: results))
         printError("podium: state in \(setup.config.state); artifacts in \(runner.artifactsRoot); \(exported.count) MLE-bench grading reports in \(runner.artifactsRoot)/grading_reports; `podium report` prints this again (--format json for machines)")
+    }
+}
+
+/// Runs the preflight, prints what it found, and stops (exit 2) on any error.
+func runPreflight(_ setup: SweepSetup, probeNodes: Bool) throws {
+    let findings = Preflight.run(setup, localWorker: [workerExecutable()], probeNodes: probeNodes)
+    for f in findings { printError("podium: preflight: \(f)") }
+    let errors = findings.filter { $0.level == .error }
+    if !errors.isEmpty {
+        throw ConfigError(file: setup.configPath, found: "\(errors.count) preflight error(s) above", expected: "a sweep that can run as configured",
+                          fix: "fix them and run again; nothing was dispatched")
     }
 }
 

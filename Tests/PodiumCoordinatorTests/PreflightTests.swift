@@ -26,3 +26,84 @@ final class PreflightTests: XCTestCase {
         XCTAssertNoThrow(try setup.checkSecrets(environment: ["PODIUM_TEST_KEY_A": "x", "PODIUM_TEST_KEY_B": "y"]))
     }
 }
+
+/// Issue 21: `nodes check` passed a node declaring 8 GPUs, 96 CPUs and 1t of memory that had 0 GPUs and 2 CPUs.
+final class DeclaredVersusMeasuredTests: XCTestCase {
+    func node(_ json: String) throws -> NodeSpec {
+        try JSONDecoder().decode(Inventory.self, from: Data("{\"nodes\": [\(json)]}".utf8)).nodes[0]
+    }
+
+    func testEveryOverstatementIsFlagged() throws {
+        let n = try node(#"{"name": "big", "host": "h", "gpus": 8, "cpus": 96, "memory": "1t", "disk": "2t"}"#)
+        var r = NodeReport(node: "big", transport: "ssh", ok: false, gpus: [])
+        r.cpus = 2; r.memory_bytes = 24 << 30; r.disk_free_bytes = 80 << 30
+        NodeProbe.compare(n, &r)
+        XCTAssertEqual(r.mismatches.count, 3, "\(r.mismatches)")
+        XCTAssertTrue(r.mismatches.contains { $0.contains("96 CPUs") && $0.contains("has 2") })
+        XCTAssertTrue(r.mismatches.contains { $0.contains("1024 GiB of memory") })
+        XCTAssertTrue(r.mismatches.contains { $0.contains("scratch disk") })
+        XCTAssertTrue(r.notes.contains { $0.contains("stand-in") }, "GPU slots on a machine without GPUs are stand-ins: noted")
+
+        // Real GPUs that disagree with the count and the model.
+        let g = try node(#"{"name": "g", "host": "h", "gpus": 8, "cpus": 2, "memory": "1g", "gpu_model": "H100"}"#)
+        var rg = NodeReport(node: "g", transport: "ssh", ok: false, gpus: ["0, NVIDIA A100-SXM4-80GB, GPU-1", "1, NVIDIA A100-SXM4-80GB, GPU-2"])
+        rg.cpus = 2; rg.memory_bytes = 4 << 30
+        NodeProbe.compare(g, &rg)
+        XCTAssertEqual(rg.mismatches.count, 2, "\(rg.mismatches)")
+        XCTAssertTrue(rg.mismatches.contains { $0.contains("nvidia-smi finds 2") })
+        XCTAssertTrue(rg.mismatches.contains { $0.contains("H100") && $0.contains("A100") })
+
+        // Oversubscription on purpose is noted, not failed; an honest node has nothing to say.
+        let o = try node(#"{"name": "o", "transport": "local", "cpus": 8, "memory": "16g", "oversubscribe": true}"#)
+        var ro = NodeReport(node: "o", transport: "local", ok: false, gpus: [])
+        ro.cpus = 2; ro.memory_bytes = 24 << 30
+        NodeProbe.compare(o, &ro)
+        XCTAssertTrue(ro.mismatches.isEmpty)
+        XCTAssertEqual(ro.notes.count, 1)
+        let honest = try node(#"{"name": "h", "transport": "local", "cpus": 2, "memory": "16g"}"#)
+        var rh = NodeReport(node: "h", transport: "local", ok: false, gpus: [])
+        rh.cpus = 2; rh.memory_bytes = 24 << 30
+        NodeProbe.compare(honest, &rh)
+        XCTAssertTrue(rh.mismatches.isEmpty && rh.notes.isEmpty)
+    }
+
+    func testTransportNamesItsValidValues() {
+        XCTAssertThrowsError(try node(#"{"name": "n", "transport": "SSH", "host": "h"}"#)) { e in
+            XCTAssertTrue("\(e)".contains("\"local\"") && "\(e)".contains("\"ssh\"") && "\(e)".contains("lower case"), "\(e)")
+        }
+    }
+
+    /// The measured memory is /proc/meminfo's (issue 21 acceptance: within 5%).
+    func testLocalProbeMemoryMatchesProcMeminfo() throws {
+        let n = try node(#"{"name": "l", "transport": "local", "runtime": "process", "cpus": 1, "memory": "1g"}"#)
+        let r = NodeProbe.check(n, localWorker: ["true"])
+        let meminfo = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+        let kb = Int64(meminfo.split(separator: "\n").first { $0.hasPrefix("MemTotal") }!.split(separator: " ")[1])!
+        let measured = try XCTUnwrap(r.memory_bytes)
+        XCTAssertLessThan(abs(Double(measured - kb * 1024)) / Double(kb * 1024), 0.05)
+    }
+}
+
+/// Issue 21: plan and sweep share one preflight; what would fail hours later stops them now.
+final class PreflightRunTests: XCTestCase {
+    func testUnreadableKeyMissingDataAndSecretAreErrors() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("podium-preflight2-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #"{"nodes": [{"name": "far", "host": "far.example", "identity_file": "keys/missing_ed25519", "cpus": 2, "memory": "4g", "runtime": "process"}]}"#
+            .write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        try """
+        {"sweep": "s", "agent": {"name": "a", "image": "none", "command": ["true"], "secrets": ["PODIUM_PREFLIGHT_SECRET"]},
+         "competitions": ["wine-cultivar"], "budgets": ["60s"], "hardware": [{"name": "cpu", "cpus": 1, "memory": "1g"}],
+         "inventory": "inventory.json", "mlebench_dir": "\(repo)/benchmark/mini", "data_dir": "data"}
+        """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        let setup = try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
+        let findings = Preflight.run(setup, localWorker: ["true"], probeNodes: false, environment: [:])
+        let errors = findings.filter { $0.level == .error }.map(\.message)
+        XCTAssertEqual(errors.count, 3, "\(findings)")
+        XCTAssertTrue(errors.contains { $0.contains("PODIUM_PREFLIGHT_SECRET") })
+        XCTAssertTrue(errors.contains { $0.contains("wine-cultivar") && $0.contains("public data") })
+        XCTAssertTrue(errors.contains { $0.contains("keys/missing_ed25519") && $0.contains("not readable") })
+    }
+}

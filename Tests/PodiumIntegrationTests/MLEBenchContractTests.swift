@@ -130,3 +130,27 @@ final class MLEBenchContractTests: XCTestCase {
         XCTAssertTrue(attempt.message?.contains("MLE-bench contract setup") == true, attempt.message ?? "no message")
     }
 }
+
+/// Issue 21: an agent image absent from a node was found only when a run started there (then retried 3 times).
+final class PreflightImageTests: XCTestCase {
+    func testMissingImageOnTheLocalNodeStopsThePreflight() throws {
+        _ = try requireDocker(images: [testImage])
+        let dir = makeTempDir("preflight-image")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #"{"nodes": [{"name": "local", "transport": "local", "cpus": 1, "memory": "1g"}]}"#
+            .write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        func setup(image: String) throws -> SweepSetup {
+            try """
+            {"sweep": "s", "agent": {"name": "a", "image": "\(image)"}, "competitions": ["wine-cultivar"], "budgets": ["60s"],
+             "hardware": [{"name": "cpu", "cpus": 1, "memory": "512m"}], "inventory": "inventory.json",
+             "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+            """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+            return try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())
+        }
+        let missing = Preflight.run(try setup(image: "podium/not-built:0.0"), localWorker: [workerBinary])
+        XCTAssertEqual(missing.filter { $0.level == .error }.count, 1, "\(missing)")
+        XCTAssertTrue(missing.contains { $0.level == .error && $0.message.contains("podium/not-built:0.0") && $0.message.contains("push-image") }, "\(missing)")
+        let present = Preflight.run(try setup(image: testImage), localWorker: [workerBinary])
+        XCTAssertTrue(present.filter { $0.level == .error }.isEmpty, "\(present)")
+    }
+}

@@ -1,0 +1,61 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import PodiumCore
+import PodiumSystem
+
+/// One check `podium plan` and the start of `podium sweep` run before anything is dispatched: what would fail hours
+/// later is found now. Errors stop the command (exit 2); warnings are printed and the sweep may start (a node that is
+/// down now gets its runs when it comes back).
+public enum Preflight {
+    public struct Finding: Codable, Sendable, Equatable, CustomStringConvertible {
+        public enum Level: String, Codable, Sendable { case error, warning }
+        public var level: Level
+        public var message: String
+        public var description: String { "\(level.rawValue): \(message)" }
+    }
+
+    /// `probeNodes`: connect to every node (in parallel) to check its worker, Docker Engine, the agent image and what
+    /// it declares against what it has.
+    public static func run(_ setup: SweepSetup, localWorker: [String], probeNodes: Bool = true,
+                           environment: [String: String] = ProcessInfo.processInfo.environment) -> [Finding] {
+        var out = [Finding]()
+        func fail(_ m: String) { out.append(Finding(level: .error, message: m.hasPrefix("error: ") ? String(m.dropFirst(7)) : m)) }
+        func warning(_ m: String) { out.append(Finding(level: .warning, message: m)) }
+        do { try setup.checkSecrets(environment: environment) } catch { fail("\(error)") }
+        do { try setup.checkPreparedData() } catch { fail("\(error)") }
+        for w in setup.agentWarnings { warning(w.hasPrefix("warning: ") ? String(w.dropFirst(9)) : w) }
+        for n in setup.inventory.nodes where n.transport == .ssh {
+            if let key = n.identityFile {
+                let path = resolvePath(key, relativeTo: directoryOf(setup.config.inventory))
+                if access(path, R_OK) != 0 {
+                    fail("\(setup.config.inventory): node \(n.name): identity_file \(path) is not readable (\(SystemError.text(errno))) — fix the path or its permissions, or drop identity_file to use ssh-agent")
+                }
+            }
+        }
+        guard probeNodes else { return out }
+        let image = setup.config.agent.image
+        let reports = NodeProbe.checkAll(setup.inventory.nodes, localWorker: localWorker, images: [image])
+        for (n, r) in zip(setup.inventory.nodes, reports) {
+            if r.os == nil {
+                warning("node \(n.name) is unreachable now (\(r.error ?? "no answer")); its runs go elsewhere until it is back")
+                continue
+            }
+            if r.worker == nil { fail("node \(n.name): podium-worker not found (install it: workers/install.sh, or set worker_command)") }
+            if n.runtime == .docker {
+                if r.docker == nil {
+                    fail("node \(n.name): no reachable Docker Engine (start dockerd, or set \"runtime\": \"process\" for a node without Docker)")
+                } else if case .some(.none) = r.images[image] {
+                    fail("node \(n.name): image \(image) is not on the node — every run placed there would fail; load it with `podium nodes push-image \(image) --node \(n.name)` (or build it there)")
+                }
+            }
+            for m in r.mismatches { warning("node \(n.name): \(m) (the inventory may place runs it cannot hold; `podium nodes check` shows it, `oversubscribe: true` says it is meant)") }
+        }
+        return out
+    }
+}
