@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import PodiumCore
 import PodiumSystem
 
@@ -38,6 +41,21 @@ public struct DockerEngine: Sendable {
         guard r.status == 200 else { return nil }
         struct Info: Decodable { var Id: String }
         return (try? JSONDecoder().decode(Info.self, from: Data(r.body)))?.Id ?? "unknown"
+    }
+
+    /// Writes the image as `docker save` does (a tar of its layers and config) to `path`.
+    public func saveImage(_ image: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EngineError(doing: "saving image \(image)", status: nil, message: "cannot create \(path): \(SystemError.text(errno))") }
+        defer { close(fd) }
+        var failed = false
+        let status = try http.stream("GET", Self.api + "/images/\(percentEncode(image))/get", doing: "saving image \(image)") { data in
+            if !data.withUnsafeBytes({ writeAll(fd, $0) }) { failed = true; return false }
+            return true
+        }
+        guard status == 200, !failed, fsync(fd) == 0 else {
+            throw EngineError(doing: "saving image \(image)", status: status, message: failed ? "writing \(path) failed" : "the engine refused")
+        }
     }
 
     /// The image id a container was created from.

@@ -11,12 +11,13 @@ import PodiumCoordinator
 import PodiumCore
 import PodiumReport
 import PodiumSSH
+import PodiumWorker
 import PodiumSystem
 
 struct Nodes: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check, enroll and reach worker nodes (SSH with verified host keys).",
-        subcommands: [Check.self, Add.self, Exec.self, Fetch.self, Push.self])
+        subcommands: [Check.self, Add.self, Exec.self, Fetch.self, Push.self, PushImage.self])
 
     struct InventoryOption: ParsableArguments {
         @Option(help: "Inventory file (default: the inventory of ./scheduler.json, else workers/local.json).") var inventory: String?
@@ -175,6 +176,50 @@ struct Nodes: ParsableCommand {
 
         func run() throws {
             try Nodes.transfer(try inv.node(node), "\(local) → \(node):\(remote)") { try $0.upload(local: local, to: remote) }
+        }
+    }
+
+    struct PushImage: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "push-image",
+            abstract: "Copy an agent image from this machine's Docker Engine onto nodes (no registry needed): docker save, sha256-verified copy over SSH, docker load, image id checked.")
+        @Argument(help: "Image, e.g. aide or podium/baseline-agent:0.1.") var image: String
+        @Option(name: .customLong("node"), help: "Node to copy to (repeatable; default: every ssh node of the inventory that runs Docker).") var nodes: [String] = []
+        @Flag(help: "Load it again even where the node has the same image id.") var force = false
+        @OptionGroup var inv: InventoryOption
+
+        func run() throws {
+            let inventory = try Inventory.load(path: inv.path)
+            let targets = try nodes.isEmpty ? inventory.nodes.filter { $0.runtime == .docker } : nodes.map { try inv.node($0) }
+            let engine = DockerEngine()
+            guard let id = try engine.imageID(image) else {
+                throw ConfigError(path: "IMAGE", found: "no image '\(image)' in this machine's Docker Engine", expected: "an image built or loaded here",
+                                  fix: "build it first (`docker images` lists what is here)")
+            }
+            var failed = false
+            var saved: String?
+            defer { if let saved { try? FileManager.default.removeItem(atPath: saved) } }
+            for node in targets {
+                if node.transport == .local { print("\(node.name): this machine; \(image) is here (\(id.prefix(19)))"); continue }
+                if saved == nil {
+                    let path = FileManager.default.temporaryDirectory.path + "/podium-image-\(getpid()).tar"
+                    let began = monotonicSeconds()
+                    try engine.saveImage(image, to: path)
+                    printError("podium: saved \(image) (\(fileSize(path) >> 20) MiB) in \(fixed(monotonicSeconds() - began, 1)) s")
+                    saved = path
+                }
+                do {
+                    switch try ImagePush.push(image: image, imageID: id, saved: saved!, to: node, force: force) {
+                    case .alreadyThere: print("\(node.name): already has \(image) (\(id.prefix(19)))")
+                    case .loaded(let loaded, let bytes, let secs):
+                        print("\(node.name): loaded \(image) (\(loaded.prefix(19))), \(bytes >> 20) MiB copied in \(fixed(secs, 1)) s, id verified")
+                    }
+                } catch {
+                    failed = true
+                    printError("\(node.name): \(error)")
+                }
+            }
+            if failed { throw ExitCode(1) }
         }
     }
 }
