@@ -45,7 +45,8 @@ extension Simulation {
             }
             let req = StartRequest(runID: key.runID, epoch: key.epoch, sweep: "dst", competition: spec.competition, image: "sim",
                                    command: [], env: [:], dataDir: "/data", budgetSeconds: spec.budget.seconds, graceSeconds: 60,
-                                   snapshotIntervalSeconds: 600, cpus: 4, memoryBytes: 16 << 30, shmBytes: 0, gpus: 1, network: false)
+                                   snapshotIntervalSeconds: 600, cpus: 4, memoryBytes: 16 << 30, shmBytes: 0,
+                                   gpus: config.needs[spec.profile]?.resources.gpus ?? 1, network: false)
             down(place, .start(req))
         case .appendLog(let key, let offset, let data):
             store.writeLog(key, offset: offset, data: data)

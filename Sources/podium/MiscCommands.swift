@@ -40,13 +40,24 @@ struct Leaderboard: ParsableCommand {
 struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the central copy of a run's agent log (newest attempt); --follow keeps printing as it grows.")
 
-    @Argument(help: "Run id, a unique prefix of one, or the label `podium sweep` prints (competition/budget/profile/aN); `podium runs` lists them.") var runID: String
+    @Argument(help: ArgumentHelp("[sweep file] run: the run is an id, a unique prefix of one, or the label `podium sweep` prints (competition/budget/profile/aN; `podium runs` lists them); the sweep file (default scheduler.json) may come before or after it.", valueName: "run"))
+    var arguments: [String]
     @Flag(help: "Keep printing new output until the run is finished (the coordinator streams it in while `podium sweep` runs).") var follow = false
-    @OptionGroup var sweep: SweepOptions
+    @OptionGroup var stateOptions: StateOptions
+
+    func validate() throws {
+        let (_, rest) = splitConfigArgument(arguments)
+        guard rest.count == 1 else {
+            throw ValidationError(rest.isEmpty ? "name the run (an id, a prefix, or a label such as wine-cultivar/30s/cpu/a1)"
+                                               : "one run at a time: got \(rest.joined(separator: " "))")
+        }
+    }
 
     func run() throws {
-        let (store, name, statePath) = try openState(sweep)
-        var r = try RunListing.resolve([runID], runs: store.runs(sweep: name), statePath: statePath)[0]
+        let (config, rest) = splitConfigArgument(arguments)
+        let opened = try openState(config: config, stateOptions)
+        let (store, name, statePath) = (opened.store, opened.sweep, opened.statePath)
+        var r = try RunListing.resolve([rest[0]], runs: store.runs(sweep: name), statePath: statePath)[0]
         let runID = r.id
         var offset: Int64 = 0
         while true {

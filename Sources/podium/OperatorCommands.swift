@@ -11,8 +11,7 @@ import PodiumSystem
 
 /// What `podium cancel` and `podium retry` share: the state, the runs named, and how the request is carried out.
 struct OperatorOptions: ParsableArguments {
-    @Option(help: "Sweep file (default: scheduler.json).") var config: String = "scheduler.json"
-    @Option(help: "State database file (default: the sweep file's state).") var state: String?
+    @OptionGroup var stateOptions: StateOptions
     @Option(help: "Seconds to wait for a running coordinator to carry the request out.") var wait: Double = 15
 }
 
@@ -24,15 +23,15 @@ enum OperatorCommand {
 
     /// Writes the requests, then either lets the running coordinator carry them out (waiting for its answer) or,
     /// with none running, applies what needs no node. Prints one line per run.
-    static func submit(_ kind: StateStore.OperatorRequest.Kind, runs: [RunRecord], options: OperatorOptions) throws {
-        let (store, sweep, statePath, config) = try openState(config: options.config, state: options.state)
+    static func submit(_ kind: StateStore.OperatorRequest.Kind, runs: [RunRecord], opened: OpenedState, options: OperatorOptions) throws {
+        let (store, sweep, statePath) = (opened.store, opened.sweep, opened.statePath)
         let before = try store.lastRequestSeq()
         try store.request(kind, runIDs: runs.map(\.id), sweep: sweep)
         let label = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0.spec.label) })
         let seqs = (before + 1)...(before + Int64(runs.count))
         if let lock = try CoordinatorLock.acquire(statePath: statePath) {
             // No coordinator: apply now what needs no node; a live attempt waits for the next `podium sweep`.
-            try OperatorRequests.applyOffline(store: store, sweep: sweep, maxInfraRetries: config.maxInfraRetries)
+            try OperatorRequests.applyOffline(store: store, sweep: sweep, maxInfraRetries: opened.maxInfraRetries)
             withExtendedLifetime(lock) {}
         } else {
             let pid = CoordinatorLock.holder(statePath: statePath).map { " (pid \($0))" } ?? ""
@@ -58,20 +57,23 @@ struct Cancel: ParsableCommand {
         abstract: "Cancel runs (or the whole sweep): pending runs are dropped, live attempts stopped on their nodes.",
         discussion: "A cancelled run keeps its attempts and logs in the state; `podium retry RUN` queues it again.")
 
-    @Argument(help: "Run ids (or unique prefixes).") var runIDs: [String] = []
+    @Argument(help: ArgumentHelp("[sweep file] run…: runs as ids, unique prefixes or labels (`podium runs` lists them); the sweep file (default scheduler.json) may come first.", valueName: "run"))
+    var arguments: [String] = []
     @Flag(help: "Cancel every run of the sweep that has not finished.") var sweep = false
     @OptionGroup var options: OperatorOptions
 
     func validate() throws {
+        let runIDs = splitConfigArgument(arguments).rest
         if runIDs.isEmpty == !sweep { throw ValidationError("name the runs to cancel, or --sweep for all unfinished runs (not both)") }
     }
 
     func run() throws {
-        let (store, _, statePath, config) = try openState(config: options.config, state: options.state)
-        let all = try store.runs(sweep: config.sweep)
-        let targets = sweep ? all.filter { !$0.state.isTerminal } : try OperatorCommand.resolve(runIDs, runs: all, statePath: statePath)
-        guard !targets.isEmpty else { print("nothing to cancel: every run of \(config.sweep) has finished"); return }
-        try OperatorCommand.submit(.cancel, runs: targets, options: options)
+        let (config, runIDs) = splitConfigArgument(arguments)
+        let opened = try openState(config: config, options.stateOptions)
+        let all = try opened.store.runs(sweep: opened.sweep)
+        let targets = sweep ? all.filter { !$0.state.isTerminal } : try OperatorCommand.resolve(runIDs, runs: all, statePath: opened.statePath)
+        guard !targets.isEmpty else { print("nothing to cancel: every run of \(opened.sweep) has finished"); return }
+        try OperatorCommand.submit(.cancel, runs: targets, opened: opened, options: options)
     }
 }
 
@@ -80,19 +82,22 @@ struct Retry: ParsableCommand {
         abstract: "Queue failed or cancelled runs again (a new attempt with a higher epoch; earlier attempts stay recorded).",
         discussion: "Completed runs are never retried: their result stands. Without a running coordinator, `podium sweep` runs them.")
 
-    @Argument(help: "Run ids (or unique prefixes).") var runIDs: [String] = []
+    @Argument(help: ArgumentHelp("[sweep file] run…: runs as ids, unique prefixes or labels (`podium runs` lists them); the sweep file (default scheduler.json) may come first.", valueName: "run"))
+    var arguments: [String] = []
     @Flag(help: "Retry every failed run of the sweep.") var allFailed = false
     @OptionGroup var options: OperatorOptions
 
     func validate() throws {
+        let runIDs = splitConfigArgument(arguments).rest
         if runIDs.isEmpty == !allFailed { throw ValidationError("name the runs to retry, or --all-failed (not both)") }
     }
 
     func run() throws {
-        let (store, _, statePath, config) = try openState(config: options.config, state: options.state)
-        let all = try store.runs(sweep: config.sweep)
-        let targets = allFailed ? all.filter { $0.state == .failed } : try OperatorCommand.resolve(runIDs, runs: all, statePath: statePath)
-        guard !targets.isEmpty else { print("nothing to retry: no failed run in \(config.sweep)"); return }
-        try OperatorCommand.submit(.retry, runs: targets, options: options)
+        let (config, runIDs) = splitConfigArgument(arguments)
+        let opened = try openState(config: config, options.stateOptions)
+        let all = try opened.store.runs(sweep: opened.sweep)
+        let targets = allFailed ? all.filter { $0.state == .failed } : try OperatorCommand.resolve(runIDs, runs: all, statePath: opened.statePath)
+        guard !targets.isEmpty else { print("nothing to retry: no failed run in \(opened.sweep)"); return }
+        try OperatorCommand.submit(.retry, runs: targets, opened: opened, options: options)
     }
 }

@@ -48,7 +48,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// The sweep file and the flags that override it, shared by plan, sweep, status and report.
 struct SweepOptions: ParsableArguments {
-    @Argument(help: "Sweep file (default: scheduler.json).") var config: String = "scheduler.json"
+    @Argument(help: "Sweep file.") var config: String = "scheduler.json"
     @Option(help: "Competition split: low (Lite), medium, high, split75, or any split file of the mle-bench dir.") var split: String?
     @Option(help: "Comma-separated competition ids.") var competitions: String?
     @Option(help: "Attempts (seeds) per competition and budget.") var attempts: Int?

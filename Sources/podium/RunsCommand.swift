@@ -8,7 +8,8 @@ struct Runs: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "One line per run, like squeue/sacct: id, label, state, node, epoch, elapsed, score, medal.")
 
-    @OptionGroup var sweep: SweepOptions
+    @Argument(help: "Sweep file (default: scheduler.json; not needed with --state).") var config: String?
+    @OptionGroup var stateOptions: StateOptions
     @Option(name: .customLong("run-state"), help: "Only runs in these states (comma-separated: \(RunState.allCases.map(\.rawValue).joined(separator: ", "))). (--state names the state file.)")
     var runState: String?
     @Option(help: "Only runs of this competition.") var competition: String?
@@ -21,7 +22,8 @@ struct Runs: ParsableCommand {
     }
 
     func run() throws {
-        let (store, name, _) = try openState(sweep)
+        let opened = try openState(config: config, stateOptions)
+        let (store, name) = (opened.store, opened.sweep)
         let states = runState.map { Set($0.split(separator: ",").map(String.init)) }
         let rows = try RunListing.rows(store: store, sweep: name).filter { row in
             (states?.contains(row.state) ?? true) && (competition == nil || row.competition == competition)

@@ -11,15 +11,17 @@ struct Simulate: ParsableCommand {
         abstract: "Simulate a sweep on a cluster with the real coordinator and a virtual clock; compare with FIFO.",
         discussion: """
             The coordinator's own instance (scheduler, run state machine, retries, reconnects, lost_after from the sweep) \
-            drives simulated nodes that speak the worker protocol. Each run takes --gpus-per-run GPUs (default 1, as MLE-bench gives a run one GPU) for its budget (or a fraction of \
-            it with --early-finish); CPUs and memory are not simulated. The FIFO baseline is MLE-bench's run_agent pool, \
-            which takes runs in file order.
+            drives simulated nodes that speak the worker protocol. The cluster is the sweep's inventory (each node's GPUs, \
+            CPUs and memory; each run takes its profile's), as `podium plan` simulates it — unless --nodes or \
+            --gpus-per-node describe a synthetic cluster of identical GPU nodes, where each run takes --gpus-per-run GPUs \
+            (default 1, as MLE-bench gives a run one GPU) and CPUs and memory are not simulated. Runs last their budget (or \
+            a fraction of it with --early-finish). The FIFO baseline is MLE-bench's run_agent pool, which takes runs in file order.
             """)
 
     @OptionGroup var sweep: SweepOptions
-    @Option(help: "Nodes in the simulated cluster.") var nodes: Int = 20
-    @Option(help: "GPUs per node.") var gpusPerNode: Int = 8
-    @Option(help: "GPUs each run takes.") var gpusPerRun: Int = 1
+    @Option(help: "Nodes of a synthetic cluster (instead of the inventory; with --gpus-per-node, default 8).") var nodes: Int?
+    @Option(help: "GPUs per node of a synthetic cluster (instead of the inventory; with --nodes, default 20).") var gpusPerNode: Int?
+    @Option(help: "GPUs each run takes on a synthetic cluster (default 1).") var gpusPerRun: Int?
     @Option(help: "Scheduling policy: \(SchedulingPolicy.allCases.map(\.rawValue).joined(separator: ", ")).") var policy: String = SchedulingPolicy.firstAttemptsThenLongest.rawValue
     @Option(help: "Runs use a uniform fraction of their budget between this and 1 (1: the full budget).") var earlyFinish: Double = 1
     @Option(help: "Mean hours between failures of a node (0: none); a failed node loses its attempts, which are requeued after the sweep's lost_after.") var nodeMtbfHours: Double = 0
@@ -29,6 +31,8 @@ struct Simulate: ParsableCommand {
     @Option(help: "text or json.") var format: OutputFormat = .text
 
     struct Output: Encodable {
+        /// "inventory" (the sweep's nodes and profiles) or "synthetic" (--nodes × --gpus-per-node).
+        var cluster: String
         var runs: Int
         var nodes: Int
         var gpus: Int
@@ -36,11 +40,12 @@ struct Simulate: ParsableCommand {
         var makespan_hours: Double
         var lower_bound_hours: Double
         var makespan_over_lower_bound: Double
-        var utilization: Double
+        /// GPU utilization (null on a cluster without GPUs).
+        var utilization: Double?
         var first_pass1_hours: [String: Double]
         var fifo_makespan_hours: Double
         var fifo_first_pass1_hours: [String: Double]
-        var fifo_utilization: Double
+        var fifo_utilization: Double?
         var attempts: Int
         var requeued: Int
         var decisions: Int
@@ -51,9 +56,15 @@ struct Simulate: ParsableCommand {
         var events: Int
     }
 
+    var synthetic: Bool { nodes != nil || gpusPerNode != nil }
+
     func validate() throws {
-        guard nodes > 0 else { throw ValidationError("--nodes must be ≥ 1") }
-        guard gpusPerNode > 0, gpusPerRun > 0, gpusPerRun <= gpusPerNode else { throw ValidationError("need 1 ≤ --gpus-per-run ≤ --gpus-per-node") }
+        if gpusPerRun != nil && !synthetic {
+            throw ValidationError("--gpus-per-run applies to a synthetic cluster (--nodes, --gpus-per-node); on the inventory each run takes its profile's GPUs")
+        }
+        let (n, g, r) = (nodes ?? 20, gpusPerNode ?? 8, gpusPerRun ?? 1)
+        guard n > 0 else { throw ValidationError("--nodes must be ≥ 1") }
+        guard g > 0, r > 0, r <= g else { throw ValidationError("need 1 ≤ --gpus-per-run ≤ --gpus-per-node") }
         guard earlyFinish > 0 && earlyFinish <= 1 else { throw ValidationError("--early-finish must be in (0, 1]") }
         guard SchedulingPolicy(rawValue: policy) != nil else {
             throw ValidationError("--policy: '\(policy)' is not one of \(SchedulingPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -62,15 +73,23 @@ struct Simulate: ParsableCommand {
 
     func run() throws {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
-        let needs = Resources(gpus: gpusPerRun, cpus: 0, memoryBytes: 0)
-        let places = (0..<nodes).map {
-            CoordinatorInstance.PlaceSpec(name: "n\($0)", capacity: Resources(gpus: gpusPerNode, cpus: 1e9, memoryBytes: 1 << 50), gpuModel: nil)
+        let places: [CoordinatorInstance.PlaceSpec]
+        let needsByProfile: [String: CoordinatorInstance.Needs]
+        let capacity: Resources
+        if synthetic {
+            let (n, g) = (nodes ?? 20, gpusPerNode ?? 8)
+            let needs = Resources(gpus: gpusPerRun ?? 1, cpus: 0, memoryBytes: 0)
+            places = (0..<n).map { CoordinatorInstance.PlaceSpec(name: "n\($0)", capacity: Resources(gpus: g, cpus: 1e9, memoryBytes: 1 << 50), gpuModel: nil) }
+            needsByProfile = Dictionary(uniqueKeysWithValues: setup.config.hardware.map { ($0.name, .init(resources: needs, gpuModel: nil)) })
+            capacity = Resources(gpus: n * g, cpus: 0, memoryBytes: 0)
+        } else {
+            places = setup.inventory.nodes.map { .init(name: $0.name, capacity: Resources($0), gpuModel: $0.gpuModel) }
+            needsByProfile = setup.profilesByName.mapValues { .init(resources: Resources($0), gpuModel: $0.gpuModel) }
+            capacity = setup.inventory.nodes.reduce(Resources.zero) { $0 + Resources($1) }
         }
         // The real coordinator instance (scheduler, state machine, lost_after, retries) against simulated places.
         func simulate(_ p: SchedulingPolicy) -> PodiumDST.Simulation.Result {
-            var w = PodiumDST.Simulation.Workload(places: places, runs: setup.runs,
-                                                  needs: Dictionary(uniqueKeysWithValues: setup.config.hardware.map { ($0.name, .init(resources: needs, gpuModel: nil)) }),
-                                                  policy: p, lostAfter: Double(setup.config.lostAfter.seconds), maxInfraRetries: setup.config.maxInfraRetries)
+            var w = PodiumDST.Simulation.Workload(places: places, runs: setup.runs, needs: needsByProfile, policy: p, lostAfter: Double(setup.config.lostAfter.seconds), maxInfraRetries: setup.config.maxInfraRetries)
             w.earlyFinishMin = earlyFinish
             w.nodeMTBFHours = nodeMtbfHours
             w.repairHours = repairHours
@@ -95,24 +114,28 @@ struct Simulate: ParsableCommand {
         for r in [main, fifo] where !r.violations.isEmpty {
             printError("podium: simulate: the coordinator broke an invariant (a bug; please report it with this command):\n  " + r.violations.joined(separator: "\n  "))
         }
-        let gpus = Double(nodes * gpusPerNode)
-        let bound = PlanEstimate(runs: setup.runs.map { ($0.budget.seconds, needs) }, capacity: Resources(gpus: nodes * gpusPerNode, cpus: 0, memoryBytes: 0))
-        let out = Output(runs: setup.runs.count, nodes: nodes, gpus: nodes * gpusPerNode, policy: policy,
+        let gpus = Double(capacity.gpus)
+        let bound = PlanEstimate(runs: setup.runs.map { ($0.budget.seconds, needsByProfile[$0.profile]!.resources) }, capacity: capacity)
+        let out = Output(cluster: synthetic ? "synthetic" : "inventory", runs: setup.runs.count, nodes: places.count, gpus: capacity.gpus, policy: policy,
                          makespan_hours: main.makespanHours, lower_bound_hours: bound.makespanLowerBoundHours,
                          makespan_over_lower_bound: main.makespanHours / bound.makespanLowerBoundHours,
-                         utilization: main.busyGPUSeconds / (gpus * main.makespanHours * 3600), first_pass1_hours: firstPass(main),
+                         utilization: gpus > 0 ? main.busyGPUSeconds / (gpus * main.makespanHours * 3600) : nil, first_pass1_hours: firstPass(main),
                          fifo_makespan_hours: fifo.makespanHours, fifo_first_pass1_hours: firstPass(fifo),
-                         fifo_utilization: fifo.busyGPUSeconds / (gpus * fifo.makespanHours * 3600), attempts: main.attempts,
+                         fifo_utilization: gpus > 0 ? fifo.busyGPUSeconds / (gpus * fifo.makespanHours * 3600) : nil, attempts: main.attempts,
                          requeued: main.attempts - main.runs, decisions: main.decisions, wall_seconds: wall,
                          completed: main.completed, infra_failed: main.runs - main.completed, events: main.steps)
         if format == .json { try printJSON(out); return }
-        print("\(out.runs) runs on \(nodes) nodes × \(gpusPerNode) GPUs (\(gpusPerRun) GPU per run); lower bound \(fixed(out.lower_bound_hours, 1)) h")
+        if synthetic {
+            print("\(out.runs) runs on a synthetic cluster of \(places.count) nodes × \(gpusPerNode ?? 8) GPUs (\(gpusPerRun ?? 1) GPU per run); lower bound \(fixed(out.lower_bound_hours, 1)) h")
+        } else {
+            print("\(out.runs) runs on the inventory \(setup.config.inventory) (\(places.count) nodes, \(capacity.gpus) GPUs, \(fixed(capacity.cpus, 0)) CPUs; each run takes its profile's); lower bound \(fixed(out.lower_bound_hours, 2)) h")
+        }
         let budgets = out.first_pass1_hours.keys.sorted { (BudgetDuration(parsing: $0)?.seconds ?? 0) < (BudgetDuration(parsing: $1)?.seconds ?? 0) }
         let header: [String] = ["policy", "makespan h", "÷ lower bound", "utilization"] + budgets.map { "pass@1 \($0) ready h" }
-        let mainRow: [String] = [policy, fixed(out.makespan_hours, 1), fixed(out.makespan_over_lower_bound, 3), fixed(100 * out.utilization, 1) + "%"]
+        let mainRow: [String] = [policy, fixed(out.makespan_hours, 1), fixed(out.makespan_over_lower_bound, 3), out.utilization.map { fixed(100 * $0, 1) + "%" } ?? "-"]
             + budgets.map { fixed(out.first_pass1_hours[$0] ?? .infinity, 1) }
         let fifoRow: [String] = ["fifo", fixed(out.fifo_makespan_hours, 1), fixed(out.fifo_makespan_hours / bound.makespanLowerBoundHours, 3),
-                                 fixed(100 * out.fifo_utilization, 1) + "%"] + budgets.map { fixed(out.fifo_first_pass1_hours[$0] ?? .infinity, 1) }
+                                 out.fifo_utilization.map { fixed(100 * $0, 1) + "%" } ?? "-"] + budgets.map { fixed(out.fifo_first_pass1_hours[$0] ?? .infinity, 1) }
         print(TextTable.render(header: header, rows: [mainRow, fifoRow]))
         print("simulated in \(fixed(wall, 2)) s (\(out.decisions) decisions, \(out.events) coordinator events, \(out.requeued) attempts beyond one per run, \(out.completed) runs completed)")
     }

@@ -11,27 +11,75 @@ import PodiumReport
 import PodiumStore
 import PodiumSystem
 
-/// Opens the state of the sweep named by the config (or flags), refusing clearly when there is none yet.
-func openState(_ options: SweepOptions) throws -> (store: StateStore, sweep: String, statePath: String) {
-    let (store, sweep, path, _) = try openState(config: options.config, state: options.state)
-    return (store, sweep, path)
+/// The state a read-only or operator command works on, the same way for every such command: a sweep file (a positional
+/// argument ending in `.json`, default `scheduler.json`), or `--state FILE` alone (then the state's most recent sweep,
+/// or `--sweep-name`).
+struct StateOptions: ParsableArguments {
+    @Option(help: "State database file; works without a sweep file (default: the sweep file's state).") var state: String?
+    @Option(help: "Which sweep of the state, when it holds several (default: the sweep file's, else the most recent).") var sweepName: String?
 }
 
-func openState(config path: String, state: String?) throws -> (store: StateStore, sweep: String, statePath: String, config: SweepConfig) {
-    var config = try SweepConfig.load(path: path)
-    if let s = state { config.state = resolvePath(s, relativeTo: FileManager.default.currentDirectoryPath) }
-    guard FileManager.default.fileExists(atPath: config.state) else {
-        throw ConfigError(path: state != nil ? "--state" : "\(path): $.state", found: "no state at \(config.state)",
-                          expected: "the state file of a sweep that has run", fix: "run `podium sweep \(path)` first")
+/// What an opened state gives a command.
+struct OpenedState {
+    var store: StateStore
+    var sweep: String
+    var statePath: String
+    /// Infra retries allowed per run (from the sweep file, else the sweep's stored config).
+    var maxInfraRetries: Int
+}
+
+/// Splits positional arguments into the sweep file (the one naming an existing `.json` file) and the rest.
+func splitConfigArgument(_ args: [String]) -> (config: String?, rest: [String]) {
+    guard let i = args.firstIndex(where: { $0.hasSuffix(".json") && FileManager.default.fileExists(atPath: $0) }) else { return (nil, args) }
+    var rest = args
+    rest.remove(at: i)
+    return (args[i], rest)
+}
+
+/// Opens the state of a sweep, refusing clearly when there is none yet.
+func openState(config: String?, _ options: StateOptions) throws -> OpenedState {
+    let cwd = FileManager.default.currentDirectoryPath
+    if options.state != nil && config == nil {
+        let path = resolvePath(options.state!, relativeTo: cwd)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigError(path: "--state", found: "no state at \(path)", expected: "the state file of a sweep that has run")
+        }
+        let store = try StateStore(path: path)
+        let names = try store.sweepNames()
+        let name: String
+        if let want = options.sweepName {
+            guard names.contains(want) else {
+                throw ConfigError(path: "--sweep-name", found: "'\(want)'", expected: "one of the sweeps in \(path): \(names.joined(separator: ", "))",
+                                  fix: nearest(want, in: names).map { "did you mean '\($0)'?" })
+            }
+            name = want
+        } else {
+            guard let first = names.first else { throw ConfigError(path: "--state", found: "no sweep in \(path)", expected: "a state a sweep has run in") }
+            if names.count > 1 { printError("podium: \(path) holds \(names.count) sweeps (\(names.joined(separator: ", "))); showing the most recent, \(first) (--sweep-name picks another)") }
+            name = first
+        }
+        let stored = try store.sweepConfigJSON(name).flatMap { try? JSONDecoder().decode(SweepConfig.self, from: Data($0.utf8)) }
+        return OpenedState(store: store, sweep: name, statePath: path, maxInfraRetries: stored?.maxInfraRetries ?? 3)
     }
-    return (try StateStore(path: config.state), config.sweep, config.state, config)
+    let file = config ?? "scheduler.json"
+    var c = try SweepConfig.load(path: file)
+    if let s = options.state { c.state = resolvePath(s, relativeTo: cwd) }
+    guard FileManager.default.fileExists(atPath: c.state) else {
+        throw ConfigError(path: options.state != nil ? "--state" : "\(file): $.state", found: "no state at \(c.state)",
+                          expected: "the state file of a sweep that has run", fix: "run `podium sweep \(file)` first")
+    }
+    if let want = options.sweepName, want != c.sweep {
+        throw ConfigError(path: "--sweep-name", found: "'\(want)'", expected: "the sweep of \(file), '\(c.sweep)' (or drop the sweep file to pick by name)")
+    }
+    return OpenedState(store: try StateStore(path: c.state), sweep: c.sweep, statePath: c.state, maxInfraRetries: c.maxInfraRetries)
 }
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Runs by state, live attempts per node, GPU/CPU-hours so far and an ETA; --watch keeps it up to date.")
 
-    @OptionGroup var sweep: SweepOptions
+    @Argument(help: "Sweep file (default: scheduler.json; not needed with --state).") var config: String?
+    @OptionGroup var stateOptions: StateOptions
     @Option(help: "text or json.") var format: OutputFormat = .text
     @Flag(help: "Refresh until every run has finished (redrawn in place on a terminal, a block every --interval otherwise).") var watch = false
     @Option(help: "Seconds between refreshes with --watch.") var interval: Double = 5
@@ -59,7 +107,8 @@ struct Status: ParsableCommand {
     }
 
     func run() throws {
-        let (store, name, path) = try openState(sweep)
+        let opened = try openState(config: config, stateOptions)
+        let (store, name, path) = (opened.store, opened.sweep, opened.statePath)
         var first = true
         while true {
             let out = try snapshot(store: store, name: name, path: path)
@@ -120,7 +169,11 @@ struct Report: ParsableCommand {
             runs are shown apart and never counted as agent failures.
             """)
 
-    @OptionGroup var sweep: SweepOptions
+    @Argument(help: "Sweep file (default: scheduler.json; not needed with --state or --grading-reports).") var config: String?
+    @OptionGroup var stateOptions: StateOptions
+    @Option(help: "With --grading-reports: the split to aggregate (low, medium, high, split75; needs --mlebench-dir).") var split: String?
+    @Option(help: "With --grading-reports: comma-separated competition ids to aggregate.") var competitions: String?
+    @Option(help: "With --grading-reports: an mle-bench checkout (for --split).") var mlebenchDir: String?
     @Option(help: "text, json, markdown or html.") var format: ReportFormat = .text
     @Option(help: "Write the report to this file instead of standard output (required for html).") var output: String?
     @Flag(help: "Count missing results as failures instead of dropping incomplete seeds.") var padMissing = false
@@ -171,6 +224,12 @@ struct Report: ParsableCommand {
     func validate() throws {
         if format == .html && output == nil { throw ValidationError("--format html writes a file: add --output FILE (e.g. report.html)") }
         if bootstrap < 100 { throw ValidationError("--bootstrap \(bootstrap): use at least 100 resamples") }
+        if gradingReports == nil, let flag = [("--split", split), ("--competitions", competitions), ("--mlebench-dir", mlebenchDir)].first(where: { $0.1 != nil })?.0 {
+            throw ValidationError("\(flag) selects competitions of --grading-reports; a sweep's report covers the sweep's own grid (drop \(flag))")
+        }
+        if gradingReports != nil && (config != nil || stateOptions.state != nil) {
+            throw ValidationError("--grading-reports reads a directory of reports, not a sweep's state: drop the sweep file / --state (or --grading-reports)")
+        }
     }
 
     func emit(_ text: String) throws {
@@ -181,7 +240,8 @@ struct Report: ParsableCommand {
 
     func run() throws {
         if let dir = gradingReports { return try reportFromGradingReports(dir) }
-        let (store, name, _) = try openState(sweep)
+        let opened = try openState(config: config, stateOptions)
+        let (store, name) = (opened.store, opened.sweep)
         let (runs, results, grades) = try SweepResults.collect(store: store, sweep: name)
         if let dir = exportGradingReports {
             let files = try SweepResults.exportGradingReports(store: store, sweep: name, directory: dir)
@@ -253,18 +313,19 @@ struct Report: ParsableCommand {
     /// `--grading-reports DIR`: MLE-bench's aggregation over a split (`--split`, else every competition in the reports).
     func reportFromGradingReports(_ dir: String) throws {
         let reports = try GradingReportsInput.load(directory: dir)
-        var competitions = reports.keys.sorted()
+        var ids = reports.keys.sorted()
         var splitName = "all competitions in the reports"
-        if let split = sweep.split {
-            guard let mle = sweep.mlebenchDir else {
+        if let split {
+            guard let mle = mlebenchDir else {
                 throw ConfigError(path: "--split", found: "no --mlebench-dir", expected: "--mlebench-dir to read the split from")
             }
-            competitions = try CompetitionRegistry.load(mlebenchDir: mle).ids(inSplit: split, source: "--split")
+            ids = try CompetitionRegistry.load(mlebenchDir: mle).ids(inSplit: split, source: "--split")
             splitName = split
-        } else if let list = sweep.competitions {
-            competitions = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        } else if let list = competitions {
+            ids = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             splitName = "custom"
         }
+        let competitions = ids
         let results = GradingReportsInput.results(reports, competitions: competitions)
         let r = SplitReport(split: splitName, competitions: competitions, results: results, padMissing: padMissing)
         if format == .json { try emit(jsonLine(r)); return }

@@ -1,5 +1,8 @@
 import XCTest
 import PodiumDST
+import PodiumCore
+import PodiumCoordinator
+import PodiumScheduler
 
 /// The deterministic simulation of the whole coordinator: a few hundred seeds in every test run (scripts/dst runs
 /// many more), and a seed replays exactly.
@@ -19,5 +22,27 @@ final class DeterministicSimulationTests: XCTestCase {
         XCTAssertEqual(a.attempts, b.attempts)
         XCTAssertEqual(a.crashes, b.crashes)
         XCTAssertNotEqual(Simulation(options: .init(seed: 43)).run().steps, a.steps)
+    }
+}
+
+/// Issue 21: `simulate CONFIG` simulated a default 20 × 8 cluster while `plan` used the inventory. On the inventory,
+/// each run takes its profile's resources: CPU-only profiles on CPU-only nodes must all run (a start asked for 1 GPU).
+final class InventorySimulationTests: XCTestCase {
+    func testCPUOnlyInventoryRunsEveryRun() {
+        let runs = expandGrid(sweep: "s", agent: "a", competitions: ["c1", "c2"], budgets: [BudgetDuration(seconds: 60), BudgetDuration(seconds: 120)],
+                              profiles: ["cpu"], attempts: 4)
+        let places = [CoordinatorInstance.PlaceSpec(name: "local", capacity: Resources(gpus: 0, cpus: 8, memoryBytes: 16 << 30), gpuModel: nil)]
+        let w = Simulation.Workload(places: places, runs: runs,
+                                    needs: ["cpu": .init(resources: Resources(gpus: 0, cpus: 1, memoryBytes: 1 << 30), gpuModel: nil)],
+                                    policy: .firstAttemptsThenLongest, lostAfter: 600, maxInfraRetries: 3)
+        var o = Simulation.Options(seed: 1)
+        o.deadline = 100 * 3600
+        o.maxSteps = .max
+        let r = Simulation(options: o, workload: w).run()
+        XCTAssertTrue(r.violations.isEmpty, "\(r.violations)")
+        XCTAssertEqual(r.completed, runs.count)
+        XCTAssertEqual(r.attempts, runs.count, "no start refused for want of a GPU")
+        // 16 runs of 1 CPU on 8 CPUs, half 60 s and half 120 s: at least (8·60 + 8·120) / 8 = 180 s.
+        XCTAssertGreaterThanOrEqual(r.makespanHours * 3600, 180)
     }
 }
