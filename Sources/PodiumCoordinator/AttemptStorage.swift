@@ -31,6 +31,41 @@ public final class AttemptStorage: @unchecked Sendable {
 
     public func logPath(_ key: AttemptKey) -> String { attemptDir(key) + "/agent.log" }
 
+    /// What a person browsing `runs/<sweep>/` needs to know about a run directory: `<run>/run.json`.
+    public struct RunInfo: Codable, Sendable, Equatable {
+        public var run_id: String
+        public var label: String
+        public var sweep: String
+        public var agent: String
+        public var competition: String
+        public var budget: String
+        public var budget_seconds: Int
+        public var profile: String
+        public var attempt: Int
+        /// Every attempt so far: its epoch (the `e<epoch>` directory) and the node it was sent to.
+        public var epochs: [Epoch]
+        public struct Epoch: Codable, Sendable, Equatable {
+            public var epoch: Int
+            public var node: String
+        }
+    }
+
+    public func runInfoPath(_ runID: String) -> String { "\(root)/\(runID)/run.json" }
+
+    /// Adds an attempt to `<run>/run.json` (written whole, atomically; a write failure is the storage's error).
+    public func recordAttempt(_ spec: RunSpec, epoch: Int, node: String) throws {
+        var info = (FileManager.default.contents(atPath: runInfoPath(spec.id))).flatMap { try? JSONDecoder().decode(RunInfo.self, from: $0) }
+            ?? RunInfo(run_id: spec.id, label: spec.label, sweep: spec.sweep, agent: spec.agent, competition: spec.competition,
+                       budget: spec.budget.description, budget_seconds: spec.budget.seconds, profile: spec.profile, attempt: spec.attempt, epochs: [])
+        info.epochs.removeAll { $0.epoch == epoch }
+        info.epochs.append(.init(epoch: epoch, node: node))
+        info.epochs.sort { $0.epoch < $1.epoch }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+        try FileManager.default.createDirectory(atPath: "\(root)/\(spec.id)", withIntermediateDirectories: true)
+        try enc.encode(info).withUnsafeBytes { try writeFileDurably(runInfoPath(spec.id), $0) }
+    }
+
     /// Bytes of the central agent.log (0 when there is none).
     public func logBytes(_ key: AttemptKey) -> Int64 { fileSize(logPath(key)) }
 

@@ -12,6 +12,9 @@ final class Progress: @unchecked Sendable {
     var startDone = 0
     var lastPlain = 0.0
     var lastLine = ""
+    /// The packing ETA `podium status` shows (hours from `etaAt`), refreshed by the loop every few seconds.
+    var etaHours: Double?
+    var etaAt = 0.0
 
     init(enabled: Bool) { self.enabled = enabled }
 
@@ -23,6 +26,8 @@ final class Progress: @unchecked Sendable {
         lastPlain = 0
     }
 
+    func setETA(hours: Double?) { lock.withLock { _ in etaHours = hours; etaAt = monotonicSeconds() } }
+
     func update(counts: [RunState: Int]) {
         guard enabled else { return }
         lock.withLock { _ in draw(counts) }
@@ -33,7 +38,9 @@ final class Progress: @unchecked Sendable {
         let elapsed = monotonicSeconds() - started
         let newlyDone = done - startDone
         let rate = elapsed > 0 ? Double(newlyDone) / elapsed * 60 : 0
-        let eta = newlyDone > 0 ? Double(total - done) / (Double(newlyDone) / elapsed) : nil
+        // The same estimate as `podium status` (live attempts keep their slots for the rest of their budget, pending runs
+        // packed longest first): an upper bound that moves only as runs end, not with the recent rate.
+        let eta = etaHours.map { max(0, $0 * 3600 - (monotonicSeconds() - etaAt)) }
         let live = (counts[.dispatched] ?? 0) + (counts[.running] ?? 0)
         let line = "[\(done)/\(total) done] running \(live), pending \(counts[.pending] ?? 0), collecting \((counts[.collecting] ?? 0) + (counts[.grading] ?? 0)), failed \(counts[.failed] ?? 0) · \(fmt(rate)) runs/min · elapsed \(clock(elapsed)) · ETA \(eta.map(clock) ?? "?")"
         if tty {

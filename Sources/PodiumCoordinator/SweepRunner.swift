@@ -40,6 +40,8 @@ public final class SweepRunner: @unchecked Sendable {
         public var retryBackoff: Double = 5
         /// Grading threads (default: cores − 1, at least 1; `PODIUM_GRADING_WORKERS`).
         public var gradingWorkers: Int = GradingPool.defaultWorkers
+        /// One JSON object per line on stdout for every run event, grade and progress tick (`podium sweep --events jsonl`).
+        public var eventsJSONL: Bool = false
         public init(workerCommand: [String]) { self.workerCommand = workerCommand }
     }
 
@@ -63,6 +65,10 @@ public final class SweepRunner: @unchecked Sendable {
     let logger: Logger
     /// Events that directives answered at once (operator requests, a start that could not be sent).
     var followUps: [CoordinatorEvent] = []
+    /// The sweep's log file beside its state, and the JSONL events.
+    let journal: SweepJournal
+    /// Where the sweep's log file is.
+    public var journalPath: String { journal.path }
 
     /// Central copies: `<state dir>/runs/<sweep>/<run>/e<epoch>/`.
     public var artifactsRoot: String { storage.root }
@@ -77,6 +83,7 @@ public final class SweepRunner: @unchecked Sendable {
         var logger = Logger(label: "podium.coordinator")
         logger[metadataKey: "sweep"] = "\(setup.config.sweep)"
         self.logger = logger
+        self.journal = SweepJournal(statePath: setup.config.state, sweep: setup.config.sweep, jsonl: options.eventsJSONL)
     }
 
     static func instanceConfig(_ setup: SweepSetup, _ options: Options) -> CoordinatorInstance.Config {
@@ -115,9 +122,21 @@ public final class SweepRunner: @unchecked Sendable {
             storage.closeAll()
         }
         progress.start(total: instance.runs.count, done: instance.runs.values.filter { $0.state.isTerminal }.count)
+        journal.log("sweep \(setup.config.sweep) (re)started by pid \(getpid()), podium \(podiumVersion): \(instance.runs.count) runs, \(instance.runs.values.filter { $0.state.isTerminal }.count) finished before")
         try carryOut(instance.start(now: monotonicSeconds()), pool: pool, storageThread: storageThread, connector: connector)
         var lastTick = monotonicSeconds()
+        var lastETA = -Double.infinity
+        var eta: Double?
         while !instance.isDone && !instance.interrupted {
+            if (options.progress || options.eventsJSONL) && monotonicSeconds() - lastETA >= 5 {
+                lastETA = monotonicSeconds()
+                let sweep = setup.config.sweep
+                if let runs = try? store.runs(sweep: sweep), let attempts = try? store.attempts(sweep: sweep) {
+                    eta = SweepETA(runs: runs, attempts: attempts, now: wallClockSeconds()).etaHours
+                    progress.setETA(hours: eta)
+                }
+                journal.progress(instance.counts, total: instance.runs.count, etaHours: eta)
+            }
             progress.update(counts: instance.counts)
             let input = inbox.pop(timeout: 0.25)
             let now = monotonicSeconds()
@@ -131,6 +150,9 @@ public final class SweepRunner: @unchecked Sendable {
             }
         }
         progress.finish()
+        journal.progress(instance.counts, total: instance.runs.count, etaHours: instance.isDone ? 0 : eta, final: true)
+        journal.log(instance.interrupted ? "detached (interrupted); live attempts go on on their nodes"
+                                         : "sweep over: \(instance.counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))")
         // Sweep over: daemons with nothing live may exit; an interrupted sweep leaves them running its attempts.
         if !instance.interrupted { for c in connections.values { try? c.send(.exitWhenIdle) } }
         storageThread.finish()  // the last fsyncs; the deferred cleanup finds it done
@@ -200,6 +222,7 @@ public final class SweepRunner: @unchecked Sendable {
                 if case .dispatch = event { failpoint("dispatch-before-commit") }
                 try store.apply(event, to: runID, node: place, result: result, detail: detail, maxInfraRetries: setup.config.maxInfraRetries)
                 if case .dispatch = event { failpoint("dispatch-after-commit") }
+                journal.runEvent(instance.runs[runID]?.spec, runID: runID, event: event, node: place, detail: detail)
             case .record(let kind, let runID, let epoch, let detail):
                 try store.logEvent(kind: kind, runID: runID, epoch: epoch, detail: detail)
             case .recordArtifact(let key, let a):
@@ -207,6 +230,7 @@ public final class SweepRunner: @unchecked Sendable {
                                          elapsedSeconds: a.elapsedSeconds)
             case .recordGrade(let g):
                 try store.recordGrade(g)
+                journal.grade(g, spec: instance.runs[g.runID]?.spec)
             case .markHandled(let seq, let outcome):
                 try store.markHandled(seq, outcome: outcome)
             case .connect(let place):
@@ -215,6 +239,9 @@ public final class SweepRunner: @unchecked Sendable {
             case .send(let place, let request):
                 try? connections[place]?.send(request)
             case .start(let key, let place):
+                if let spec = instance.runs[key.runID]?.spec {
+                    storageThread.submit { [storage] in try storage.recordAttempt(spec, epoch: key.epoch, node: place); return nil }
+                }
                 do {
                     guard let conn = connections[place] else { throw ConnectionError(node: place, message: "not connected") }
                     try conn.send(.start(startRequest(key, place: place)))
@@ -251,8 +278,10 @@ public final class SweepRunner: @unchecked Sendable {
                 followUps.append(.operatorRequests(try store.openRequests(sweep: setup.config.sweep)))
             case .note(let s):
                 progress.note(s)
+                journal.log(s)
             case .warn(let s):
                 printError(s)
+                journal.log(s.trimmingCharacters(in: .whitespacesAndNewlines))
             case .abort(let message):
                 if message.hasPrefix("no node could be reached") { throw ConnectionError(node: "all", message: message) }
                 throw CoordinatorIOError(description: message)

@@ -20,6 +20,10 @@ struct Sweep: ParsableCommand {
     @OptionGroup var sweep: SweepOptions
     @Flag(help: "No progress line.") var quiet = false
     @Flag(help: "Do not connect to the nodes before starting (worker, Docker, the agent image, declared resources).") var skipNodeChecks = false
+    @Option(help: "jsonl: one JSON object per line on stdout for each run event, grade and progress tick (type run, grade, progress, done); the summary then goes to stderr.")
+    var events: EventsFormat?
+
+    enum EventsFormat: String, ExpressibleByArgument { case jsonl }
 
     func run() throws {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
@@ -48,6 +52,7 @@ struct Sweep: ParsableCommand {
 
         var options = SweepRunner.Options(workerCommand: [workerExecutable()])
         options.progress = !quiet
+        options.eventsJSONL = events == .jsonl
         let runner = SweepRunner(setup: setup, store: store, options: options)
         let inbox = runner.inbox
         let sigmask = mask
@@ -62,9 +67,9 @@ struct Sweep: ParsableCommand {
         if outcome.interrupted { throw ExitCode(130) }
         let (_, results, _) = try SweepResults.collect(store: store, sweep: setup.config.sweep)
         let exported = try SweepResults.exportGradingReports(store: store, sweep: setup.config.sweep, directory: runner.artifactsRoot + "/grading_reports")
-        print("")
-        print(ReportText.render(sweep: setup.config.sweep, results: results))
-        printError("podium: state in \(setup.config.state); artifacts in \(runner.artifactsRoot); \(exported.count) MLE-bench grading reports in \(runner.artifactsRoot)/grading_reports; `podium report` prints this again (--format json for machines)")
+        let summary = ReportText.render(sweep: setup.config.sweep, results: results)
+        if events == .jsonl { printError(summary) } else { print(""); print(summary) }
+        printError("podium: state in \(setup.config.state); log in \(runner.journalPath); artifacts in \(runner.artifactsRoot); \(exported.count) MLE-bench grading reports in \(runner.artifactsRoot)/grading_reports; `podium report` prints this again (--format json for machines)")
     }
 }
 

@@ -98,6 +98,12 @@ final class MLEBenchContractTests: XCTestCase {
         XCTAssertEqual(results.first?.validSubmission, true)
         XCTAssertTrue(try store.attempts(runID: run.id).allSatisfy { $0.outcome == .completed })
 
+        // A person browsing runs/ finds what each directory is (issue 21).
+        let info = try JSONDecoder().decode(AttemptStorage.RunInfo.self, from: try Data(contentsOf: URL(fileURLWithPath: dir + "/state/runs/it-mlebench/\(run.id)/run.json")))
+        XCTAssertEqual(info.label, "wine-cultivar/1m/cpu/a1")
+        XCTAssertEqual(info.epochs, [.init(epoch: 1, node: "local")])
+        XCTAssertEqual(info.budget_seconds, 60)
+
         // Provenance: the agent and its config digest, the image that ran, budget, hardware, node, version, grader.
         let p = try XCTUnwrap(try SweepResults.provenance(store: store, sweep: "it-mlebench")[run.id])
         XCTAssertEqual(p.agent, "mlebench-test")
