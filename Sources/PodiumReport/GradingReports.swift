@@ -12,8 +12,25 @@ import PodiumGrading
 public enum GradingReportsInput {
     struct File: Decodable { var competition_reports: [CompetitionReport] }
 
-    /// competition id → its reports in seed order.
-    public static func load(directory: String) throws -> [String: [CompetitionReport]] {
+    /// competition id → its reports in seed order, of one group (`group`), or of every group pooled (`group` nil).
+    /// A group is what the reports were made with: agent/budget/profile from podium's provenance, else the report's
+    /// directory relative to `directory` (podium exports `<agent>/<budget>/<profile>/seed_NNN_grading_report.json`).
+    public static func load(directory: String, group: String? = nil) throws -> [String: [CompetitionReport]] {
+        let groups = try loadGroups(directory: directory)
+        if let group {
+            guard let g = groups[group] else {
+                throw ConfigError(path: "--group", found: "'\(group)'", expected: "one of the groups under \(directory): \(groups.keys.sorted().joined(separator: ", "))",
+                                  fix: nearest(group, in: groups.keys).map { "did you mean '\($0)'?" })
+            }
+            return g
+        }
+        var pooled = [String: [CompetitionReport]]()
+        for key in groups.keys.sorted() { for (c, rs) in groups[key]! { pooled[c, default: []] += rs } }
+        return pooled
+    }
+
+    /// Every group of reports under `directory`: group → competition id → reports in seed order.
+    public static func loadGroups(directory: String) throws -> [String: [String: [CompetitionReport]]] {
         let fm = FileManager.default
         guard let all = try? fm.subpathsOfDirectory(atPath: directory) else {
             throw ConfigError(path: "--grading-reports", found: "no directory at \(directory)", expected: "a directory of MLE-bench grading reports")
@@ -23,7 +40,7 @@ public enum GradingReportsInput {
             throw ConfigError(path: "--grading-reports", found: "no *grading_report.json under \(directory)",
                               expected: "reports written by `mlebench grade` or `podium grade`")
         }
-        var byCompetition = [String: [CompetitionReport]]()
+        var groups = [String: [String: [CompetitionReport]]]()
         for rel in files {
             let path = directory + "/" + rel
             guard let data = fm.contents(atPath: path) else { continue }
@@ -32,11 +49,13 @@ public enum GradingReportsInput {
                 throw ConfigError(file: path, found: "a file that is not an MLE-bench grading report (\(error))",
                                   expected: "an object with competition_reports")
             }
+            let folder = rel.contains("/") ? String(rel[..<rel.lastIndex(of: "/")!]) : "."
             for r in file.competition_reports.sorted(by: { $0.competitionID < $1.competitionID }) {
-                byCompetition[r.competitionID, default: []].append(r)
+                let key = r.provenance.map { "\($0.agent)/\($0.budget)/\($0.profile)" } ?? folder
+                groups[key, default: [:]][r.competitionID, default: []].append(r)
             }
         }
-        return byCompetition
+        return groups
     }
 
     /// One result per (competition of the split, seed); a seed without a report for a competition is ungraded.

@@ -178,6 +178,8 @@ struct Report: ParsableCommand {
     @Option(help: "Write the report to this file instead of standard output (required for html).") var output: String?
     @Flag(help: "Count missing results as failures instead of dropping incomplete seeds.") var padMissing = false
     @Option(help: "Aggregate a directory of MLE-bench grading reports instead of the sweep's state.") var gradingReports: String?
+    @Option(help: "With --grading-reports: the group to aggregate when the reports come from several agents/budgets/profiles (the error lists them).") var group: String?
+    @Flag(help: "With --grading-reports: pool reports of different agents/budgets/profiles into one figure (refused without it).") var pool = false
     @Option(help: "Also write the sweep's grades as MLE-bench grading reports (one per seed of each agent/budget/profile) under this directory.")
     var exportGradingReports: String?
     @Option(help: "Bootstrap resamples for the paired comparisons.") var bootstrap = 2000
@@ -224,7 +226,7 @@ struct Report: ParsableCommand {
     func validate() throws {
         if format == .html && output == nil { throw ValidationError("--format html writes a file: add --output FILE (e.g. report.html)") }
         if bootstrap < 100 { throw ValidationError("--bootstrap \(bootstrap): use at least 100 resamples") }
-        if gradingReports == nil, let flag = [("--split", split), ("--competitions", competitions), ("--mlebench-dir", mlebenchDir)].first(where: { $0.1 != nil })?.0 {
+        if gradingReports == nil, let flag = [("--split", split), ("--competitions", competitions), ("--mlebench-dir", mlebenchDir), ("--group", group), ("--pool", pool ? "" : nil)].first(where: { $0.1 != nil })?.0 {
             throw ValidationError("\(flag) selects competitions of --grading-reports; a sweep's report covers the sweep's own grid (drop \(flag))")
         }
         if gradingReports != nil && (config != nil || stateOptions.state != nil) {
@@ -312,7 +314,13 @@ struct Report: ParsableCommand {
 
     /// `--grading-reports DIR`: MLE-bench's aggregation over a split (`--split`, else every competition in the reports).
     func reportFromGradingReports(_ dir: String) throws {
-        let reports = try GradingReportsInput.load(directory: dir)
+        let groups = try GradingReportsInput.loadGroups(directory: dir)
+        if groups.count > 1 && group == nil && !pool {
+            throw ConfigError(path: "--grading-reports", found: "reports of \(groups.count) different agents/budgets/profiles under \(dir): \(groups.keys.sorted().joined(separator: ", "))",
+                              expected: "one group per figure (a 24 h and a 100 h budget pooled would be neither)",
+                              fix: "pick one with --group \(groups.keys.sorted()[0]) (or --pool to mix them on purpose)")
+        }
+        let reports = try GradingReportsInput.load(directory: dir, group: group)
         var ids = reports.keys.sorted()
         var splitName = "all competitions in the reports"
         if let split {
