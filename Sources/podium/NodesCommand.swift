@@ -74,27 +74,58 @@ struct Nodes: ParsableCommand {
     }
 
     struct Add: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Enroll an SSH node: verify (or, with --accept-new-host-key, record) its host key and add it to the inventory.")
+        static let configuration = CommandConfiguration(
+            abstract: "Enroll an SSH node: verify (or, with --accept-new-host-key, record) its host key; a new node is added to the inventory with what it has.",
+            discussion: """
+                A node already in the inventory is enrolled as it is written there (its host key recorded; the inventory is \
+                not touched). A new node needs --host; its GPUs, CPUs and memory are probed unless given, and it is \
+                inserted into the inventory file as text, so the file's comments, units and paths stay as they were.
+                """)
         @Argument(help: "Node name.") var name: String
-        @Option(help: "Host name or ~/.ssh/config alias.") var host: String
+        @Option(help: "Host name or ~/.ssh/config alias (a new node).") var host: String?
         @Option(help: "SSH port.") var port: Int?
         @Option(help: "User.") var user: String?
         @Option(help: "Private key file (default: ssh-agent).") var identityFile: String?
         @Option(help: "known_hosts file (default: ~/.ssh/known_hosts).") var knownHosts: String?
         @Flag(help: "Record the node's host key if it is unknown (explicit trust; a changed key is still refused).") var acceptNewHostKey = false
-        @Option(help: "GPUs the node offers to the scheduler.") var gpus: Int = 0
-        @Option(help: "CPUs the node offers.") var cpus: Double = 1
-        @Option(help: "Memory the node offers, e.g. 512g.") var memory: String = "8g"
+        @Option(help: "GPUs the node offers to the scheduler (default: what nvidia-smi finds there).") var gpus: Int?
+        @Option(help: "CPUs the node offers (default: its nproc).") var cpus: Double?
+        @Option(help: "Memory the node offers, e.g. 512g (default: its MemTotal).") var memory: String?
         @OptionGroup var inv: InventoryOption
 
         func run() throws {
             guard isSafeName(name) else { throw ConfigError(path: "NAME", found: "'\(name)'", expected: "letters, digits, '-', '_', '.'") }
-            guard let mem = parseByteSize(memory) else { throw ConfigError(path: "--memory", found: "'\(memory)'", expected: "a size such as 512g") }
-            var inventory = (try? Inventory.load(path: inv.path)) ?? Inventory(nodes: [])
-            guard !inventory.nodes.contains(where: { $0.name == name }) else {
-                throw ConfigError(file: inv.path, path: "NAME", found: "node '\(name)' already there", expected: "a new node name")
+            let path = inv.path
+            let existing = FileManager.default.fileExists(atPath: path) ? try Inventory.load(path: path) : Inventory(nodes: [])
+            if let node = existing.nodes.first(where: { $0.name == name }) {
+                let given = [("--host", host != nil), ("--port", port != nil), ("--user", user != nil), ("--identity-file", identityFile != nil),
+                             ("--known-hosts", knownHosts != nil), ("--gpus", gpus != nil), ("--cpus", cpus != nil), ("--memory", memory != nil)]
+                if let flag = given.first(where: { $0.1 })?.0 {
+                    throw ConfigError(file: path, path: flag, found: "node '\(name)' is already in the inventory",
+                                      expected: "no settings for a node the inventory defines", fix: "edit \(path) to change it, then run `podium nodes add \(name) --accept-new-host-key` again")
+                }
+                guard node.transport == .ssh else {
+                    throw ConfigError(file: path, path: "NAME", found: "node '\(name)' uses the local transport", expected: "an ssh node (a local node needs no enrollment)")
+                }
+                var target = SSHTarget.from(node: node)
+                target.acceptNewHostKey = acceptNewHostKey
+                let s = try SSHSession(target: target)
+                print("\(name): enrolled \(target.user)@\(target.host):\(target.port), host key \(s.hostKeyFingerprint) (in \(target.knownHosts)); \(path) unchanged")
+                s.disconnect()
+                return
             }
-            var node = NodeSpec(name: name, transport: .ssh, gpus: gpus, cpus: cpus, memoryBytes: mem)
+            guard let host else {
+                throw ConfigError(file: path, path: "--host", found: "no node '\(name)' in the inventory and no --host",
+                                  expected: "--host for a new node (or the name of a node the inventory has: \(existing.nodes.map(\.name).joined(separator: ", ").ifEmpty("none")))")
+            }
+            var memoryBytes: Int64?
+            if let memory {
+                guard let m = parseByteSize(memory), memory.contains(where: \.isLetter) else {
+                    throw ConfigError(path: "--memory", found: "'\(memory)'", expected: "a size with its unit, such as 512g")
+                }
+                memoryBytes = m
+            }
+            var node = NodeSpec(name: name, transport: .ssh, gpus: gpus ?? 0, cpus: cpus ?? 1, memoryBytes: memoryBytes ?? 0)
             node.host = host
             node.port = port
             node.user = user
@@ -105,11 +136,16 @@ struct Nodes: ParsableCommand {
             let s = try SSHSession(target: target)
             print("\(name): connected to \(target.user)@\(target.host):\(target.port), host key \(s.hostKeyFingerprint)")
             s.disconnect()
-            inventory.nodes.append(node)
-            let enc = JSONEncoder()
-            enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            try enc.encode(inventory).write(to: URL(fileURLWithPath: inv.path))
-            print("\(name): added to \(inv.path); `podium nodes check` reports what it offers")
+            // What it has, unless given.
+            let probe = NodeProbe.check(node, localWorker: [])
+            node.gpus = gpus ?? probe.gpus.count
+            node.cpus = cpus ?? Double(probe.cpus ?? 1)
+            node.memoryBytes = memoryBytes ?? probe.memory_bytes.map { ($0 >> 30) << 30 } ?? (8 << 30)
+            if gpus == nil || cpus == nil || memory == nil {
+                print("\(name): probed \(probe.gpus.count) GPU(s), \(probe.cpus.map(String.init) ?? "?") CPUs, \(probe.memory_bytes.map { "\($0 >> 30)" } ?? "?") GiB of memory")
+            }
+            try InventoryText.append(node, toFile: path)
+            print("\(name): added to \(path); `podium nodes check` compares it with the machine")
         }
     }
 

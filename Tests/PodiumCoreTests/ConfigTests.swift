@@ -170,3 +170,44 @@ final class HardwareProfileTests: XCTestCase {
         XCTAssertEqual(try profile(#"{"name": "p", "memory": 2147483648}"#, dir: d).memoryBytes, 2 << 30)
     }
 }
+
+/// Issue 21: `nodes add` rewrote the inventory (comments, units and paths gone); now it inserts one line.
+final class InventoryTextTests: XCTestCase {
+    func testAppendKeepsCommentsUnitsAndPaths() throws {
+        let dir = NSTemporaryDirectory() + "podium-inv-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/inv.json"
+        let original = """
+        {
+          "$comment": "lab nodes [keep me] {and me}",
+          "nodes": [
+            {"name": "a", "host": "a.lab", "identity_file": "keys/id", "gpus": 8, "cpus": 96, "memory": "1t"},
+            {"name": "b", "host": "b.lab", "identity_file": "keys/id", "gpus": 8, "cpus": 96, "memory": "1t", "$comment": "has ] in a string"}
+          ]
+        }
+        """
+        try original.write(toFile: path, atomically: true, encoding: .utf8)
+        var n = NodeSpec(name: "c", transport: .ssh, gpus: 2, cpus: 16, memoryBytes: 64 << 30)
+        n.host = "c.lab"
+        n.user = "eval"
+        try InventoryText.append(n, toFile: path)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix(String(original.dropLast(original.count - original.range(of: "has ] in a string\"}")!.upperBound.utf16Offset(in: original)))), text)
+        XCTAssertTrue(text.contains(#"    {"name": "c", "transport": "ssh", "host": "c.lab", "user": "eval", "gpus": 2, "cpus": 16, "memory": "64g"}"#), text)
+        XCTAssertTrue(text.contains(#""identity_file": "keys/id""#) && text.contains(#""memory": "1t""#) && text.contains("[keep me]"))
+        let inv = try Inventory.load(path: path)
+        XCTAssertEqual(inv.nodes.map(\.name), ["a", "b", "c"])
+        XCTAssertEqual(inv.nodes[2].memoryBytes, 64 << 30)
+
+        // An empty nodes array, and a missing file.
+        try #"{"nodes": []}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        try InventoryText.append(n, toFile: path)
+        XCTAssertEqual(try Inventory.load(path: path).nodes.map(\.name), ["c"])
+        try InventoryText.append(n, toFile: dir + "/new.json")
+        XCTAssertEqual(try Inventory.load(path: dir + "/new.json").nodes.map(\.name), ["c"])
+        // Not an inventory: refused, the file untouched.
+        try #"{"hosts": []}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try InventoryText.append(n, toFile: path))
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), #"{"hosts": []}"#)
+    }
+}
