@@ -52,7 +52,54 @@ public func decodeConfig<T: Decodable>(_ type: T.Type, from data: Data, file: St
         e.file = file
         throw e
     } catch let e as DecodingError {
-        throw ConfigError(decoding: e, file: file)
+        var error = ConfigError(decoding: e, file: file)
+        // Say what was found, in words: `"attempts": "3"` is "the string "3"", with the fix.
+        if case .typeMismatch(let type, let ctx) = e, let root = try? JSONDecoder().decode(JSONValue.self, from: data),
+           let value = root.at(ctx.codingPath) {
+            error.found = value.words
+            if case .string(let text) = value, Double(text) != nil, type == Int.self || type == Double.self || type == Int64.self {
+                error.fix = "write it without quotes: \(text)"
+            }
+        }
+        throw error
+    }
+}
+
+/// Any JSON value, to describe what a config holds where decoding failed.
+enum JSONValue: Decodable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    func at(_ path: [any CodingKey]) -> JSONValue? {
+        var v: JSONValue? = self
+        for k in path {
+            switch v {
+            case .object(let o)?: v = o[k.stringValue]
+            case .array(let a)?: v = k.intValue.flatMap { $0 < a.count ? a[$0] : nil }
+            default: return nil
+            }
+        }
+        return v
+    }
+
+    var words: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return "\(b) (true/false)"
+        case .number(let n): return "the number \(n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n))"
+        case .string(let s): return "the string \"\(s.count > 60 ? String(s.prefix(60)) + "…" : s)\""
+        case .array(let a): return "a list of \(a.count)"
+        case .object: return "an object"
+        }
     }
 }
 

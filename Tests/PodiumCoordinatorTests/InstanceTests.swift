@@ -197,3 +197,30 @@ final class InstanceTests: InstanceTestCase {
         XCTAssertEqual(i.runs[run.id]?.state, .running)
     }
 }
+
+/// Issue 21: "node a is unreachable …; retrying" then "no node could be reached" 0.1 s later contradicted each other.
+final class StartupMessagesTests: InstanceTestCase {
+    func warnings(_ ds: [CoordinatorDirective]) -> [String] { ds.compactMap { if case .warn(let s) = $0 { return s } else { return nil } } }
+    func aborts(_ ds: [CoordinatorDirective]) -> [String] { ds.compactMap { if case .abort(let s) = $0 { return s } else { return nil } } }
+
+    func testNoRetryingBeforeAbortAndRetryingOnceANodeIsUp() {
+        var i = make(runs: pending(2), places: ["a": 1, "b": 1])
+        var ds = i.start(now: 0)
+        ds += i.on(.placeUnreachable(place: "a", generation: nil, reason: "connection refused"), now: 0.1)
+        ds += i.on(.placeUnreachable(place: "b", generation: nil, reason: "no route to host"), now: 0.2)
+        XCTAssertTrue(warnings(ds).allSatisfy { !$0.contains("retrying") }, "\(warnings(ds))")
+        XCTAssertEqual(aborts(ds).count, 1)
+        XCTAssertTrue(aborts(ds)[0].contains("a: connection refused") && aborts(ds)[0].contains("b: no route to host"))
+
+        var j = make(runs: pending(2), places: ["a": 1, "b": 1])
+        var es = j.start(now: 0)
+        es += j.on(.placeUnreachable(place: "a", generation: nil, reason: "connection refused"), now: 0.1)
+        XCTAssertTrue(warnings(es).allSatisfy { !$0.contains("retrying") })
+        es = bringUp(&j, "b", at: 0.2)
+        XCTAssertEqual(warnings(es).filter { $0.contains("node a is unreachable (connection refused); retrying") }.count, 1, "\(warnings(es))")
+        XCTAssertTrue(aborts(es).isEmpty)
+        // Later failures say "retrying" at once.
+        es = j.on(.placeUnreachable(place: "b", generation: 1, reason: "reset"), now: 5)
+        XCTAssertEqual(warnings(es).filter { $0.contains("node b is unreachable (reset); retrying") }.count, 1)
+    }
+}

@@ -211,3 +211,16 @@ final class InventoryTextTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), #"{"hosts": []}"#)
     }
 }
+
+/// Issue 21: errors say what was found, in words, and the fix.
+final class ConfigErrorWordsTests: XCTestCase {
+    func testTypeMismatchSaysWhatWasFound() {
+        let base = #"{"sweep": "s", "agent": {"name": "a", "image": "i"}, "competitions": ["c"], "budgets": ["1h"], "mlebench_dir": "m", "data_dir": "d""#
+        XCTAssertThrowsError(try decodeConfig(SweepConfig.self, from: Data((base + #", "attempts": "3"}"#).utf8), file: "s.json")) { e in
+            XCTAssertEqual("\(e)", #"error: s.json: $.attempts: found the string "3"; expected an integer — write it without quotes: 3"#)
+        }
+        XCTAssertThrowsError(try decodeConfig(SweepConfig.self, from: Data((base + #", "hardware": [{"name": "p", "cpus": [1]}]}"#).utf8), file: "s.json")) { e in
+            XCTAssertTrue("\(e)".contains("$.hardware[0].cpus: found a list of 1; expected a number"), "\(e)")
+        }
+    }
+}

@@ -27,7 +27,15 @@ extension CoordinatorInstance {
         p.reconnectDelay = config.reconnectInitial
         places[name] = p
         down.remove(name)
-        startupOpen = false
+        if startupOpen {
+            // Startup is over with a node up: the ones that failed so far are now retried, and said so once.
+            startupOpen = false
+            for other in placeOrder where down.contains(other) {
+                if let f = initialFailures.first(where: { $0.hasPrefix("\(other): ") }) {
+                    out.append(.warn("podium: node \(other) is unreachable (\(f.dropFirst(other.count + 2))); retrying; its attempts are requeued if it stays away for \(BudgetDuration(seconds: Int(config.lostAfter)))"))
+                }
+            }
+        }
         // Place against the GPUs the worker found (or its declared stand-in slots), not only the inventory's word.
         let gpus = offer.gpus ?? p.spec.capacity.gpus
         if gpus != p.spec.capacity.gpus {
@@ -64,7 +72,11 @@ extension CoordinatorInstance {
         down.insert(name)
         if p.downSince == nil {
             p.downSince = now
-            out.append(.warn("podium: node \(name) is unreachable (\(reason)); retrying; its attempts are requeued if it stays away for \(BudgetDuration(seconds: Int(config.lostAfter)))"))
+            // While no node has answered yet, "retrying" could be followed at once by "no node could be reached": the
+            // failure is said once (above), and "retrying" only once a node is up (placeConnected).
+            if !startupOpen {
+                out.append(.warn("podium: node \(name) is unreachable (\(reason)); retrying; its attempts are requeued if it stays away for \(BudgetDuration(seconds: Int(config.lostAfter)))"))
+            }
             out.append(.record(kind: "node_down", detail: "\(name): \(reason)"))
         }
         p.reconnectAt = now + p.reconnectDelay
