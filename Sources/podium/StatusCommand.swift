@@ -17,6 +17,8 @@ import PodiumSystem
 struct StateOptions: ParsableArguments {
     @Option(help: "State database file; works without a sweep file (default: the sweep file's state).") var state: String?
     @Option(help: "Which sweep of the state, when it holds several (default: the sweep file's, else the most recent).") var sweepName: String?
+    /// Earlier releases' `cancel`/`retry --config FILE`, still accepted (the positional sweep file is the documented way).
+    @Option(name: .customLong("config"), help: .hidden) var legacyConfig: String?
 }
 
 /// What an opened state gives a command.
@@ -37,8 +39,12 @@ func splitConfigArgument(_ args: [String]) -> (config: String?, rest: [String]) 
 }
 
 /// Opens the state of a sweep, refusing clearly when there is none yet.
-func openState(config: String?, _ options: StateOptions) throws -> OpenedState {
+func openState(config given: String?, _ options: StateOptions) throws -> OpenedState {
     let cwd = FileManager.default.currentDirectoryPath
+    if given != nil && options.legacyConfig != nil && given != options.legacyConfig {
+        throw ConfigError(path: "--config", found: "two sweep files (\(given!) and \(options.legacyConfig!))", expected: "one sweep file")
+    }
+    let config = given ?? options.legacyConfig
     if options.state != nil && config == nil {
         let path = resolvePath(options.state!, relativeTo: cwd)
         guard FileManager.default.fileExists(atPath: path) else {

@@ -65,14 +65,14 @@ final class OperatorTests: XCTestCase {
         XCTAssertGreaterThan(eta["eta_hours"] as? Double ?? 0, 0)
 
         // Cancel one live run (by id prefix) and one pending run: the coordinator carries both out.
-        let cancel = cli([podium, "cancel", String(live[0].id.prefix(10)), pending[0].id, "--config", config])
+        let cancel = cli([podium, "cancel", config, String(live[0].id.prefix(10)), pending[0].id])
         XCTAssertEqual(cancel.code, 0, cancel.out)
         XCTAssertTrue(cancel.out.contains("stopped on local"), cancel.out)
         XCTAssertTrue(cancel.out.contains("cancelled (was pending)"), cancel.out)
         // A running run cannot be retried; a cancelled one can (the live-cancelled one, now).
-        let refused = cli([podium, "retry", live[1].id, "--config", config])
+        let refused = cli([podium, "retry", config, live[1].id])
         XCTAssertTrue(refused.out.contains("not retried: the run is running"), refused.out)
-        let retry = cli([podium, "retry", live[0].id, "--config", config])
+        let retry = cli([podium, "retry", live[0].id, config])
         XCTAssertTrue(retry.out.contains("requeued (was cancelled)"), retry.out)
 
         XCTAssertEqual(coordinator.wait(timeout: 180), 0, (try? String(contentsOfFile: dir + "/sweep.log", encoding: .utf8)) ?? "")
