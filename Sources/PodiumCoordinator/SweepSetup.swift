@@ -85,8 +85,14 @@ public struct SweepSetup: Sendable {
             guard inventory.nodes.contains(where: { need.fits(in: Resources($0)) && gpuModelMatches(required: p.gpuModel, offered: $0.gpuModel) }) else {
                 let model = p.gpuModel.map { ", gpu_model '\($0)' (nodes offer: \(Set(inventory.nodes.compactMap(\.gpuModel)).sorted().joined(separator: ", ").ifEmpty("none declared")))" } ?? ""
                 let disk = p.diskBytes.map { ", disk \($0 >> 30) GiB" } ?? ""
+                // Which resource falls short on each node, so the fix is obvious.
+                let why = inventory.nodes.map { n -> String in
+                    var short = need.shortfall(in: Resources(n))
+                    if !gpuModelMatches(required: p.gpuModel, offered: n.gpuModel) { short.append("gpu_model \(p.gpuModel!) (has \(n.gpuModel ?? "none declared"))") }
+                    return "\(n.name) lacks " + short.joined(separator: ", ")
+                }
                 throw ConfigError(file: configPath, path: "$.hardware[\(i)]",
-                                  found: "profile '\(p.name)' (gpus \(p.gpus), cpus \(p.cpus), memory \(p.memoryBytes >> 20) MiB\(disk)\(model))",
+                                  found: "profile '\(p.name)' (gpus \(p.gpus), cpus \(p.cpus), memory \(p.memoryBytes >> 20) MiB\(disk)\(model)) fits no node: \(why.prefix(5).joined(separator: "; "))\(why.count > 5 ? "; …" : "")",
                                   expected: "a profile that fits on some node of \(config.inventory)",
                                   fix: "lower the profile or add a node large enough")
             }

@@ -103,13 +103,43 @@ extension Simulation {
             default: length = budget * rng.uniform(0.1, 0.95)
             }
         }
-        var a = Attempt(key: key, endAt: now + length, budget: budget, startedAt: now, planned: planned, gpus: r.gpus)
+        // The budget starts once the place holds the competition's data (issue 18: staging first).
+        let begin = workload.map { stage(r.competition, bytes: $0.dataBytes[r.competition] ?? 0, at: name, bandwidth: $0.nodeBandwidth) } ?? now
+        var a = Attempt(key: key, endAt: begin + length, budget: budget, startedAt: begin, planned: planned, gpus: r.gpus)
+        a.data = (workload?.dataBytes[r.competition] ?? 0) > 0 ? r.competition : nil
         a.diskFull = workload == nil && planned == .infraError && now < faultWindow && rng.chance(0.5)
         if workload != nil && planned == .completed { a.submission = SimContent.submission(key) }
         places[name]!.attempts[key] = a
         reply(name, .started(runID: r.runID, epoch: r.epoch, container: "sim-\(key)"))
         if workload == nil { queue.push(.grow(place: name, key), at: now + rng.uniform(1, 300)) }
-        queue.push(.end(place: name, key), at: now + length)
+        queue.push(.end(place: name, key), at: begin + length)
+    }
+
+    /// When the competition's data is ready on the place: now if it holds it, when the copy under way ends, or after a
+    /// new copy on the place's one stream (least recently used data no attempt uses evicted to fit the cache).
+    func stage(_ key: String, bytes: Int64, at name: String, bandwidth: Double) -> Double {
+        guard bytes > 0 else { return now }
+        if var c = places[name]!.cache[key] {
+            c.users += 1
+            c.lastUse = now
+            places[name]!.cache[key] = c
+            return max(now, c.readyAt)
+        }
+        if let budget = places[name]!.cacheBudget {
+            while places[name]!.cacheUsed + bytes > budget,
+                  let victim = places[name]!.cache.filter({ $0.value.users == 0 }).min(by: { ($0.value.lastUse, $0.key) < ($1.value.lastUse, $1.key) })?.key {
+                places[name]!.cacheUsed -= places[name]!.cache[victim]!.bytes
+                places[name]!.cache[victim] = nil
+            }
+        }
+        let seconds = Double(bytes) / bandwidth
+        let ready = max(now, places[name]!.stagingFreeAt) + seconds
+        places[name]!.stagingFreeAt = ready
+        places[name]!.cache[key] = CachedData(bytes: bytes, lastUse: now, users: 1, readyAt: ready)
+        places[name]!.cacheUsed += bytes
+        bytesStaged += bytes
+        stagingSeconds += seconds
+        return ready
     }
 
     /// The agent writes: the log grows, a submission appears, snapshots are taken; the follower sends what is new.
@@ -155,9 +185,10 @@ extension Simulation {
         if outcome == nil && abs(a.endAt - now) > 1e-6 { return }
         let o = outcome ?? a.planned
         a.running = false
-        busyGPUSeconds += Double(a.gpus) * (now - a.startedAt)
+        busyGPUSeconds += Double(a.gpus) * max(0, now - a.startedAt)
+        if let d = a.data, places[name]!.cache[d] != nil { places[name]!.cache[d]!.users -= 1 }
         let snaps = a.snapshots.map { SnapshotInfo(elapsedSeconds: $0.at - a.startedAt, sha256: SHA256.hex(Array($0.data)), bytes: Int64($0.data.count)) }
-        var result = AttemptResult(outcome: o, exitCode: o == .completed ? 0 : 1, elapsedSeconds: now - a.startedAt,
+        var result = AttemptResult(outcome: o, exitCode: o == .completed ? 0 : 1, elapsedSeconds: max(0, now - a.startedAt),
                                    message: o == .infraError ? "the node's disk is full" : nil, snapshots: snaps,
                                    submissionSHA256: a.submission.map { SHA256.hex(Array($0)) }, logBytes: a.logBytes, gpus: [])
         if o == .infraError && a.diskFull { result.nodeDiskFull = true }

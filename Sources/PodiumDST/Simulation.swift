@@ -42,6 +42,11 @@ public final class Simulation {
         /// Mean hours between failures of one place (0: none); a failed place loses its attempts and is away `repairHours`.
         public var nodeMTBFHours: Double = 0
         public var repairHours: Double = 2
+        /// Data staging (issue 18): competition → bytes of its public data. A place that lacks a run's data copies it
+        /// (one copy at a time, at `nodeBandwidth` bytes/s) before the attempt starts, and keeps it in a cache of the
+        /// place's `dataCacheBytes`, least recently used data evicted when no attempt uses it. Empty: data is there.
+        public var dataBytes: [String: Int64] = [:]
+        public var nodeBandwidth: Double = 100e6
         public init(places: [CoordinatorInstance.PlaceSpec], runs: [RunSpec], needs: [String: CoordinatorInstance.Needs],
                     policy: SchedulingPolicy, lostAfter: Double, maxInfraRetries: Int) {
             self.places = places; self.runs = runs; self.needs = needs; self.policy = policy
@@ -67,6 +72,9 @@ public final class Simulation {
         /// Hours at which each run became terminal.
         public var finishedAt: [String: Double] = [:]
         public var completed = 0
+        /// Bytes copied onto places, and the hours places spent copying (summed over places).
+        public var bytesStaged: Int64 = 0
+        public var stagingHours: Double = 0
     }
 
     struct Attempt {
@@ -83,6 +91,8 @@ public final class Simulation {
         var snapshots: [(name: String, data: Data, at: Double)] = []
         var result: AttemptResult?
         var gpus: Int
+        /// The competition whose cached data the attempt uses (workload with staging).
+        var data: String?
     }
 
     struct Place {
@@ -95,6 +105,19 @@ public final class Simulation {
         var seenEpoch: [String: Int] = [:]
         var connectedSince: Double?
         var usedGPUs: Int { attempts.values.filter(\.running).reduce(0) { $0 + $1.gpus } }
+        /// The data cache (workload with `dataBytes`): competition → bytes, last use, attempts using it, ready time.
+        var cache: [String: CachedData] = [:]
+        var cacheUsed: Int64 = 0
+        var cacheBudget: Int64?
+        /// When the place's one copy stream is free.
+        var stagingFreeAt = 0.0
+    }
+
+    struct CachedData {
+        var bytes: Int64
+        var lastUse: Double
+        var users: Int
+        var readyAt: Double
     }
 
     enum Event {
@@ -120,6 +143,8 @@ public final class Simulation {
     let workload: Workload?
     var rng: SeededRandom
     var busyGPUSeconds = 0.0
+    var bytesStaged: Int64 = 0
+    var stagingSeconds = 0.0
     var decisions = 0
     var faultWindow = 0.0
     var config: CoordinatorInstance.Config
@@ -157,9 +182,11 @@ public final class Simulation {
         rng = SeededRandom(seed: options.seed)
         for p in workload.places {
             places[p.name] = Place(name: p.name, gpus: p.capacity.gpus)
+            places[p.name]!.cacheBudget = p.dataCacheBytes
             placeNames.append(p.name)
         }
         config = CoordinatorInstance.Config(sweep: "simulate", places: workload.places, needs: workload.needs)
+        config.dataBytes = workload.dataBytes
         config.maxInfraRetries = workload.maxInfraRetries
         config.lostAfter = workload.lostAfter
         config.requestPollInterval = 3600
@@ -234,6 +261,8 @@ public final class Simulation {
         r.decisions = decisions + (instance?.scheduler.decisions ?? 0)
         r.finishedAt = store.finishedAt.mapValues { $0 / 3600 }
         r.completed = store.runs.values.filter { $0.state == .completed }.count
+        r.bytesStaged = bytesStaged
+        r.stagingHours = stagingSeconds / 3600
         return r
     }
 

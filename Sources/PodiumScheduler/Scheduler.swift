@@ -11,6 +11,17 @@ public struct Scheduler: Sendable {
         public var online: Bool
         public var gpuModel: String? = nil
         public var free: Resources { capacity - used }
+        /// The data cache: its byte budget (nil: unlimited) and what it holds, as the placements imply.
+        public var cacheBudget: Int64? = nil
+        public var cache: [String: CacheEntry] = [:]
+        public var cacheUsed: Int64 = 0
+    }
+
+    /// A competition's data on a node: its size, when a run last used it (decision count), runs placed that use it.
+    public struct CacheEntry: Equatable, Sendable {
+        public var bytes: Int64
+        public var lastUse: Int
+        public var users: Int
     }
 
     public let policy: SchedulingPolicy
@@ -30,8 +41,14 @@ public struct Scheduler: Sendable {
     /// Waiting runs that need no GPU: while there are none, a cluster without free GPUs ends a placement pass at once.
     private var zeroGPUWaiting = 0
     private var sorted = true
-    /// runID → (node, resources held).
-    public private(set) var placed: [String: (node: String, needs: Resources)] = [:]
+    /// runID → (node, resources held, the data it uses there).
+    public private(set) var placed: [String: (node: String, needs: Resources, data: String?)] = [:]
+    /// Competition → nodes whose cache holds its data.
+    private var holders: [String: Set<Int>] = [:]
+    /// Competition → GPU-seconds (CPU-seconds for GPU-less runs) of its runs still waiting: where replication pays.
+    private var waitingWork: [String: Double] = [:]
+    /// Bytes copied onto nodes by the placements so far (the data each new holder had to receive).
+    public private(set) var bytesStaged: Int64 = 0
     /// Placement decisions made so far (for benchmarks).
     public private(set) var decisions = 0
 
@@ -55,16 +72,22 @@ public struct Scheduler: Sendable {
                 queue.append(r)
                 gone.append(false)
                 if r.needs.gpus == 0 { zeroGPUWaiting += 1 }
+                if r.dataBytes > 0 { waitingWork[r.competition, default: 0] += Self.work(r) }
                 sorted = false
             }
         case .released(let runID):
-            if let p = placed.removeValue(forKey: runID), let i = index(of: p.node) { use(i, -1, p.needs) }
+            if let p = placed.removeValue(forKey: runID), let i = index(of: p.node) {
+                use(i, -1, p.needs)
+                if let key = p.data, nodes[i].cache[key] != nil { nodes[i].cache[key]!.users -= 1 }
+            }
         case .adopt(let runID, let node, let needs):
             remove(runID)
             if placed[runID] == nil, let i = index(of: node) {
                 use(i, 1, needs)
-                placed[runID] = (node, needs)
+                placed[runID] = (node, needs, nil)
             }
+        case .dataCache(let node, let maxBytes):
+            if let i = index(of: node) { nodes[i].cacheBudget = maxBytes }
         case .cancel(let runID):
             remove(runID)
         case .tick:
@@ -121,34 +144,129 @@ public struct Scheduler: Sendable {
             gone[i] = true
             goneCount += 1
             if queue[i].needs.gpus == 0 { zeroGPUWaiting -= 1 }
+            if queue[i].dataBytes > 0 { waitingWork[queue[i].competition, default: 0] -= Self.work(queue[i]) }
             return
         }
     }
 
+    static func work(_ r: QueuedRun) -> Double { Double(r.budgetSeconds) * (r.needs.gpus > 0 ? Double(r.needs.gpus) : r.needs.cpus) }
+
     /// Greedy list scheduling in policy order; a run that fits nowhere now does not block smaller ones behind it.
+    /// With data locality (runs that carry `dataBytes`), a run goes first to a node that holds its data; a competition
+    /// seen for the first time goes to the best node that can hold it; and a run whose data holders are all busy waits
+    /// for them — unless, after everyone has had their turn, a node would otherwise stay idle: then the waiting
+    /// competition that weighs most on its holders is copied there (replication only to keep GPUs busy).
     private mutating func placeWaiting() -> [SchedulerDirective] {
         guard !queued.isEmpty else { return [] }
         if !sorted { compact(); sorted = true }
         rebuildIndexIfNeeded()
         var out = [SchedulerDirective]()
+        var deferred = false
         var i = head
         while i < queue.count && (freeTotal.gpus > 0 || (zeroGPUWaiting > 0 && freeTotal.cpus > 1e-9)) {
             defer { i += 1 }
             if gone[i] { continue }
             let run = queue[i]
-            guard run.needs.fits(in: freeTotal), let n = bestNode(for: run.needs, gpuModel: run.gpuModel) else { continue }
-            use(n, 1, run.needs)
-            placed[run.id] = (nodes[n].name, run.needs)
-            queued.remove(run.id)
-            gone[i] = true
-            goneCount += 1
-            if run.needs.gpus == 0 { zeroGPUWaiting -= 1 }
-            decisions += 1
-            out.append(.place(runID: run.id, node: nodes[n].name))
+            guard run.needs.fits(in: freeTotal) else { continue }
+            let n: Int?
+            if run.dataBytes > 0 {
+                if let h = bestHolder(for: run) {
+                    n = h
+                } else if holders[run.competition, default: []].isEmpty {
+                    n = bestNode(for: run.needs, gpuModel: run.gpuModel, data: run)
+                } else {
+                    deferred = true
+                    n = nil
+                }
+            } else {
+                n = bestNode(for: run.needs, gpuModel: run.gpuModel, data: nil)
+            }
+            guard let n else { continue }
+            place(queue: i, on: n, &out)
         }
+        if deferred { replicateOntoIdleNodes(&out) }
         while head < queue.count && gone[head] { head += 1 }
         if goneCount > 4096 && goneCount * 2 > queue.count { compact() }
         return out
+    }
+
+    private mutating func place(queue i: Int, on n: Int, _ out: inout [SchedulerDirective]) {
+        let run = queue[i]
+        use(n, 1, run.needs)
+        var key: String?
+        if run.dataBytes > 0 {
+            key = run.competition
+            hold(run.competition, bytes: run.dataBytes, on: n)
+            waitingWork[run.competition, default: 0] -= Self.work(run)
+        }
+        placed[run.id] = (nodes[n].name, run.needs, key)
+        queued.remove(run.id)
+        gone[i] = true
+        goneCount += 1
+        if run.needs.gpus == 0 { zeroGPUWaiting -= 1 }
+        decisions += 1
+        out.append(.place(runID: run.id, node: nodes[n].name))
+    }
+
+    /// Records that node n holds (or is being sent) the competition's data, evicting least recently used data no
+    /// placed run uses to fit the cache budget.
+    private mutating func hold(_ key: String, bytes: Int64, on n: Int) {
+        if nodes[n].cache[key] == nil {
+            if let budget = nodes[n].cacheBudget {
+                while nodes[n].cacheUsed + bytes > budget,
+                      let victim = nodes[n].cache.filter({ $0.value.users == 0 }).min(by: { ($0.value.lastUse, $0.key) < ($1.value.lastUse, $1.key) })?.key {
+                    nodes[n].cacheUsed -= nodes[n].cache[victim]!.bytes
+                    nodes[n].cache[victim] = nil
+                    holders[victim]?.remove(n)
+                }
+            }
+            nodes[n].cache[key] = CacheEntry(bytes: bytes, lastUse: decisions, users: 0)
+            nodes[n].cacheUsed += bytes
+            holders[key, default: []].insert(n)
+            bytesStaged += bytes
+        }
+        nodes[n].cache[key]!.users += 1
+        nodes[n].cache[key]!.lastUse = decisions
+    }
+
+    /// Can node n take this data (already there, or room once unused data is evicted)?
+    private func canHold(_ run: QueuedRun, on n: Int) -> Bool {
+        if nodes[n].cache[run.competition] != nil { return true }
+        guard let budget = nodes[n].cacheBudget else { return true }
+        let pinned = nodes[n].cache.values.filter { $0.users > 0 }.reduce(Int64(0)) { $0 + $1.bytes }
+        return pinned + run.dataBytes <= budget
+    }
+
+    /// The best-fitting online holder of the run's data with room for it.
+    private func bestHolder(for run: QueuedRun) -> Int? {
+        var best: Int?
+        for i in holders[run.competition] ?? [] where nodes[i].online && run.needs.fits(in: nodes[i].free)
+            && gpuModelMatches(required: run.gpuModel, offered: nodes[i].gpuModel) {
+            if best == nil || (nodes[i].free.gpus, nodes[i].free.cpus, i) < (nodes[best!].free.gpus, nodes[best!].free.cpus, best!) { best = i }
+        }
+        return best
+    }
+
+    /// Nodes with room left after every run had its turn take the waiting run whose competition has the most waiting
+    /// work per holder (its data is copied there), one at a time, until nothing more fits.
+    private mutating func replicateOntoIdleNodes(_ out: inout [SchedulerDirective]) {
+        var placedSome = true
+        while placedSome && (freeTotal.gpus > 0 || (zeroGPUWaiting > 0 && freeTotal.cpus > 1e-9)) {
+            placedSome = false
+            var best: (score: Double, index: Int, node: Int)?
+            var seen = Set<String>()
+            for i in head..<queue.count where !gone[i] && queue[i].dataBytes > 0 && !seen.contains(queue[i].competition) {
+                let run = queue[i]
+                seen.insert(run.competition)
+                guard run.needs.fits(in: freeTotal), let n = bestNode(for: run.needs, gpuModel: run.gpuModel, data: run) else { continue }
+                let score = (waitingWork[run.competition] ?? 0) / Double(max(1, holders[run.competition]?.count ?? 0))
+                if best == nil || score > best!.score { best = (score, i, n) }
+            }
+            if let b = best {
+                place(queue: b.index, on: b.node, &out)
+                placedSome = true
+            }
+        }
     }
 
     /// Drops placed entries and restores policy order.
@@ -166,11 +284,13 @@ public struct Scheduler: Sendable {
 
     /// Best fit: the online node where the run leaves the fewest GPUs (then CPUs) idle. Looks only at nodes with
     /// the fewest free GPUs that suffice (the buckets), not at every node.
-    private func bestNode(for needs: Resources, gpuModel: String?) -> Int? {
+    /// With `data`: only nodes that can hold it, and among equally good fits the one with the least data.
+    private func bestNode(for needs: Resources, gpuModel: String?, data: QueuedRun?) -> Int? {
         for g in buckets.keys.filter({ $0 >= needs.gpus }).sorted() {
             var best: Int?
-            for i in buckets[g]! where needs.fits(in: nodes[i].free) && gpuModelMatches(required: gpuModel, offered: nodes[i].gpuModel) {
-                if best == nil || (nodes[i].free.cpus, i) < (nodes[best!].free.cpus, best!) { best = i }
+            for i in buckets[g]! where needs.fits(in: nodes[i].free) && gpuModelMatches(required: gpuModel, offered: nodes[i].gpuModel)
+                && (data.map { canHold($0, on: i) } ?? true) {
+                if best == nil || (nodes[i].free.cpus, nodes[i].cacheUsed, i) < (nodes[best!].free.cpus, nodes[best!].cacheUsed, best!) { best = i }
             }
             if let best { return best }
         }

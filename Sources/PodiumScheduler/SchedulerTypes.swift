@@ -25,6 +25,15 @@ public struct Resources: Equatable, Sendable, Hashable {
     public func fits(in free: Resources) -> Bool {
         gpus <= free.gpus && cpus <= free.cpus + 1e-9 && memoryBytes <= free.memoryBytes && diskBytes <= free.diskBytes
     }
+    /// What of this need does not fit in `free`, in words ("4 GPUs (has 2)"); empty when it fits.
+    public func shortfall(in free: Resources) -> [String] {
+        var out = [String]()
+        if gpus > free.gpus { out.append("\(gpus) GPUs (has \(free.gpus))") }
+        if cpus > free.cpus + 1e-9 { out.append("\(cpus) CPUs (has \(free.cpus))") }
+        if memoryBytes > free.memoryBytes { out.append("\(memoryBytes >> 20) MiB of memory (has \(free.memoryBytes >> 20) MiB)") }
+        if diskBytes > free.diskBytes { out.append("\(diskBytes >> 30) GiB of disk (has \(free.diskBytes >> 30) GiB)") }
+        return out
+    }
     public static func + (a: Self, b: Self) -> Self {
         Self(gpus: a.gpus + b.gpus, cpus: a.cpus + b.cpus, memoryBytes: a.memoryBytes + b.memoryBytes, diskBytes: a.diskBytes + b.diskBytes)
     }
@@ -52,10 +61,15 @@ public struct QueuedRun: Equatable, Sendable {
     public var sequence: Int
     /// GPU model the run's profile requires (nil: any).
     public var gpuModel: String?
+    /// Bytes of the competition's public data a node must hold before the run can start there (0: locality is not
+    /// considered, as when the data is everywhere already).
+    public var dataBytes: Int64 = 0
 
-    public init(id: String, competition: String, attempt: Int, budgetSeconds: Int, needs: Resources, sequence: Int, gpuModel: String? = nil) {
+    public init(id: String, competition: String, attempt: Int, budgetSeconds: Int, needs: Resources, sequence: Int, gpuModel: String? = nil,
+                dataBytes: Int64 = 0) {
         self.id = id; self.competition = competition; self.attempt = attempt
         self.budgetSeconds = budgetSeconds; self.needs = needs; self.sequence = sequence; self.gpuModel = gpuModel
+        self.dataBytes = dataBytes
     }
 }
 
@@ -99,6 +113,8 @@ public enum SchedulerEvent: Equatable, Sendable {
     case cancel(runID: String)
     /// Re-evaluate placements (e.g. after a batch of events).
     case tick
+    /// The byte budget of a node's data cache (nil: unlimited). Data larger than it never goes there.
+    case dataCache(node: String, maxBytes: Int64?)
 }
 
 /// Outputs: what the shell must carry out.

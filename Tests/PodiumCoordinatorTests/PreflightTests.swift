@@ -107,3 +107,25 @@ final class PreflightRunTests: XCTestCase {
         XCTAssertTrue(errors.contains { $0.contains("keys/missing_ed25519") && $0.contains("not readable") })
     }
 }
+
+/// Issue 21: "every profile fits some node — and say which resource does not".
+final class ProfileFitTests: XCTestCase {
+    func testTheErrorNamesTheResourceEachNodeLacks() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("podium-fit-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try #"{"nodes": [{"name": "small", "host": "s", "gpus": 2, "cpus": 16, "memory": "64g"}, {"name": "cpu", "host": "c", "gpus": 0, "cpus": 64, "memory": "512g"}]}"#
+            .write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        try """
+        {"sweep": "s", "agent": {"name": "a", "image": "i"}, "competitions": ["wine-cultivar"], "budgets": ["1h"],
+         "hardware": [{"name": "big", "gpus": 4, "cpus": 8, "memory": "128g"}],
+         "inventory": "inventory.json", "mlebench_dir": "\(repo)/benchmark/mini", "data_dir": "\(repo)/benchmark/mini-data"}
+        """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try SweepSetup.load(configPath: dir + "/sweep.json", overrides: SweepOverrides())) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("small lacks 4 GPUs (has 2), 131072 MiB of memory (has 65536 MiB)"), text)
+            XCTAssertTrue(text.contains("cpu lacks 4 GPUs (has 0)"), text)
+        }
+    }
+}

@@ -16,8 +16,10 @@ public struct CoordinatorInstance: Sendable {
         public var name: String
         public var capacity: Resources
         public var gpuModel: String?
-        public init(name: String, capacity: Resources, gpuModel: String?) {
-            self.name = name; self.capacity = capacity; self.gpuModel = gpuModel
+        /// Byte budget of the place's data cache (nil: unlimited).
+        public var dataCacheBytes: Int64?
+        public init(name: String, capacity: Resources, gpuModel: String?, dataCacheBytes: Int64? = nil) {
+            self.name = name; self.capacity = capacity; self.gpuModel = gpuModel; self.dataCacheBytes = dataCacheBytes
         }
     }
 
@@ -44,6 +46,9 @@ public struct CoordinatorInstance: Sendable {
         /// How often operator requests are read from the state.
         public var requestPollInterval: Double = 1
         public var policy: SchedulingPolicy = .firstAttemptsThenLongest
+        /// Competition → bytes of its public data, when places hold data lazily (issue 18): placement then prefers
+        /// places that hold a run's data. Empty: every place holds everything (staged up front), locality is moot.
+        public var dataBytes: [String: Int64] = [:]
         public init(sweep: String, places: [PlaceSpec], needs: [String: Needs]) {
             self.sweep = sweep; self.places = places; self.needs = needs
         }
@@ -244,7 +249,7 @@ public struct CoordinatorInstance: Sendable {
         let n = config.needs[r.spec.profile]
         return QueuedRun(id: r.id, competition: r.spec.competition, attempt: r.spec.attempt, budgetSeconds: r.spec.budget.seconds,
                          needs: n?.resources ?? Resources(gpus: 0, cpus: 1, memoryBytes: 1 << 30), sequence: r.sequence,
-                         gpuModel: n?.gpuModel)
+                         gpuModel: n?.gpuModel, dataBytes: config.dataBytes[r.spec.competition] ?? 0)
     }
 
     /// Applies a transition through the pure state machine and emits it to be made durable first. An illegal one is

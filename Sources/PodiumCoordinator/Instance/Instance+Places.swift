@@ -52,6 +52,7 @@ extension CoordinatorInstance {
         capacity.gpus = gpus
         // Known, but no new work until its `.held` answer is matched with the state (its live attempts hold resources).
         _ = scheduler.on(.nodeKnown(name: name, capacity: capacity, gpuModel: model))
+        if p.spec.dataCacheBytes != nil { _ = scheduler.on(.dataCache(node: name, maxBytes: p.spec.dataCacheBytes)) }
         out.append(.send(place: name, .list))
     }
 
