@@ -128,3 +128,47 @@ public struct CompetitionRegistry: Sendable {
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 }
+
+extension CompetitionRegistry {
+    /// Bytes of each competition's prepared data, from `experiments/competition_categories.csv` (`dataset_size_GB`,
+    /// decimal gigabytes) of an mle-bench checkout; empty when the file is not there.
+    public static func datasetBytes(mlebenchDir: String) -> [String: Int64] {
+        guard let text = try? String(contentsOfFile: mlebenchDir + "/experiments/competition_categories.csv", encoding: .utf8) else { return [:] }
+        let lines = text.split(whereSeparator: \.isNewline)
+        guard let header = lines.first?.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }),
+              let idCol = header.firstIndex(of: "competition_id"), let sizeCol = header.firstIndex(of: "dataset_size_GB") else { return [:] }
+        var out = [String: Int64]()
+        for line in lines.dropFirst() {
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count > max(idCol, sizeCol), let gb = Double(cells[sizeCol]), gb >= 0 else { continue }
+            out[cells[idCol]] = Int64(gb * 1e9)
+        }
+        return out
+    }
+}
+
+/// A size or rate as people write it for disks and links: "1TB", "500GB", "100MB/s" (decimal), "1TiB", "512GiB"
+/// (binary). nil when it is not one.
+public func parseDecimalByteSize(_ text: String) -> Int64? {
+    var t = text.trimmingCharacters(in: .whitespaces)
+    if t.lowercased().hasSuffix("/s") { t = String(t.dropLast(2)) }
+    var digits = ""
+    var rest = Substring(t)
+    while let c = rest.first, c.isNumber || c == "." { digits.append(c); rest.removeFirst() }
+    guard let v = Double(digits), v >= 0 else { return nil }
+    let unit = rest.trimmingCharacters(in: .whitespaces).lowercased()
+    let mult: Double
+    switch unit {
+    case "b": mult = 1
+    case "kb": mult = 1e3
+    case "mb": mult = 1e6
+    case "gb": mult = 1e9
+    case "tb": mult = 1e12
+    case "kib": mult = 1024
+    case "mib": mult = Double(1 << 20)
+    case "gib": mult = Double(1 << 30)
+    case "tib": mult = Double(1 << 40)
+    default: return nil
+    }
+    return Int64(v * mult)
+}

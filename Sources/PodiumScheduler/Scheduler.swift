@@ -42,11 +42,13 @@ public struct Scheduler: Sendable {
     private var zeroGPUWaiting = 0
     private var sorted = true
     /// runID → (node, resources held, the data it uses there).
-    public private(set) var placed: [String: (node: String, needs: Resources, data: String?)] = [:]
+    public private(set) var placed: [String: (node: String, needs: Resources, data: String?, work: Double)] = [:]
     /// Competition → nodes whose cache holds its data.
     private var holders: [String: Set<Int>] = [:]
     /// Competition → GPU-seconds (CPU-seconds for GPU-less runs) of its runs still waiting: where replication pays.
     private var waitingWork: [String: Double] = [:]
+    /// Competition → the work of its runs waiting or placed (not yet released): what a node takes on by holding its data.
+    private var remainingWork: [String: Double] = [:]
     /// Bytes copied onto nodes by the placements so far (the data each new holder had to receive).
     public private(set) var bytesStaged: Int64 = 0
     /// Placement decisions made so far (for benchmarks).
@@ -72,19 +74,25 @@ public struct Scheduler: Sendable {
                 queue.append(r)
                 gone.append(false)
                 if r.needs.gpus == 0 { zeroGPUWaiting += 1 }
-                if r.dataBytes > 0 { waitingWork[r.competition, default: 0] += Self.work(r) }
+                if r.dataBytes > 0 {
+                    waitingWork[r.competition, default: 0] += Self.work(r)
+                    remainingWork[r.competition, default: 0] += Self.work(r)
+                }
                 sorted = false
             }
         case .released(let runID):
             if let p = placed.removeValue(forKey: runID), let i = index(of: p.node) {
                 use(i, -1, p.needs)
-                if let key = p.data, nodes[i].cache[key] != nil { nodes[i].cache[key]!.users -= 1 }
+                if let key = p.data {
+                    if nodes[i].cache[key] != nil { nodes[i].cache[key]!.users -= 1 }
+                    remainingWork[key, default: 0] -= p.work
+                }
             }
         case .adopt(let runID, let node, let needs):
             remove(runID)
             if placed[runID] == nil, let i = index(of: node) {
                 use(i, 1, needs)
-                placed[runID] = (node, needs, nil)
+                placed[runID] = (node, needs, nil, 0)
             }
         case .dataCache(let node, let maxBytes):
             if let i = index(of: node) { nodes[i].cacheBudget = maxBytes }
@@ -144,7 +152,10 @@ public struct Scheduler: Sendable {
             gone[i] = true
             goneCount += 1
             if queue[i].needs.gpus == 0 { zeroGPUWaiting -= 1 }
-            if queue[i].dataBytes > 0 { waitingWork[queue[i].competition, default: 0] -= Self.work(queue[i]) }
+            if queue[i].dataBytes > 0 {
+                waitingWork[queue[i].competition, default: 0] -= Self.work(queue[i])
+                remainingWork[queue[i].competition, default: 0] -= Self.work(queue[i])
+            }
             return
         }
     }
@@ -172,8 +183,14 @@ public struct Scheduler: Sendable {
             if run.dataBytes > 0 {
                 if let h = bestHolder(for: run) {
                     n = h
-                } else if holders[run.competition, default: []].isEmpty {
-                    n = bestNode(for: run.needs, gpuModel: run.gpuModel, data: run)
+                } else if holders[run.competition, default: []].isEmpty, let h = homeNode(for: run) {
+                    n = h
+                } else if !holders[run.competition, default: []].isEmpty,
+                          run.attempt == 1 || !holders[run.competition]!.contains(where: { nodes[$0].online }),
+                          let h = homeNode(for: run) ?? bestNode(for: run.needs, gpuModel: run.gpuModel, data: run) {
+                    // A first attempt (pass@1 comes early) or a run whose holders are all down does not wait for a
+                    // holder: its data is copied to a free node now, in policy order.
+                    n = h
                 } else {
                     deferred = true
                     n = nil
@@ -199,7 +216,7 @@ public struct Scheduler: Sendable {
             hold(run.competition, bytes: run.dataBytes, on: n)
             waitingWork[run.competition, default: 0] -= Self.work(run)
         }
-        placed[run.id] = (nodes[n].name, run.needs, key)
+        placed[run.id] = (nodes[n].name, run.needs, key, key == nil ? 0 : Self.work(run))
         queued.remove(run.id)
         gone[i] = true
         goneCount += 1
@@ -237,6 +254,30 @@ public struct Scheduler: Sendable {
         return pinned + run.dataBytes <= budget
     }
 
+    /// Where a competition seen for the first time goes: the node whose held competitions add up to the least work
+    /// (so each node's share of the sweep is about the same and few copies are needed later), then the one holding
+    /// the fewest bytes (its copy stream is the least busy), then best fit.
+    /// Only nodes still under their fair share of the remaining work (over every node known, up or not yet) take a
+    /// new competition; the rest waits for a node to come up or to work its share down — or for an idle node
+    /// (`replicateOntoIdleNodes`), so nothing waits while GPUs idle.
+    private func homeNode(for run: QueuedRun) -> Int? {
+        let share = remainingWork.values.reduce(0, +) / Double(max(1, nodes.count))
+        var best: (load: Double, bytes: Int64, gpus: Int, cpus: Double, i: Int)?
+        for (i, n) in nodes.enumerated() where n.online && run.needs.fits(in: n.free)
+            && gpuModelMatches(required: run.gpuModel, offered: n.gpuModel) && canHold(run, on: i) {
+            let load = load(of: i)
+            guard load < share else { continue }
+            let key = (load, n.cacheUsed, n.free.gpus, n.free.cpus, i)
+            if best == nil || key < best! { best = key }
+        }
+        return best?.i
+    }
+
+    /// The remaining work a node has taken on: its held competitions' remaining work, split over their holders.
+    private func load(of i: Int) -> Double {
+        nodes[i].cache.keys.reduce(0.0) { $0 + (remainingWork[$1] ?? 0) / Double(max(1, holders[$1]?.count ?? 1)) }
+    }
+
     /// The best-fitting online holder of the run's data with room for it.
     private func bestHolder(for run: QueuedRun) -> Int? {
         var best: Int?
@@ -259,7 +300,10 @@ public struct Scheduler: Sendable {
                 let run = queue[i]
                 seen.insert(run.competition)
                 guard run.needs.fits(in: freeTotal), let n = bestNode(for: run.needs, gpuModel: run.gpuModel, data: run) else { continue }
-                let score = (waitingWork[run.competition] ?? 0) / Double(max(1, holders[run.competition]?.count ?? 0))
+                // A competition nobody holds yet comes first (it has to go somewhere); then the one whose waiting work
+                // weighs most on each holder.
+                let holderCount = holders[run.competition]?.count ?? 0
+                let score = holderCount == 0 ? .infinity : (waitingWork[run.competition] ?? 0) / Double(holderCount) / (Double(run.dataBytes) + 1e9)
                 if best == nil || score > best!.score { best = (score, i, n) }
             }
             if let b = best {

@@ -27,6 +27,9 @@ struct Simulate: ParsableCommand {
     @Option(help: "Mean hours between failures of a node (0: none); a failed node loses its attempts, which are requeued after the sweep's lost_after.") var nodeMtbfHours: Double = 0
     @Option(help: "Hours a failed node is away.") var repairHours: Double = 2
     @Option(help: "Probability that an attempt dies of an infra error (then it is retried).") var infraErrorRate: Double = 0
+    @Option(help: "Data cache of each node, e.g. 1TB or 2TiB: data is staged to a node when a run needs it there (sizes from the mle-bench dir's competition_categories.csv), least recently used data evicted, and placement prefers nodes that hold a run's data. Without it every node holds every dataset from the start (podium's staging today).")
+    var nodeDisk: String?
+    @Option(help: "Each node's staging bandwidth with --node-disk, e.g. 100MB/s (one copy at a time per node).") var nodeBandwidth: String = "100MB/s"
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "text or json.") var format: OutputFormat = .text
 
@@ -54,6 +57,14 @@ struct Simulate: ParsableCommand {
         var infra_failed: Int
         /// Events the coordinator instance took (replies, checks, grades, ticks, connections).
         var events: Int
+        /// Staging (issue 18): TB copied onto nodes; each dataset once; every dataset to every node; node-hours copying.
+        var bytes_staged_tb: Double?
+        var min_bytes_tb: Double?
+        var all_to_all_tb: Double?
+        var staging_hours: Double?
+        var node_disk_tb: Double?
+        var node_bandwidth_mb_per_s: Double?
+        var fifo_bytes_staged_tb: Double?
     }
 
     var synthetic: Bool { nodes != nil || gpusPerNode != nil }
@@ -66,6 +77,12 @@ struct Simulate: ParsableCommand {
         guard n > 0 else { throw ValidationError("--nodes must be ≥ 1") }
         guard g > 0, r > 0, r <= g else { throw ValidationError("need 1 ≤ --gpus-per-run ≤ --gpus-per-node") }
         guard earlyFinish > 0 && earlyFinish <= 1 else { throw ValidationError("--early-finish must be in (0, 1]") }
+        if let d = nodeDisk, parseDecimalByteSize(d) == nil {
+            throw ValidationError("--node-disk: '\(d)' is not a size such as 1TB, 500GB or 2TiB")
+        }
+        guard let bw = parseDecimalByteSize(nodeBandwidth), bw > 0 else {
+            throw ValidationError("--node-bandwidth: '\(nodeBandwidth)' is not a rate such as 100MB/s")
+        }
         guard SchedulingPolicy(rawValue: policy) != nil else {
             throw ValidationError("--policy: '\(policy)' is not one of \(SchedulingPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -73,7 +90,19 @@ struct Simulate: ParsableCommand {
 
     func run() throws {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
-        let places: [CoordinatorInstance.PlaceSpec]
+        // Dataset sizes of the sweep's competitions (lazy staging): from the checkout's competition_categories.csv.
+        let sizes = nodeDisk == nil ? [:] : CompetitionRegistry.datasetBytes(mlebenchDir: setup.config.mlebenchDir)
+        if nodeDisk != nil && sizes.isEmpty {
+            throw ConfigError(path: "--node-disk", found: "no dataset sizes in \(setup.config.mlebenchDir)/experiments/competition_categories.csv",
+                              expected: "an mle-bench checkout with dataset_size_GB per competition", fix: "pass --mlebench-dir, or drop --node-disk")
+        }
+        let dataBytes = sizes.filter { id, _ in setup.competitions.contains { $0.id == id } }
+        let disk = nodeDisk.flatMap(parseDecimalByteSize)
+        if let disk, let (id, big) = dataBytes.max(by: { $0.value < $1.value }), big > disk {
+            throw ConfigError(path: "--node-disk", found: "\(nodeDisk!) per node, but \(id) needs \(fixed(Double(big) / 1e9, 1)) GB",
+                              expected: "a data cache that holds the largest dataset of the sweep", fix: "raise --node-disk or leave \(id) out")
+        }
+        var places: [CoordinatorInstance.PlaceSpec]
         let needsByProfile: [String: CoordinatorInstance.Needs]
         let capacity: Resources
         if synthetic {
@@ -89,11 +118,14 @@ struct Simulate: ParsableCommand {
         }
         // The real coordinator instance (scheduler, state machine, lost_after, retries) against simulated places.
         func simulate(_ p: SchedulingPolicy) -> PodiumDST.Simulation.Result {
-            var w = PodiumDST.Simulation.Workload(places: places, runs: setup.runs, needs: needsByProfile, policy: p, lostAfter: Double(setup.config.lostAfter.seconds), maxInfraRetries: setup.config.maxInfraRetries)
+            var w = PodiumDST.Simulation.Workload(places: places.map { var s = $0; s.dataCacheBytes = disk; return s }, runs: setup.runs,
+                                                  needs: needsByProfile, policy: p, lostAfter: Double(setup.config.lostAfter.seconds), maxInfraRetries: setup.config.maxInfraRetries)
             w.earlyFinishMin = earlyFinish
             w.nodeMTBFHours = nodeMtbfHours
             w.repairHours = repairHours
             w.infraErrorRate = infraErrorRate
+            w.dataBytes = dataBytes
+            w.nodeBandwidth = Double(parseDecimalByteSize(nodeBandwidth)!)
             var o = PodiumDST.Simulation.Options(seed: seed)
             o.deadline = 100_000 * 3600
             o.maxSteps = .max
@@ -124,6 +156,21 @@ struct Simulate: ParsableCommand {
                          fifo_utilization: gpus > 0 ? fifo.busyGPUSeconds / (gpus * fifo.makespanHours * 3600) : nil, attempts: main.attempts,
                          requeued: main.attempts - main.runs, decisions: main.decisions, wall_seconds: wall,
                          completed: main.completed, infra_failed: main.runs - main.completed, events: main.steps)
+        var o = out
+        if !dataBytes.isEmpty {
+            let minBytes = Double(dataBytes.values.reduce(0, +))
+            o.bytes_staged_tb = Double(main.bytesStaged) / 1e12
+            o.min_bytes_tb = minBytes / 1e12
+            o.all_to_all_tb = minBytes * Double(places.count) / 1e12
+            o.staging_hours = main.stagingHours
+            o.node_disk_tb = disk.map { Double($0) / 1e12 }
+            o.node_bandwidth_mb_per_s = Double(parseDecimalByteSize(nodeBandwidth)!) / 1e6
+            o.fifo_bytes_staged_tb = Double(fifo.bytesStaged) / 1e12
+        }
+        try printOutput(o, bound: bound, places: places, capacity: capacity, setup: setup, wall: wall)
+    }
+
+    func printOutput(_ out: Output, bound: PlanEstimate, places: [CoordinatorInstance.PlaceSpec], capacity: Resources, setup: SweepSetup, wall: Double) throws {
         if format == .json { try printJSON(out); return }
         if synthetic {
             print("\(out.runs) runs on a synthetic cluster of \(places.count) nodes × \(gpusPerNode ?? 8) GPUs (\(gpusPerRun ?? 1) GPU per run); lower bound \(fixed(out.lower_bound_hours, 1)) h")
@@ -137,6 +184,9 @@ struct Simulate: ParsableCommand {
         let fifoRow: [String] = ["fifo", fixed(out.fifo_makespan_hours, 1), fixed(out.fifo_makespan_hours / bound.makespanLowerBoundHours, 3),
                                  out.fifo_utilization.map { fixed(100 * $0, 1) + "%" } ?? "-"] + budgets.map { fixed(out.fifo_first_pass1_hours[$0] ?? .infinity, 1) }
         print(TextTable.render(header: header, rows: [mainRow, fifoRow]))
+        if let staged = out.bytes_staged_tb, let minimum = out.min_bytes_tb, let all = out.all_to_all_tb {
+            print("data staged: \(fixed(staged, 2)) TB (each dataset once: \(fixed(minimum, 2)) TB; to every node: \(fixed(all, 1)) TB; \(fixed(staged / max(minimum, 1e-12), 2))× the minimum); \(fixed(out.staging_hours ?? 0, 1)) node-hours copying at \(nodeBandwidth)\(out.node_disk_tb.map { ", \(fixed($0, 2)) TB cache per node" } ?? "")")
+        }
         print("simulated in \(fixed(wall, 2)) s (\(out.decisions) decisions, \(out.events) coordinator events, \(out.requeued) attempts beyond one per run, \(out.completed) runs completed)")
     }
 }

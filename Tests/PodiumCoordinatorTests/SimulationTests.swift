@@ -46,3 +46,43 @@ final class InventorySimulationTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(r.makespanHours * 3600, 180)
     }
 }
+
+/// Issue 18's acceptance workload on the coordinator's own instance: MLE-bench's 75 competitions × 2 budgets × 8
+/// attempts on 20 nodes × 8 GPUs with 1 TB data caches and 100 MB/s staging, dataset sizes from the checkout.
+final class StagingSimulationTests: XCTestCase {
+    func testLocalityMeetsTheGoals() throws {
+        let mle = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/../shared/mle-bench"
+        let sizes = CompetitionRegistry.datasetBytes(mlebenchDir: mle)
+        guard let split = try? String(contentsOfFile: mle + "/experiments/splits/split75.txt", encoding: .utf8), !sizes.isEmpty else {
+            throw XCTSkip("../shared/mle-bench not present")
+        }
+        let ids = split.split(whereSeparator: \.isNewline).map(String.init).filter { !$0.isEmpty }
+        XCTAssertEqual(ids.count, 75)
+        let budgets = [BudgetDuration(seconds: 86_400), BudgetDuration(seconds: 360_000)]
+        let runs = expandGrid(sweep: "s", agent: "a", competitions: ids, budgets: budgets, profiles: ["gpu"], attempts: 8)
+        let one = Resources(gpus: 1, cpus: 0, memoryBytes: 0)
+        let places = (0..<20).map {
+            CoordinatorInstance.PlaceSpec(name: "n\($0)", capacity: Resources(gpus: 8, cpus: 1e9, memoryBytes: 1 << 50), gpuModel: nil,
+                                          dataCacheBytes: 1_000_000_000_000)
+        }
+        var w = Simulation.Workload(places: places, runs: runs, needs: ["gpu": .init(resources: one, gpuModel: nil)],
+                                    policy: .firstAttemptsThenLongest, lostAfter: 600, maxInfraRetries: 3)
+        w.dataBytes = sizes.filter { ids.contains($0.key) }
+        w.nodeBandwidth = 100e6
+        var o = Simulation.Options(seed: 1)
+        o.deadline = 100_000 * 3600
+        o.maxSteps = .max
+        let r = Simulation(options: o, workload: w).run()
+        XCTAssertTrue(r.violations.isEmpty, "\(r.violations)")
+        XCTAssertEqual(r.completed, 1200)
+        let bound = PlanEstimate(runs: runs.map { ($0.budget.seconds, one) }, capacity: Resources(gpus: 160, cpus: 0, memoryBytes: 0)).makespanLowerBoundHours
+        let minBytes = Double(w.dataBytes.values.reduce(0, +))
+        var firstPass = [Int: Double]()
+        for spec in runs where spec.attempt == 1 { firstPass[spec.budget.seconds] = max(firstPass[spec.budget.seconds] ?? 0, r.finishedAt[spec.id] ?? .infinity) }
+        XCTAssertLessThanOrEqual(r.makespanHours, 1.03 * bound)
+        XCTAssertLessThanOrEqual(firstPass[86_400]!, 26.4)
+        XCTAssertLessThanOrEqual(firstPass[360_000]!, 110)
+        XCTAssertLessThanOrEqual(Double(r.bytesStaged), 2 * minBytes, "\(Double(r.bytesStaged) / 1e12) TB staged, minimum \(minBytes / 1e12) TB")
+        XCTAssertGreaterThanOrEqual(Double(r.bytesStaged), minBytes, "each dataset at least once")
+    }
+}

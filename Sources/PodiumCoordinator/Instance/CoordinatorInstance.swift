@@ -137,6 +137,14 @@ public struct CoordinatorInstance: Sendable {
         placeOrder = config.places.map(\.name)
         for p in config.places { places[p.name] = PlaceState(spec: p, reconnectDelay: config.reconnectInitial) }
         down = Set(placeOrder)
+        // With lazy data, placement shares the competitions out over every place of the inventory: known from the start
+        // (taking no work until they answer), so the first place up does not take every competition's data.
+        if !config.dataBytes.isEmpty {
+            for p in config.places {
+                _ = scheduler.on(.nodeKnown(name: p.name, capacity: p.capacity, gpuModel: p.gpuModel))
+                _ = scheduler.on(.dataCache(node: p.name, maxBytes: p.dataCacheBytes))
+            }
+        }
     }
 
     // MARK: queries
