@@ -39,6 +39,37 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public var workDir: String?
     /// Where the node keeps prepared public data (`<id>/prepared/public`); default: the sweep's data_dir.
     public var dataDir: String?
+    /// A data cache of bounded size (issue 18): competitions' data is staged there when a run needs it, least
+    /// recently used data evicted. nil: the node holds every competition's data (`data_dir`, staged up front).
+    public var dataCache: DataCache?
+
+    public struct DataCache: Codable, Sendable, Equatable, Hashable {
+        public var path: String
+        public var maxBytes: Int64
+        enum CodingKeys: String, CodingKey, CaseIterable { case path, maxBytes = "max_bytes" }
+        public init(path: String, maxBytes: Int64) { self.path = path; self.maxBytes = maxBytes }
+        public init(from decoder: any Decoder) throws {
+            try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            path = try c.decode(String.self, forKey: .path)
+            let at = jsonPath(decoder.codingPath + [CodingKeys.maxBytes])
+            if let text = try? c.decode(String.self, forKey: .maxBytes) {
+                // "1TB", "500GB" (decimal, as disks are sold) or "900g", "2TiB" (binary).
+                guard let n = parseDecimalByteSize(text) ?? parseByteSize(text), text.contains(where: \.isLetter), n > 0 else {
+                    throw ConfigError(path: at, found: "'\(text)'", expected: "a size with its unit, such as \"1TB\", \"500GB\" or \"2TiB\"")
+                }
+                maxBytes = n
+            } else {
+                guard let n = try? c.decode(Int64.self, forKey: .maxBytes), n >= 1 << 30 else {
+                    throw ConfigError(path: at, found: "a value that is not a size", expected: "a size with its unit, such as \"1TB\"")
+                }
+                maxBytes = n
+            }
+            guard path.hasPrefix("/") || path.hasPrefix("~/") else {
+                throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.path]), found: "'\(path)'", expected: "an absolute path on the node")
+            }
+        }
+    }
     /// How the worker starts agents: `docker` (isolated containers) or `process` (no isolation; machines without Docker).
     public var runtime: RuntimeKind
     /// The node's GPU model (e.g. "NVIDIA H100 80GB HBM3", as nvidia-smi names it); profiles with `gpu_model` go
@@ -60,6 +91,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         case workerCommand = "worker_command"
         case workDir = "work_dir"
         case dataDir = "data_dir"
+        case dataCache = "data_cache"
         case runtime
         case gpuModel = "gpu_model"
         case disk
@@ -102,6 +134,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         workDir = try c.decodeIfPresent(String.self, forKey: .workDir)
         let runtimeText = try c.decodeIfPresent(String.self, forKey: .runtime) ?? RuntimeKind.docker.rawValue
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir)
+        dataCache = try c.decodeIfPresent(DataCache.self, forKey: .dataCache)
         gpuModel = try c.decodeIfPresent(String.self, forKey: .gpuModel)
         diskBytes = c.contains(.disk) ? try decodeSize(c, .disk, default: 0) : nil
         oversubscribe = try c.decodeIfPresent(Bool.self, forKey: .oversubscribe) ?? false
@@ -130,6 +163,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         try c.encodeIfPresent(workerCommand, forKey: .workerCommand)
         try c.encodeIfPresent(workDir, forKey: .workDir)
         try c.encodeIfPresent(dataDir, forKey: .dataDir)
+        try c.encodeIfPresent(dataCache, forKey: .dataCache)
         try c.encode(gpus, forKey: .gpus)
         try c.encode(cpus, forKey: .cpus)
         try c.encode(memoryBytes, forKey: .memory)

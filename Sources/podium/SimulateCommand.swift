@@ -91,8 +91,9 @@ struct Simulate: ParsableCommand {
     func run() throws {
         let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
         // Dataset sizes of the sweep's competitions (lazy staging): from the checkout's competition_categories.csv.
-        let sizes = nodeDisk == nil ? [:] : CompetitionRegistry.datasetBytes(mlebenchDir: setup.config.mlebenchDir)
-        if nodeDisk != nil && sizes.isEmpty {
+        let lazy = nodeDisk != nil || (!synthetic && setup.inventory.nodes.contains { $0.dataCache != nil })
+        let sizes = lazy ? CompetitionRegistry.datasetBytes(mlebenchDir: setup.config.mlebenchDir) : [:]
+        if lazy && sizes.isEmpty {
             throw ConfigError(path: "--node-disk", found: "no dataset sizes in \(setup.config.mlebenchDir)/experiments/competition_categories.csv",
                               expected: "an mle-bench checkout with dataset_size_GB per competition", fix: "pass --mlebench-dir, or drop --node-disk")
         }
@@ -112,13 +113,13 @@ struct Simulate: ParsableCommand {
             needsByProfile = Dictionary(uniqueKeysWithValues: setup.config.hardware.map { ($0.name, .init(resources: needs, gpuModel: nil)) })
             capacity = Resources(gpus: n * g, cpus: 0, memoryBytes: 0)
         } else {
-            places = setup.inventory.nodes.map { .init(name: $0.name, capacity: Resources($0), gpuModel: $0.gpuModel) }
+            places = setup.inventory.nodes.map { .init(name: $0.name, capacity: Resources($0), gpuModel: $0.gpuModel, dataCacheBytes: $0.dataCache?.maxBytes) }
             needsByProfile = setup.profilesByName.mapValues { .init(resources: Resources($0), gpuModel: $0.gpuModel) }
             capacity = setup.inventory.nodes.reduce(Resources.zero) { $0 + Resources($1) }
         }
         // The real coordinator instance (scheduler, state machine, lost_after, retries) against simulated places.
         func simulate(_ p: SchedulingPolicy) -> PodiumDST.Simulation.Result {
-            var w = PodiumDST.Simulation.Workload(places: places.map { var s = $0; s.dataCacheBytes = disk; return s }, runs: setup.runs,
+            var w = PodiumDST.Simulation.Workload(places: places.map { var s = $0; if let disk { s.dataCacheBytes = disk }; return s }, runs: setup.runs,
                                                   needs: needsByProfile, policy: p, lostAfter: Double(setup.config.lostAfter.seconds), maxInfraRetries: setup.config.maxInfraRetries)
             w.earlyFinishMin = earlyFinish
             w.nodeMTBFHours = nodeMtbfHours
