@@ -40,7 +40,7 @@ public enum Preflight {
         }
         // Lazy data (nodes with a data_cache): a competition larger than every cache could never run.
         if setup.inventory.nodes.contains(where: { $0.dataCache != nil }) {
-            warning("\(setup.config.inventory) declares data_cache: lazy, locality-aware staging is modelled by `podium simulate` only so far; `podium sweep` still stages every competition's public data to every node before it gets work (not built yet: issue 18)")
+            warning("\(setup.config.inventory) declares data_cache: lazy, locality-aware staging is modelled by `podium plan` and `podium simulate` only so far; `podium sweep` still stages every competition's public data to every node before it gets work (not built yet: issue 18)")
             let sizes = CompetitionRegistry.datasetBytes(mlebenchDir: setup.config.mlebenchDir)
             let largest = setup.inventory.nodes.map { $0.dataCache?.maxBytes ?? Int64.max }.max() ?? 0
             for c in setup.competitions {

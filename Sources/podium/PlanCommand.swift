@@ -4,6 +4,7 @@ import PodiumCore
 import PodiumSystem
 import PodiumReport
 import PodiumScheduler
+import PodiumDST
 
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,13 @@ struct Plan: ParsableCommand {
     @OptionGroup var sweep: SweepOptions
     @Option(help: "text or json.") var format: OutputFormat = .text
     @Flag(help: "Do not connect to the nodes (worker, Docker, the agent image, declared resources).") var skipNodeChecks = false
+    @Option(help: "Staging bandwidth of each node, for inventories with a data_cache, e.g. 100MB/s.") var nodeBandwidth: String = "100MB/s"
+
+    func validate() throws {
+        guard let bw = parseDecimalByteSize(nodeBandwidth), bw > 0 else {
+            throw ValidationError("--node-bandwidth: '\(nodeBandwidth)' is not a rate such as 100MB/s")
+        }
+    }
 
     struct Output: Encodable {
         var sweep: String
@@ -31,6 +39,12 @@ struct Plan: ParsableCommand {
         var first_pass1_hours: [String: Double]
         var splits: [String: Int]
         var note: String
+        /// With a data_cache in the inventory: the coordinator's own instance simulated on it with lazy staging at
+        /// --node-bandwidth (dataset sizes from the mle-bench checkout).
+        var staged_makespan_hours: Double?
+        var bytes_staged_tb: Double?
+        var min_bytes_tb: Double?
+        var staging_hours: Double?
     }
 
     func run() throws {
@@ -38,8 +52,8 @@ struct Plan: ParsableCommand {
         try runPreflight(setup, probeNodes: !skipNodeChecks)
         let est = setup.estimate
         let profiles = setup.profilesByName
-        let sim = Simulation(
-            nodes: setup.inventory.nodes.map { Simulation.Node(name: $0.name, capacity: Resources($0)) },
+        let sim = PodiumScheduler.Simulation(
+            nodes: setup.inventory.nodes.map { PodiumScheduler.Simulation.Node(name: $0.name, capacity: Resources($0)) },
             runs: setup.runs.enumerated().map { i, r in
                 QueuedRun(id: r.id, competition: r.competition, attempt: r.attempt, budgetSeconds: r.budget.seconds,
                           needs: Resources(profiles[r.profile]!), sequence: i)
@@ -47,7 +61,18 @@ struct Plan: ParsableCommand {
             policy: .firstAttemptsThenLongest).run()
         var splits = [String: Int]()
         for c in setup.competitions { splits[c.split ?? "custom", default: 0] += 1 }
-        let out = Output(
+        // Lazy staging where the inventory declares data caches: the coordinator's instance on the inventory.
+        let lazyBytes = PodiumDST.Simulation.Workload.lazyDataBytes(setup)
+        var staged: PodiumDST.Simulation.Result?
+        if !lazyBytes.isEmpty {
+            var w = PodiumDST.Simulation.Workload.inventory(setup, policy: .firstAttemptsThenLongest, dataBytes: lazyBytes)
+            w.nodeBandwidth = Double(parseDecimalByteSize(nodeBandwidth)!)
+            var o = PodiumDST.Simulation.Options(seed: 1)
+            o.deadline = 100_000 * 3600
+            o.maxSteps = .max
+            staged = PodiumDST.Simulation(options: o, workload: w).run()
+        }
+        var out = Output(
             sweep: setup.config.sweep, runs: est.runs, competitions: setup.competitions.count, attempts: setup.config.attempts,
             budgets_hours: setup.config.budgets.map(\.hours), profiles: setup.config.hardware.map(\.name),
             nodes: setup.inventory.nodes.count, gpus: setup.inventory.totalGPUs,
@@ -56,6 +81,12 @@ struct Plan: ParsableCommand {
             simulated_makespan_hours: sim.makespan_hours, first_pass1_hours: sim.first_pass1_hours,
             splits: splits,
             note: "lower bound = max(resource-hours ÷ capacity, longest run); simulated = this grid on this inventory with podium's scheduler, full budgets, no failures")
+        if let staged {
+            out.staged_makespan_hours = staged.makespanHours
+            out.bytes_staged_tb = Double(staged.bytesStaged) / 1e12
+            out.min_bytes_tb = Double(lazyBytes.values.reduce(0, +)) / 1e12
+            out.staging_hours = staged.stagingHours
+        }
         if format == .json { try printJSON(out); return }
         print("sweep \(out.sweep): \(out.runs) runs = \(out.competitions) competitions × \(setup.config.budgets.count) budgets × \(out.profiles.count) profiles × \(out.attempts) attempts")
         print("budgets: \(setup.config.budgets.map(\.description).joined(separator: ", ")); profiles: \(out.profiles.joined(separator: ", "))")
@@ -63,6 +94,9 @@ struct Plan: ParsableCommand {
         print("GPU-hours: \(fixed(out.gpu_hours, 2)); CPU-hours: \(fixed(out.cpu_hours, 2))")
         print("makespan lower bound: \(fixed(out.makespan_lower_bound_hours, 3)) h (\(fixed(out.makespan_lower_bound_hours * 60, 1)) min); simulated: \(fixed(out.simulated_makespan_hours, 3)) h")
         print("splits: " + splits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        if let m = out.staged_makespan_hours, let b = out.bytes_staged_tb, let minimum = out.min_bytes_tb {
+            print("with lazy staging into the nodes' data caches at \(nodeBandwidth): makespan \(fixed(m, 2)) h; \(fixed(b, 3)) TB staged (each dataset once: \(fixed(minimum, 3)) TB), \(fixed(out.staging_hours ?? 0, 2)) node-hours copying")
+        }
     }
 }
 

@@ -113,8 +113,9 @@ struct Simulate: ParsableCommand {
             needsByProfile = Dictionary(uniqueKeysWithValues: setup.config.hardware.map { ($0.name, .init(resources: needs, gpuModel: nil)) })
             capacity = Resources(gpus: n * g, cpus: 0, memoryBytes: 0)
         } else {
-            places = setup.inventory.nodes.map { .init(name: $0.name, capacity: Resources($0), gpuModel: $0.gpuModel, dataCacheBytes: $0.dataCache?.maxBytes) }
-            needsByProfile = setup.profilesByName.mapValues { .init(resources: Resources($0), gpuModel: $0.gpuModel) }
+            let w = PodiumDST.Simulation.Workload.inventory(setup, policy: .fifo)
+            places = w.places
+            needsByProfile = w.needs
             capacity = setup.inventory.nodes.reduce(Resources.zero) { $0 + Resources($1) }
         }
         // The real coordinator instance (scheduler, state machine, lost_after, retries) against simulated places.
