@@ -84,7 +84,9 @@ public struct Scheduler: Sendable {
             if let p = placed.removeValue(forKey: runID), let i = index(of: p.node) {
                 use(i, -1, p.needs)
                 if let key = p.data {
+                    let wasDirty = indexDirty
                     if nodes[i].cache[key] != nil { nodes[i].cache[key]!.users -= 1 }
+                    indexDirty = wasDirty
                     remainingWork[key, default: 0] -= p.work
                 }
             }
@@ -160,6 +162,8 @@ public struct Scheduler: Sendable {
         }
     }
 
+    static let skipBudget = 1024
+
     static func work(_ r: QueuedRun) -> Double { Double(r.budgetSeconds) * (r.needs.gpus > 0 ? Double(r.needs.gpus) : r.needs.cpus) }
 
     /// Greedy list scheduling in policy order; a run that fits nowhere now does not block smaller ones behind it.
@@ -173,8 +177,12 @@ public struct Scheduler: Sendable {
         rebuildIndexIfNeeded()
         var out = [SchedulerDirective]()
         var deferred = false
+        // Runs that wait for their data's holders are passed over; after this many in a row with nothing placed, the
+        // pass ends (every competition has runs near the front of the queue, so the ones that can go are found early,
+        // and a 100,000-run queue is not walked for every freed slot).
+        var skipped = 0
         var i = head
-        while i < queue.count && (freeTotal.gpus > 0 || (zeroGPUWaiting > 0 && freeTotal.cpus > 1e-9)) {
+        while i < queue.count && (freeTotal.gpus > 0 || (zeroGPUWaiting > 0 && freeTotal.cpus > 1e-9)) && skipped < Self.skipBudget {
             defer { i += 1 }
             if gone[i] { continue }
             let run = queue[i]
@@ -198,7 +206,11 @@ public struct Scheduler: Sendable {
             } else {
                 n = bestNode(for: run.needs, gpuModel: run.gpuModel, data: nil)
             }
-            guard let n else { continue }
+            guard let n else {
+                if run.dataBytes > 0 { skipped += 1 }
+                continue
+            }
+            skipped = 0
             place(queue: i, on: n, &out)
         }
         if deferred { replicateOntoIdleNodes(&out) }
@@ -228,6 +240,9 @@ public struct Scheduler: Sendable {
     /// Records that node n holds (or is being sent) the competition's data, evicting least recently used data no
     /// placed run uses to fit the cache budget.
     private mutating func hold(_ key: String, bytes: Int64, on n: Int) {
+        // The cache is not part of the node index: keep the index's state as it was (`nodes`' didSet marks it dirty).
+        let wasDirty = indexDirty
+        defer { indexDirty = wasDirty }
         if nodes[n].cache[key] == nil {
             if let budget = nodes[n].cacheBudget {
                 while nodes[n].cacheUsed + bytes > budget,
@@ -291,24 +306,30 @@ public struct Scheduler: Sendable {
     /// Nodes with room left after every run had its turn take the waiting run whose competition has the most waiting
     /// work per holder (its data is copied there), one at a time, until nothing more fits.
     private mutating func replicateOntoIdleNodes(_ out: inout [SchedulerDirective]) {
-        var placedSome = true
-        while placedSome && (freeTotal.gpus > 0 || (zeroGPUWaiting > 0 && freeTotal.cpus > 1e-9)) {
-            placedSome = false
-            var best: (score: Double, index: Int, node: Int)?
+        var excluded = Set<String>()  // competitions no node can take now
+        while freeTotal.gpus > 0 || (zeroGPUWaiting > 0 && freeTotal.cpus > 1e-9) {
+            // Each waiting competition's first run in policy order, scored without looking at nodes; then a node for the
+            // best one only (a node search per candidate would cost nodes × competitions per placement).
+            var best: (score: Double, index: Int)?
             var seen = Set<String>()
+            let waitingCompetitions = waitingWork.values.filter { $0 > 1e-9 }.count
             for i in head..<queue.count where !gone[i] && queue[i].dataBytes > 0 && !seen.contains(queue[i].competition) {
+                if seen.count >= waitingCompetitions { break }
                 let run = queue[i]
                 seen.insert(run.competition)
-                guard run.needs.fits(in: freeTotal), let n = bestNode(for: run.needs, gpuModel: run.gpuModel, data: run) else { continue }
+                guard !excluded.contains(run.competition), run.needs.fits(in: freeTotal) else { continue }
                 // A competition nobody holds yet comes first (it has to go somewhere); then the one whose waiting work
-                // weighs most on each holder.
+                // weighs most on each holder, per byte to copy.
                 let holderCount = holders[run.competition]?.count ?? 0
                 let score = holderCount == 0 ? .infinity : (waitingWork[run.competition] ?? 0) / Double(holderCount) / (Double(run.dataBytes) + 1e9)
-                if best == nil || score > best!.score { best = (score, i, n) }
+                if best == nil || score > best!.score { best = (score, i) }
             }
-            if let b = best {
-                place(queue: b.index, on: b.node, &out)
-                placedSome = true
+            guard let b = best else { return }
+            let run = queue[b.index]
+            if let n = bestNode(for: run.needs, gpuModel: run.gpuModel, data: run) {
+                place(queue: b.index, on: n, &out)
+            } else {
+                excluded.insert(run.competition)
             }
         }
     }
