@@ -155,12 +155,18 @@ extension GradingService {
         }
         let answers: CSVTable
         do { answers = try grader.loadAnswers(path: answersPath) } catch { throw .unavailable("answers: \(error)") }
+        let submission: CSVTable
+        do { submission = try CSVTable.read(path: submissionPath) } catch {
+            if case .unavailable = error { throw error }
+            return invalid("\(error)")
+        }
         do {
-            _ = try grader.score(submission: try CSVTable.read(path: submissionPath), answers: answers)
+            _ = try grader.score(submission: submission, answers: answers)
             return (true, "Submission is valid.")
         } catch {
             if case .unavailable = error { throw error }
-            return invalid("\(error)")
+            // The verdict is the grader's; the words are MLE-bench's where podium knows them.
+            return invalid(MLEBenchMessages.message(competition: competition.id, submission: submission, answers: answers) ?? "\(error)")
         }
     }
 }

@@ -38,13 +38,7 @@ struct Agents: ParsableCommand {
     }
 
     func run() throws {
-        let dir: String
-        if let mlebenchDir { dir = mlebenchDir } else {
-            guard let c = try? SweepConfig.load(path: "scheduler.json") else {
-                throw ConfigError(path: "--mlebench-dir", found: "nothing (and no ./scheduler.json)", expected: "an mle-bench checkout directory")
-            }
-            dir = c.mlebenchDir
-        }
+        let dir = try mlebenchDirOrDefault(mlebenchDir)
         let env = ProcessInfo.processInfo.environment
         let rows = try AgentRegistry.load(mlebenchDir: dir).map { a in
             Row(id: a.id, image: a.image, start: a.start, kwargs_type: a.kwargsType.rawValue,

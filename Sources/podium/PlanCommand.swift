@@ -118,13 +118,7 @@ struct Competitions: ParsableCommand {
     }
 
     func run() throws {
-        let dir: String
-        if let mlebenchDir { dir = mlebenchDir } else {
-            guard let c = try? SweepConfig.load(path: "scheduler.json") else {
-                throw ConfigError(path: "--mlebench-dir", found: "nothing (and no ./scheduler.json)", expected: "an mle-bench checkout directory")
-            }
-            dir = c.mlebenchDir
-        }
+        let dir = try mlebenchDirOrDefault(mlebenchDir)
         let reg = try CompetitionRegistry.load(mlebenchDir: dir)
         let ids = try split.map { try reg.ids(inSplit: $0, source: "--split") } ?? reg.competitions.keys.sorted()
         let rows: [Row] = ids.compactMap { id in

@@ -78,6 +78,15 @@ struct SweepOptions: ParsableArguments {
     }
 }
 
+/// `--mlebench-dir`, else the mlebench_dir of ./scheduler.json (the commands that read a checkout without a sweep).
+func mlebenchDirOrDefault(_ given: String?) throws -> String {
+    if let given { return given }
+    guard let c = try? SweepConfig.load(path: "scheduler.json") else {
+        throw ConfigError(path: "--mlebench-dir", found: "nothing (and no ./scheduler.json)", expected: "an mle-bench checkout directory")
+    }
+    return c.mlebenchDir
+}
+
 /// Encodes as sorted, slash-preserving JSON on one line.
 func printJSON<T: Encodable>(_ value: T) throws {
     let enc = JSONEncoder()
