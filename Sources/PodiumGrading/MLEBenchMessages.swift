@@ -2,7 +2,7 @@
 /// order, each with the message it raises (`InvalidSubmissionError`). Applied only after podium's verified grader has
 /// already found the submission invalid, so a verdict never changes here: this is wording, for agents that read
 /// `/validate` as they would under MLE-bench. Competitions (or defects) not listed keep podium's own message.
-/// Covered so far: the Lite ("low") split.
+/// Covered so far: the Lite ("low") split, and the column/row/id checks of most of the medium split.
 enum MLEBenchMessages {
     enum Check {
         /// A required column is missing.
@@ -25,6 +25,20 @@ enum MLEBenchMessages {
         case exactColumns([String], @Sendable ([String]) -> String)
         /// A column of the answers other than the id is missing: message from the answers' class columns.
         case answerColumns(idColumn: String, @Sendable ([String]) -> String)
+        /// A value of the column is missing (an NA token or empty).
+        case missing(String, String)
+        /// Some answer id is not among the submission's ids.
+        case idsSuperset(String, String)
+        /// The first column is not this one.
+        case firstColumn(String, String)
+        /// The columns after the first are not the answers' (in order).
+        case sameColumnsAsAnswers(String)
+        /// Column counts differ (the id column not counted): (submission's, answers') → message.
+        case columnCount(@Sendable (Int, Int) -> String)
+        /// Answer columns (but the id) missing from the submission, as a Python set: message from them.
+        case missingAnswerColumns(idColumn: String, @Sendable (String) -> String)
+        /// One of these columns is missing (others may be there): message from the submission's header.
+        case exactColumnsSubset([String], @Sendable ([String]) -> String)
     }
 
     static func message(competition: String, submission s: CSVTable, answers a: CSVTable) -> String? {
@@ -56,6 +70,24 @@ enum MLEBenchMessages {
                 if ss != aa { return m(ss, aa) }
             case .exactColumns(let cs, let m):
                 if Set(s.header) != Set(cs) || s.header.count != cs.count { return m(s.header) }
+            case .missing(let c, let m):
+                guard let i = s.columnIndex(c) else { continue }
+                if s.rows.contains(where: { naTokens.contains(trimmedCell($0[i])) }) { return m }
+            case .idsSuperset(let c, let m):
+                guard let si = s.columnIndex(c), let ai = a.columnIndex(c) else { continue }
+                let have = Set(s.rows.map { trimmedCell($0[si]) })
+                if a.rows.contains(where: { !have.contains(trimmedCell($0[ai])) }) { return m }
+            case .firstColumn(let c, let m):
+                if s.header.first != c { return m }
+            case .sameColumnsAsAnswers(let m):
+                if Array(s.header.dropFirst()) != Array(a.header.dropFirst()) { return m }
+            case .columnCount(let m):
+                if s.header.count != a.header.count { return m(s.header.count - 1, a.header.count - 1) }
+            case .missingAnswerColumns(let id, let m):
+                let missing = a.header.filter { $0 != id && s.columnIndex($0) == nil }
+                if !missing.isEmpty { return m("{" + missing.map { "'\($0)'" }.joined(separator: ", ") + "}") }
+            case .exactColumnsSubset(let cs, let m):
+                if cs.contains(where: { s.columnIndex($0) == nil }) { return m(s.header) }
             case .answerColumns(let id, let m):
                 let classes = a.header.filter { $0 != id }
                 if classes.contains(where: { s.columnIndex($0) == nil }) { return m(classes) }
@@ -143,6 +175,111 @@ enum MLEBenchMessages {
         t["tabular-playground-series-dec-2021"] = [.column("Cover_Type", "Submission must have a `Cover_Type` column"),
                                                    .rows { _, _ in "Submission must have the same length as the answers." },
                                                    .ids("Id", "Submission and Answers `Id`'s do not match")]
+        // Medium split: the column, row-count and id checks (other defects keep podium's words for now).
+        func three(_ c: String, _ col: [Check], rows: String?, ids: (String, String)?) {
+            var checks = col
+            if let rows { checks.append(.rows { _, _ in rows }) }
+            if let ids { checks.append(.ids(ids.0, ids.1)) }
+            t[c] = checks
+        }
+        t["AI4Code"] = [.anyColumn(["id", "cell_order"]) { _ in "Submission must have 'id' and 'cell_order' columns" },
+                        .rows { _, _ in "Submission and answers must have the same length" },
+                        .ids("id", "Submission and answers must have the same ids")]
+        t["alaska2-image-steganalysis"] = [.column("Label", "Submission must have a 'Label' column"),
+                                           .missing("Label", "Submission cannot contain NaNs"),
+                                           .rows { _, _ in "Submission and answers must have the same length" },
+                                           .ids("Id", "Submission and answers must have the same ids")]
+        t["billion-word-imputation"] = [.column("sentence", "Missing sentence column in submission"),
+                                        .rows { s, a in "Submission and answers have different lengths: \(s) vs \(a)" },
+                                        .ids("id", "Submission and answers should contain the same IDs")]
+        for (c, id, target) in [("cassava-leaf-disease-classification", "image_id", "label"),
+                                ("cdiscount-image-classification-challenge", "_id", "category_id"),
+                                ("iwildcam-2020-fgvc7", "Id", "Category"),
+                                ("tensorflow-speech-recognition-challenge", "fname", "label")] {
+            three(c, [.column(target, "Submission must have a `\(target)` column")], rows: "Submission must have the same length as the answers.",
+                  ids: (id, "Submission and Answers `\(id)`'s do not match"))
+        }
+        three("chaii-hindi-and-tamil-question-answering", [.column("PredictionString", "Submission must have a `PredictionString` column")],
+              rows: "Submission should be the same length as the answers", ids: ("id", "Submission does not contain same IDs as test"))
+        t["champs-scalar-coupling"] = [.column("scalar_coupling_constant", "Target column scalar_coupling_constant not found in submission DataFrame.")]
+        three("facebook-recruiting-iii-keyword-extraction", [.column("Tags", "Submission DataFrame must have a 'Tags' column.")],
+              rows: "Submission DataFrame must have the same number of rows as the answers DataFrame.", ids: ("Id", "Submission and answers must have matching 'Id's."))
+        t["google-quest-challenge"] = [.columnCount { s, a in "Submission has \(s) columns, expected \(a)" },
+                                       .missingAnswerColumns(idColumn: "qa_id") { "Submission is missing the following columns: \($0)" },
+                                       .rows { _, _ in "Submission and answers have different lengths" }]
+        t["freesound-audio-tagging-2019"] = [.firstColumn("fname", "Submission must have an 'fname' column"),
+                                             .sameColumnsAsAnswers("Submission classes do not match expected classes"),
+                                             .rows { _, _ in "Submission and answers must have the same length" },
+                                             .ids("fname", "Submission and answers must have the same ids")]
+        t["h-and-m-personalized-fashion-recommendations"] = [
+            .exactColumns(["customer_id", "prediction"]) { _ in "Submission DataFrame must have 'customer_id' and 'prediction' columns." },
+            .idsSuperset("customer_id", "Submission customer_id must be a superset of answers customer_id")]
+        t["osic-pulmonary-fibrosis-progression"] = [.column("Confidence", "Submission DataFrame must have a 'Confidence' column."),
+                                                    .numeric("FVC", "FVC column in submission must be numeric.")]
+        for c in ["herbarium-2020-fgvc7", "herbarium-2021-fgvc8", "herbarium-2022-fgvc9"] {
+            t[c] = [.anyColumn(["Id", "Predicted"]) { _ in "Submission must have 'Id' and 'Predicted' columns" },
+                    .rows { s, a in "Submission length \(s) != answers length \(a)" },
+                    .ids("Id", "Submission and answers have mismatched 'Id' columns")]
+        }
+        t["inaturalist-2019-fgvc6"] = [.anyColumn(["id", "predicted"]) { _ in "Submission must have 'id' and 'predicted' columns" },
+                                       .rows { s, a in "Submission length \(s) != answers length \(a)" },
+                                       .ids("id", "Submission and answers have mismatched 'id' columns")]
+        t["hotel-id-2021-fgvc8"] = [.column("hotel_id", "Submission is missing `hotel_id` column"), .ids("image", "Submission and answers have different ids")]
+        t["hubmap-kidney-segmentation"] = [.column("predicted", "Submission is missing the 'predicted' column"),
+                                           .rows { s, a in "Submission has \(s) rows while answers has \(a) rows" },
+                                           .ids("id", "Submission and answers have different id values")]
+        t["icecube-neutrinos-in-deep-ice"] = [.exactColumns(["event_id", "azimuth", "zenith"]) { _ in "Submission must contain columns 'azimuth','zenith' and 'event_id'" },
+                                              .rows { _, _ in "Submission and answers must have the same length" },
+                                              .ids("event_id", "Submission and answers must have the same event_ids"),
+                                              .numeric("azimuth", "Azimuth must be a number"),
+                                              .missing("zenith", "Zenith must not be infinite")]
+        three("imet-2020-fgvc7", [.column("attribute_ids", "Submission DataFrame must have a 'attribute_ids' column.")],
+              rows: "Submission and answers DataFrames must have the same number of rows.", ids: ("id", "Submission and answers DataFrames must have matching 'id' columns."))
+        three("jigsaw-unintended-bias-in-toxicity-classification", [.column("prediction", "Submission DataFrame must have a 'prediction' column.")],
+              rows: nil, ids: ("id", "IDs in the submission and answers DataFrames do not match."))
+        t["kuzushiji-recognition"] = [.anyColumn(["image_id", "labels"]) { _ in "Submission must have columns 'image_id' and 'labels'." },
+                                      .rows { s, a in "Submission has \(s) rows, but expected \(a) rows." },
+                                      .ids("image_id", "Submission image_id codes don't match solution.")]
+        three("learning-agency-lab-automated-essay-scoring-2", [.column("score", "Submission must contain the target column 'score'")],
+              rows: nil, ids: ("essay_id", "Submission must contain the same ids as the answers"))
+        t["multi-modal-gesture-recognition"] = [.column("Sequence", "Submission must have a 'Sequence' column"),
+                                                .rows { _, _ in "Submission and answers must have the same length" },
+                                                .ids("Id", "Submission and answers must have the same ids")]
+        t["petfinder-pawpularity-score"] = [.column("Pawpularity", "Missing Pawpularity column in submission"),
+                                            .ids("Id", "IDs in submission do not match IDs in answers"),
+                                            .missing("Pawpularity", "Pawpularity in submission should be between 1 and 100"),
+                                            .range("Pawpularity", 1, 100, "Pawpularity in submission should be between 1 and 100")]
+        three("plant-pathology-2021-fgvc8", [.column("labels", "Submission DataFrame must have a 'labels' column.")],
+              rows: "Submission and answers DataFrames must have the same number of rows.", ids: ("image", "Submission and answers DataFrames must have matching 'image' columns."))
+        t["seti-breakthrough-listen"] = aucROC(id: "id", target: "target")
+        t["statoil-iceberg-classifier-challenge"] = [.column("is_iceberg", "Submission is missing `is_iceberg` column"),
+                                                     .ids("id", "Submission and answers have different id's"),
+                                                     .range("is_iceberg", 0, 1, "All values in submission `is_iceberg` must be between 0 and 1.")]
+        t["tgs-salt-identification-challenge"] = [
+            .exactColumns(["id", "rle_mask"]) { "Expected submission to have columns ['id', 'rle_mask'], but got \(pandasIndex($0)) instead!" },
+            .rows { s, a in "Expected submission to have \(a) rows, but got \(s) instead!" },
+            .ids("id", "Expected submission to have the same IDs as answers, but got a different set of IDs!")]
+        three("tweet-sentiment-extraction", [.column("selected_text", "Submission DataFrame must have a 'selected_text' column.")],
+              rows: "Submission and answers DataFrames must have the same number of rows.", ids: ("textID", "Submission and answers DataFrames must have the same textID values."))
+        t["us-patent-phrase-to-phrase-matching"] = [
+            .exactColumnsSubset(["id", "score"]) { "Submission must have columns ['id', 'score'], got \(pandasIndex($0))" },
+            .rows { _, _ in "Submission and answers must have the same number of rows" },
+            .ids("id", "Ids mismatch between submission and answers")]
+        t["uw-madison-gi-tract-image-segmentation"] = [.anyColumn(["id", "class", "predicted"]) { _ in "Submission must have columns: id, class, predicted" }]
+        t["ventilator-pressure-prediction"] = [.column("pressure", "Submission must contain the 'pressure' column"),
+                                               .rows { _, _ in "Submission and answers must have the same length" },
+                                               .ids("id", "Submission and answers must be aligned in id order")]
+        t["whale-categorization-playground"] = [.exactColumns(["Image", "Id"]) { _ in "Submission DataFrame must have 'Image' and 'Id' columns." },
+                                                .rows { _, _ in "Submission and answers DataFrames must have the same number of rows." },
+                                                .ids("Image", "Submission and answers have different Image IDs")]
+        t["lmsys-chatbot-arena"] = [
+            .anyColumn(["winner_model_a", "winner_model_b", "winner_tie"]) { "Submission DataFrame is missing required columns: \(pyList($0))" },
+            .rows { s, a in "Submission DataFrame must have \(a) rows, but has \(s) rows." },
+            .range("winner_model_a", 0, 1, "All values in submission DataFrame must be between 0 and 1."),
+            .range("winner_model_b", 0, 1, "All values in submission DataFrame must be between 0 and 1."),
+            .range("winner_tie", 0, 1, "All values in submission DataFrame must be between 0 and 1."),
+            .sumToOne(idColumn: "id", columns: ["winner_model_a", "winner_model_b", "winner_tie"], "Each row in submission DataFrame must sum to 1."),
+            .ids("id", "Submission and answer IDs do not match after sorting.")]
         return t
     }()
 }

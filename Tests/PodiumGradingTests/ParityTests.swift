@@ -75,7 +75,7 @@ final class ValidationParityTests: XCTestCase {
         let registry = try CompetitionRegistry.load(mlebenchDir: shared + "/mle-bench")
         let service = GradingService(bridge: nil)
         let prefix = "Submission invalid! The attempt to grade the submission has resulted in the following error message:\n"
-        var checked = 0, invalid = 0, sameWords = 0, lowSame = 0, lowInvalid = 0
+        var checked = 0, invalid = 0, sameWords = 0, lowSame = 0, lowInvalid = 0, mediumSame = 0
         var lowDiffer = [String]()
         for split in ["low", "medium", "high"] {
             for id in try FileManager.default.contentsOfDirectory(atPath: "\(root)/\(split)").sorted() {
@@ -93,6 +93,7 @@ final class ValidationParityTests: XCTestCase {
                         if words == why || (why.count == 600 && words.hasPrefix(why)) {
                             sameWords += 1
                             if split == "low" { lowSame += 1 }
+                            if split == "medium" && c.error_type == "InvalidSubmissionError" { mediumSame += 1 }
                         } else if split == "low" && c.error_type == "InvalidSubmissionError" {
                             lowDiffer.append("\(id)/\(file): MLE-bench says \(why.prefix(120)), podium \(words.prefix(120))")
                         }
@@ -118,6 +119,7 @@ final class ValidationParityTests: XCTestCase {
         // keep podium's wording for now).
         XCTAssertEqual(lowSame, lowInvalid, lowDiffer.joined(separator: "\n"))
         XCTAssertEqual(lowInvalid, 71)
-        print("validation parity: \(checked) fixtures, verdicts all equal; \(invalid) invalid, \(sameWords) with MLE-bench's exact error wording (Lite: \(lowSame) of \(lowInvalid) InvalidSubmissionError messages)")
+        XCTAssertGreaterThanOrEqual(mediumSame, 115, "medium split: MLE-bench's words for 115 of 130 so far")
+        print("validation parity: \(checked) fixtures, verdicts all equal; \(invalid) invalid, \(sameWords) with MLE-bench's exact error wording (Lite: \(lowSame) of \(lowInvalid) InvalidSubmissionError messages; medium: \(mediumSame) of 130)")
     }
 }
