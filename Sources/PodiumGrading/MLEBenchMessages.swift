@@ -2,7 +2,8 @@
 /// order, each with the message it raises (`InvalidSubmissionError`). Applied only after podium's verified grader has
 /// already found the submission invalid, so a verdict never changes here: this is wording, for agents that read
 /// `/validate` as they would under MLE-bench. Competitions (or defects) not listed keep podium's own message.
-/// Covered so far: the Lite ("low") split, and the column/row/id checks of most of the medium split.
+/// Covered so far: the Lite ("low") split, and the column, row, id, range and missing-value checks of most of the
+/// medium and high splits.
 enum MLEBenchMessages {
     enum Check {
         /// A required column is missing.
@@ -27,6 +28,27 @@ enum MLEBenchMessages {
         case answerColumns(idColumn: String, @Sendable ([String]) -> String)
         /// A value of the column is missing (an NA token or empty).
         case missing(String, String)
+        /// A row's value of the column does not split into groups of `size` space-separated tokens: message from the count.
+        case tokenGroups(String, Int, @Sendable (Int) -> String)
+        /// In groups of `size` tokens, a token at a position other than `labels` is not a number: message from it.
+        case numericTokens(String, size: Int, labels: Set<Int>, @Sendable (String) -> String)
+        /// The submission does not have this many columns: message from the count it has.
+        case columnTotal(Int, @Sendable (Int) -> String)
+        /// Natural Questions: two rows (`<id>_long`, `<id>_short`) per answer example, and exactly those ids.
+        case longShortRows(@Sendable (Int, Int) -> String)
+        case longShortIDs(String)
+        /// A submission id that the answers do not have: message from it.
+        case unknownID(String, @Sendable (String) -> String)
+        /// The value is not space-separated integers (a missing value reads as 'nan'): message from the bad token.
+        case intTokens(String, @Sendable (String) -> String)
+        /// An RLE value whose starts are not increasing.
+        case rleSorted(String, String)
+        /// Sorted ids compared row by row: (submission's, answers', row) of the first difference → message.
+        case sortedIDsRowByRow(String, @Sendable (String, String, Int) -> String)
+        /// The whole value, when its tokens do not come in groups of `size`.
+        case tokenGroupsWhole(String, Int, @Sendable (String) -> String)
+        /// The sets of ids differ (answers may hold several rows per id).
+        case idSet(String, String)
         /// Some answer id is not among the submission's ids.
         case idsSuperset(String, String)
         /// The first column is not this one.
@@ -73,6 +95,58 @@ enum MLEBenchMessages {
             case .missing(let c, let m):
                 guard let i = s.columnIndex(c) else { continue }
                 if s.rows.contains(where: { naTokens.contains(trimmedCell($0[i])) }) { return m }
+            case .tokenGroups(let c, let size, let m):
+                guard let i = s.columnIndex(c) else { continue }
+                for r in s.rows {
+                    let n = trimmedCell(r[i]).split(separator: " ").count
+                    if n % size != 0 { return m(n) }
+                }
+            case .numericTokens(let c, let size, let labels, let m):
+                guard let i = s.columnIndex(c) else { continue }
+                for r in s.rows {
+                    for (k, tok) in trimmedCell(r[i]).split(separator: " ").enumerated() where !labels.contains(k % size) && Double(tok) == nil {
+                        return m(String(tok))
+                    }
+                }
+            case .columnTotal(let n, let m):
+                if s.header.count != n { return m(s.header.count) }
+            case .longShortRows(let m):
+                if s.rows.count != 2 * a.rows.count { return m(s.rows.count, a.rows.count) }
+            case .longShortIDs(let m):
+                guard let si = s.columnIndex("example_id") else { continue }
+                let want = a.rows.flatMap { ["\($0[0])_long", "\($0[0])_short"] }.sorted()
+                if s.rows.map({ trimmedCell($0[si]) }).sorted() != want { return m }
+            case .unknownID(let c, let m):
+                guard let si = s.columnIndex(c), let ai = a.columnIndex(c) else { continue }
+                let known = Set(a.rows.map { trimmedCell($0[ai]) })
+                if let r = s.rows.first(where: { !known.contains(trimmedCell($0[si])) }) { return m(trimmedCell(r[si])) }
+            case .intTokens(let c, let m):
+                guard let i = s.columnIndex(c) else { continue }
+                for r in s.rows {
+                    let cell = trimmedCell(r[i])
+                    let text = naTokens.contains(cell) ? "nan" : cell
+                    if let bad = text.split(separator: " ").first(where: { Int($0) == nil }) { return m(String(bad)) }
+                }
+            case .rleSorted(let c, let m):
+                guard let i = s.columnIndex(c) else { continue }
+                for r in s.rows {
+                    let nums = trimmedCell(r[i]).split(separator: " ").compactMap { Int($0) }
+                    let starts = stride(from: 0, to: nums.count - 1, by: 2).map { nums[$0] }
+                    if zip(starts, starts.dropFirst()).contains(where: { $0 >= $1 }) { return m }
+                }
+            case .sortedIDsRowByRow(let c, let m):
+                guard let si = s.columnIndex(c), let ai = a.columnIndex(c), s.rows.count == a.rows.count else { continue }
+                let sv = s.rows.map { trimmedCell($0[si]) }.sorted(), av = a.rows.map { trimmedCell($0[ai]) }.sorted()
+                if let k = sv.indices.first(where: { sv[$0] != av[$0] }) { return m(sv[k], av[k], k) }
+            case .tokenGroupsWhole(let c, let size, let m):
+                guard let i = s.columnIndex(c) else { continue }
+                for r in s.rows {
+                    let cell = trimmedCell(r[i])
+                    if !naTokens.contains(cell), cell.split(separator: " ").count % size != 0 { return m(cell) }
+                }
+            case .idSet(let c, let m):
+                guard let si = s.columnIndex(c), let ai = a.columnIndex(c) else { continue }
+                if Set(s.rows.map { trimmedCell($0[si]) }) != Set(a.rows.map { trimmedCell($0[ai]) }) { return m }
             case .idsSuperset(let c, let m):
                 guard let si = s.columnIndex(c), let ai = a.columnIndex(c) else { continue }
                 let have = Set(s.rows.map { trimmedCell($0[si]) })
@@ -99,18 +173,26 @@ enum MLEBenchMessages {
     /// Python's repr of a list of strings: ['a', 'b'].
     static func pyList(_ xs: [String]) -> String { "[" + xs.map { "'\($0)'" }.joined(separator: ", ") + "]" }
 
-    /// pandas' repr of an object Index of strings: one line up to 80 characters, else wrapped as pandas does.
+    /// pandas' repr of an object Index of strings, wrapped as pandas' `format_object_summary` does at 80 columns
+    /// (the last value with 2 columns less); a wrapped list puts `dtype` on a line of its own.
     static func pandasIndex(_ xs: [String]) -> String {
-        let one = "Index(\(pyList(xs)), dtype='object')"
-        if one.count <= 80 { return one }
-        var lines = [String](), line = "Index(["
-        for (k, x) in xs.enumerated() {
-            let item = "'\(x)'" + (k < xs.count - 1 ? "," : "")
-            if line.count + item.count + 1 > 80 && line != "Index([" { lines.append(line); line = "       " + item }
-            else { line += (line == "Index([" ? "" : " ") + item }
+        guard !xs.isEmpty else { return "Index([], dtype='object')" }
+        let items = xs.map { "'\($0)'" }
+        let indent = "\n       "  // a newline and len("Index") + 2 spaces
+        var summary = "", line = indent
+        func rstrip(_ t: String) -> String { String(t.reversed().drop(while: { $0 == " " }).reversed()) }
+        func extend(_ value: String, _ width: Int) {
+            if rstrip(line).count + rstrip(value).count >= width {
+                summary += rstrip(line)
+                line = indent
+            }
+            line += value
         }
-        lines.append(line + "],")
-        return lines.joined(separator: "\n") + "\n      dtype='object')"
+        for item in items.dropLast() { extend(item + ", ", 80) }
+        extend(items.last!, 78)
+        summary += line
+        let body = "[" + summary.dropFirst(indent.count)
+        return body.contains("\n") ? "Index(" + body + "],\n      dtype='object')" : "Index(" + body + "], dtype='object')"
     }
 
     /// MLE-bench's shared ROC AUC grader ("auc-roc" in config.yaml).
@@ -204,8 +286,8 @@ enum MLEBenchMessages {
         t["champs-scalar-coupling"] = [.column("scalar_coupling_constant", "Target column scalar_coupling_constant not found in submission DataFrame.")]
         three("facebook-recruiting-iii-keyword-extraction", [.column("Tags", "Submission DataFrame must have a 'Tags' column.")],
               rows: "Submission DataFrame must have the same number of rows as the answers DataFrame.", ids: ("Id", "Submission and answers must have matching 'Id's."))
-        t["google-quest-challenge"] = [.columnCount { s, a in "Submission has \(s) columns, expected \(a)" },
-                                       .missingAnswerColumns(idColumn: "qa_id") { "Submission is missing the following columns: \($0)" },
+        t["google-quest-challenge"] = [.missingAnswerColumns(idColumn: "qa_id") { "Submission is missing the following columns: \($0)" },
+                                       .columnCount { s, a in "Submission has \(s) columns, expected \(a)" },
                                        .rows { _, _ in "Submission and answers have different lengths" }]
         t["freesound-audio-tagging-2019"] = [.firstColumn("fname", "Submission must have an 'fname' column"),
                                              .sameColumnsAsAnswers("Submission classes do not match expected classes"),
@@ -215,7 +297,8 @@ enum MLEBenchMessages {
             .exactColumns(["customer_id", "prediction"]) { _ in "Submission DataFrame must have 'customer_id' and 'prediction' columns." },
             .idsSuperset("customer_id", "Submission customer_id must be a superset of answers customer_id")]
         t["osic-pulmonary-fibrosis-progression"] = [.column("Confidence", "Submission DataFrame must have a 'Confidence' column."),
-                                                    .numeric("FVC", "FVC column in submission must be numeric.")]
+                                                    .numeric("FVC", "FVC column in submission must be numeric."),
+                                                    .unknownID("Patient_Week") { "Patient_Week \($0) in submission does not exist in answers" }]
         for c in ["herbarium-2020-fgvc7", "herbarium-2021-fgvc8", "herbarium-2022-fgvc9"] {
             t[c] = [.anyColumn(["Id", "Predicted"]) { _ in "Submission must have 'Id' and 'Predicted' columns" },
                     .rows { s, a in "Submission length \(s) != answers length \(a)" },
@@ -239,12 +322,14 @@ enum MLEBenchMessages {
               rows: nil, ids: ("id", "IDs in the submission and answers DataFrames do not match."))
         t["kuzushiji-recognition"] = [.anyColumn(["image_id", "labels"]) { _ in "Submission must have columns 'image_id' and 'labels'." },
                                       .rows { s, a in "Submission has \(s) rows, but expected \(a) rows." },
-                                      .ids("image_id", "Submission image_id codes don't match solution.")]
+                                      .ids("image_id", "Submission image_id codes don't match solution."),
+                                      .tokenGroupsWhole("labels", 3) { "Malformed prediction string: \($0)" }]
         three("learning-agency-lab-automated-essay-scoring-2", [.column("score", "Submission must contain the target column 'score'")],
               rows: nil, ids: ("essay_id", "Submission must contain the same ids as the answers"))
         t["multi-modal-gesture-recognition"] = [.column("Sequence", "Submission must have a 'Sequence' column"),
                                                 .rows { _, _ in "Submission and answers must have the same length" },
-                                                .ids("Id", "Submission and answers must have the same ids")]
+                                                .ids("Id", "Submission and answers must have the same ids"),
+                                                .intTokens("Sequence") { "Submission sequences must be integers separated by spaces. Failed to convert Sequence to list of integers: invalid literal for int() with base 10: '\($0)'" }]
         t["petfinder-pawpularity-score"] = [.column("Pawpularity", "Missing Pawpularity column in submission"),
                                             .ids("Id", "IDs in submission do not match IDs in answers"),
                                             .missing("Pawpularity", "Pawpularity in submission should be between 1 and 100"),
@@ -258,7 +343,8 @@ enum MLEBenchMessages {
         t["tgs-salt-identification-challenge"] = [
             .exactColumns(["id", "rle_mask"]) { "Expected submission to have columns ['id', 'rle_mask'], but got \(pandasIndex($0)) instead!" },
             .rows { s, a in "Expected submission to have \(a) rows, but got \(s) instead!" },
-            .ids("id", "Expected submission to have the same IDs as answers, but got a different set of IDs!")]
+            .ids("id", "Expected submission to have the same IDs as answers, but got a different set of IDs!"),
+            .rleSorted("rle_mask", "Error decoding RLE masks: The pairs in the RLE string must be sorted.")]
         three("tweet-sentiment-extraction", [.column("selected_text", "Submission DataFrame must have a 'selected_text' column.")],
               rows: "Submission and answers DataFrames must have the same number of rows.", ids: ("textID", "Submission and answers DataFrames must have the same textID values."))
         t["us-patent-phrase-to-phrase-matching"] = [
@@ -280,6 +366,61 @@ enum MLEBenchMessages {
             .range("winner_tie", 0, 1, "All values in submission DataFrame must be between 0 and 1."),
             .sumToOne(idColumn: "id", columns: ["winner_model_a", "winner_model_b", "winner_tie"], "Each row in submission DataFrame must sum to 1."),
             .ids("id", "Submission and answer IDs do not match after sorting.")]
+        t["tensorflow2-question-answering"] = [
+            .anyColumn(["example_id", "PredictionString"]) { _ in "Submission requires 'example_id' and 'PredictionString' columns." },
+            .longShortRows { s, a in "Submission length \(s) != 2 * answers length \(a)" },
+            .longShortIDs("Submission example_ids do not match expected_ids. Please ensure you have a long and short answer for each example_id in the answers.")]
+        // High split.
+        for (c, id, col) in [("3d-object-detection-for-autonomous-vehicles", "Id", "PredictionString"),
+                             ("bms-molecular-translation", "image_id", "InChI"),
+                             ("siim-covid19-detection", "id", "PredictionString")] {
+            t[c] = [.column(col, "Submission must have a '\(col)' column"),
+                    .rows { _, _ in "Submission and answers must have the same length" },
+                    .ids(id, "Submission and answers must have the same ids")]
+        }
+        t["3d-object-detection-for-autonomous-vehicles"]! += [
+            .tokenGroups("PredictionString", 9) { "Prediction string must have 9 tokens per object, but got \($0) tokens" }]
+        t["siim-covid19-detection"]! += [
+            .numericTokens("PredictionString", size: 6, labels: [0]) { "Could not parse PredictionString: could not convert string to float: '\($0)'" }]
+        let covid = ["id_seqpos", "reactivity", "deg_Mg_pH10", "deg_Mg_50C", "deg_pH10", "deg_50C"]
+        t["google-research-identify-contrails-reduce-global-warming"] = [
+            .exactColumnsSubset(["record_id", "encoded_pixels"]) { "Expected submission to have columns ['record_id', 'encoded_pixels'], but got \(pandasIndex($0)) instead!" },
+            .rows { s, a in "Expected submission to have \(a) rows, but got \(s) instead!" },
+            .idSet("record_id", "Expected submission to have the same record_id's as answers, but got a different set of record_id's!")]
+        let votes = ["seizure_vote", "lpd_vote", "gpd_vote", "lrda_vote", "grda_vote", "other_vote"]
+        t["hms-harmful-brain-activity-classification"] = [
+            .anyColumn(votes) { _ in "Submission must contain all target columns: \(pyList(votes))" },
+            .rows { _, _ in "Submission and answers must have the same length" },
+            .ids("eeg_id", "Submission and answers must have the same IDs"),
+            .sumToOne(idColumn: "eeg_id", columns: votes, "Submission probabilities must add to 1 for each row")]
+        t["iwildcam-2019-fgvc6"] = [.column("Category", "Submission must have 'Category' column"),
+                                    .rows { s, a in "Submission length \(s) != answers length \(a)" },
+                                    .ids("Id", "Submission and answers have mismatched 'Id' columns")]
+        t["nfl-player-contact-detection"] = [.anyColumn(["contact_id", "contact"]) { _ in "Submission must have columns: contact_id, contact" },
+                                             .idSet("contact_id", "Submission contact_id's inconsistent with answers contact_id's"),
+                                             .rows { _, _ in "Submission contact_id's inconsistent with answers contact_id's" }]
+        t["predict-volcanic-eruptions-ingv-oe"] = [.column("time_to_eruption", "Target column time_to_eruption not found in submissions DataFrame.")]
+        t["rsna-2022-cervical-spine-fracture-detection"] = [.column("fractured", "Submission is missing the `fractured` column."),
+                                                            .missing("fractured", "Submission `fractured` values must be between 0 and 1."),
+                                                            .range("fractured", 0, 1, "Submission `fractured` values must be between 0 and 1."),
+                                                            .idSet("row_id", "Submission should contain same ids as answers.")]
+        t["rsna-breast-cancer-detection"] = [.column("cancer", "cancer not in submission"),
+                                             .rows { _, _ in "submission and answers have different lengths" },
+                                             .ids("prediction_id", "prediction_id not aligned")]
+        t["rsna-miccai-brain-tumor-radiogenomic-classification"] = aucROC(id: "BraTS21ID", target: "MGMT_value")
+        t["smartphone-decimeter-2022"] = [
+            .anyColumn(["tripId", "UnixTimeMillis", "LatitudeDegrees", "LongitudeDegrees"]) { "Submission DataFrame must have a '\($0[0])' column." },
+            .rows { _, _ in "Submission and answers DataFrames must have the same number of rows." }]
+        t["stanford-covid-vaccine"] = [
+            .exactColumns(covid) { "Expected the submission to have columns \(pyList(covid)), but instead it has columns \(pandasIndex($0))." },
+            .rows { s, a in "Expected submission to be the same length as answers, but got \(s) instead of \(a)." },
+            .sortedIDsRowByRow("id_seqpos") { "Expected submission to have the same `id_seqpos` as answers, but got `\($0)` instead of `\($1)` on row \($2) of the submission." }]
+        t["vesuvius-challenge-ink-detection"] = [.columnTotal(2) { "Expected 2 indices in the submission DataFrame, but got \($0) indices." },
+                                                 .rows { s, a in "Expected \(a) rows in the submission DataFrame, but got \(s) rows." },
+                                                 .missing("Predicted", "Expected 'Predicted' column to be a string, got <class 'float'>.")]
+        t["vinbigdata-chest-xray-abnormalities-detection"] = [
+            .column("PredictionString", "Submission must have a `PredictionString` column"),
+            .idSet("image_id", "The set of image_ids in the submission must match the set of image_ids in the answers")]
         return t
     }()
 }
