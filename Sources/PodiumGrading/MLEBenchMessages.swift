@@ -2,8 +2,7 @@
 /// order, each with the message it raises (`InvalidSubmissionError`). Applied only after podium's verified grader has
 /// already found the submission invalid, so a verdict never changes here: this is wording, for agents that read
 /// `/validate` as they would under MLE-bench. Competitions (or defects) not listed keep podium's own message.
-/// Covered so far: the Lite ("low") split, and the column, row, id, range and missing-value checks of most of the
-/// medium and high splits.
+/// Covered: every `InvalidSubmissionError` of the 75 competitions' parity fixtures (ValidationParityTests).
 enum MLEBenchMessages {
     enum Check {
         /// A required column is missing.
@@ -37,6 +36,18 @@ enum MLEBenchMessages {
         /// Natural Questions: two rows (`<id>_long`, `<id>_short`) per answer example, and exactly those ids.
         case longShortRows(@Sendable (Int, Int) -> String)
         case longShortIDs(String)
+        /// Rows sorted by the id column, then each other column's values parsed as numbers (pandas' `to_numeric`): the
+        /// first bad value and its position in the sorted column → message.
+        case numericAfterSorting(idColumn: String, @Sendable (String, Int) -> String)
+        /// Per group (first appearance in the answers), the submission's and the answers' row counts: the first that
+        /// differs → message (submission's, answers', group).
+        case rowsPerGroup(String, @Sendable (Int, Int, String) -> String)
+        /// Per id, the number of space-separated tokens of a column differs from the answers'.
+        case tokenCountPerID(idColumn: String, column: String, String)
+        /// Natural Questions PredictionString: "" or start:end spans (short answers also YES / NO) → message from a bad value.
+        case naturalQuestionsFormat(@Sendable (String) -> String)
+        /// Integer ids of the answers missing from the submission, printed as Python prints `set(answers) - set(sub)`.
+        case missingIntIDs(String, @Sendable (String) -> String)
         /// A submission id that the answers do not have: message from it.
         case unknownID(String, @Sendable (String) -> String)
         /// The value is not space-separated integers (a missing value reads as 'nan'): message from the bad token.
@@ -110,12 +121,57 @@ enum MLEBenchMessages {
                 }
             case .columnTotal(let n, let m):
                 if s.header.count != n { return m(s.header.count) }
+            case .numericAfterSorting(let id, let m):
+                guard let ii = s.columnIndex(id) else { continue }
+                let order = s.rows.indices.sorted { trimmedCell(s.rows[$0][ii]) < trimmedCell(s.rows[$1][ii]) }
+                for c in s.header.indices where c != ii {
+                    for (pos, r) in order.enumerated() {
+                        let cell = trimmedCell(s.rows[r][c])
+                        if !naTokens.contains(cell) && Double(cell) == nil { return m(cell, pos) }
+                    }
+                }
+            case .rowsPerGroup(let g, let m):
+                guard let si = s.columnIndex(g), let ai = a.columnIndex(g) else { continue }
+                var sc = [String: Int](), ac = [String: Int](), order = [String]()
+                for r in s.rows { sc[trimmedCell(r[si]), default: 0] += 1 }
+                for r in a.rows {
+                    let k = trimmedCell(r[ai])
+                    if ac[k] == nil { order.append(k) }
+                    ac[k, default: 0] += 1
+                }
+                if let k = order.first(where: { sc[$0, default: 0] != ac[$0] }) { return m(sc[k, default: 0], ac[k]!, k) }
+            case .tokenCountPerID(let id, let col, let m):
+                guard let si = s.columnIndex(id), let sv = s.columnIndex(col), let ai = a.columnIndex(id), let av = a.columnIndex(col) else { continue }
+                var counts = [String: Int]()
+                for r in s.rows { counts[trimmedCell(r[si])] = trimmedCell(r[sv]).split(separator: " ").count }
+                if a.rows.contains(where: { row in
+                    counts[trimmedCell(row[ai])].map { $0 != trimmedCell(row[av]).split(separator: " ").count } ?? false
+                }) { return m }
+            case .naturalQuestionsFormat(let m):
+                guard let ii = s.columnIndex("example_id"), let pi = s.columnIndex("PredictionString") else { continue }
+                func span(_ t: Substring) -> Bool {
+                    let p = t.split(separator: ":", omittingEmptySubsequences: false)
+                    return p.count == 2 && Int(p[0]) != nil && Int(p[1]) != nil
+                }
+                for r in s.rows {
+                    let v = trimmedCell(r[pi])
+                    if naTokens.contains(v) { continue }
+                    let isShort = trimmedCell(r[ii]).hasSuffix("_short")
+                    let ok = isShort ? (v == "YES" || v == "NO" || v.split(separator: " ").allSatisfy(span)) : span(Substring(v))
+                    if !ok { return m(v) }
+                }
             case .longShortRows(let m):
                 if s.rows.count != 2 * a.rows.count { return m(s.rows.count, a.rows.count) }
             case .longShortIDs(let m):
                 guard let si = s.columnIndex("example_id") else { continue }
                 let want = a.rows.flatMap { ["\($0[0])_long", "\($0[0])_short"] }.sorted()
                 if s.rows.map({ trimmedCell($0[si]) }).sorted() != want { return m }
+            case .missingIntIDs(let c, let m):
+                guard let si = s.columnIndex(c), let ai = a.columnIndex(c) else { continue }
+                let sub = s.rows.compactMap { Int(trimmedCell($0[si])) }, ans = a.rows.compactMap { Int(trimmedCell($0[ai])) }
+                guard ans.count == a.rows.count else { continue }  // not integer ids: podium's words
+                let missing = PythonIntSet(ans).subtracting(PythonIntSet(sub))
+                if !missing.elements.isEmpty { return m(missing.repr) }
             case .unknownID(let c, let m):
                 guard let si = s.columnIndex(c), let ai = a.columnIndex(c) else { continue }
                 let known = Set(a.rows.map { trimmedCell($0[ai]) })
@@ -266,7 +322,8 @@ enum MLEBenchMessages {
         }
         t["AI4Code"] = [.anyColumn(["id", "cell_order"]) { _ in "Submission must have 'id' and 'cell_order' columns" },
                         .rows { _, _ in "Submission and answers must have the same length" },
-                        .ids("id", "Submission and answers must have the same ids")]
+                        .ids("id", "Submission and answers must have the same ids"),
+                        .tokenCountPerID(idColumn: "id", column: "cell_order", "Ground truth and predictions must have the same length")]
         t["alaska2-image-steganalysis"] = [.column("Label", "Submission must have a 'Label' column"),
                                            .missing("Label", "Submission cannot contain NaNs"),
                                            .rows { _, _ in "Submission and answers must have the same length" },
@@ -283,7 +340,8 @@ enum MLEBenchMessages {
         }
         three("chaii-hindi-and-tamil-question-answering", [.column("PredictionString", "Submission must have a `PredictionString` column")],
               rows: "Submission should be the same length as the answers", ids: ("id", "Submission does not contain same IDs as test"))
-        t["champs-scalar-coupling"] = [.column("scalar_coupling_constant", "Target column scalar_coupling_constant not found in submission DataFrame.")]
+        t["champs-scalar-coupling"] = [.column("scalar_coupling_constant", "Target column scalar_coupling_constant not found in submission DataFrame."),
+                                       .missingIntIDs("id") { "Submission is missing the following ids: \($0)" }]
         three("facebook-recruiting-iii-keyword-extraction", [.column("Tags", "Submission DataFrame must have a 'Tags' column.")],
               rows: "Submission DataFrame must have the same number of rows as the answers DataFrame.", ids: ("Id", "Submission and answers must have matching 'Id's."))
         t["google-quest-challenge"] = [.missingAnswerColumns(idColumn: "qa_id") { "Submission is missing the following columns: \($0)" },
@@ -292,7 +350,8 @@ enum MLEBenchMessages {
         t["freesound-audio-tagging-2019"] = [.firstColumn("fname", "Submission must have an 'fname' column"),
                                              .sameColumnsAsAnswers("Submission classes do not match expected classes"),
                                              .rows { _, _ in "Submission and answers must have the same length" },
-                                             .ids("fname", "Submission and answers must have the same ids")]
+                                             .ids("fname", "Submission and answers must have the same ids"),
+                                             .numericAfterSorting(idColumn: "fname") { "Error converting submission values to float: Unable to parse string \"\($0)\" at position \($1)" }]
         t["h-and-m-personalized-fashion-recommendations"] = [
             .exactColumns(["customer_id", "prediction"]) { _ in "Submission DataFrame must have 'customer_id' and 'prediction' columns." },
             .idsSuperset("customer_id", "Submission customer_id must be a superset of answers customer_id")]
@@ -369,7 +428,8 @@ enum MLEBenchMessages {
         t["tensorflow2-question-answering"] = [
             .anyColumn(["example_id", "PredictionString"]) { _ in "Submission requires 'example_id' and 'PredictionString' columns." },
             .longShortRows { s, a in "Submission length \(s) != 2 * answers length \(a)" },
-            .longShortIDs("Submission example_ids do not match expected_ids. Please ensure you have a long and short answer for each example_id in the answers.")]
+            .longShortIDs("Submission example_ids do not match expected_ids. Please ensure you have a long and short answer for each example_id in the answers."),
+            .naturalQuestionsFormat { "Invalid submission format: \($0)" }]
         // High split.
         for (c, id, col) in [("3d-object-detection-for-autonomous-vehicles", "Id", "PredictionString"),
                              ("bms-molecular-translation", "image_id", "InChI"),
@@ -399,7 +459,8 @@ enum MLEBenchMessages {
         t["nfl-player-contact-detection"] = [.anyColumn(["contact_id", "contact"]) { _ in "Submission must have columns: contact_id, contact" },
                                              .idSet("contact_id", "Submission contact_id's inconsistent with answers contact_id's"),
                                              .rows { _, _ in "Submission contact_id's inconsistent with answers contact_id's" }]
-        t["predict-volcanic-eruptions-ingv-oe"] = [.column("time_to_eruption", "Target column time_to_eruption not found in submissions DataFrame.")]
+        t["predict-volcanic-eruptions-ingv-oe"] = [.column("time_to_eruption", "Target column time_to_eruption not found in submissions DataFrame."),
+                                                   .missingIntIDs("segment_id") { "Submission is missing the following segment_ids: \($0)" }]
         t["rsna-2022-cervical-spine-fracture-detection"] = [.column("fractured", "Submission is missing the `fractured` column."),
                                                             .missing("fractured", "Submission `fractured` values must be between 0 and 1."),
                                                             .range("fractured", 0, 1, "Submission `fractured` values must be between 0 and 1."),
@@ -410,7 +471,8 @@ enum MLEBenchMessages {
         t["rsna-miccai-brain-tumor-radiogenomic-classification"] = aucROC(id: "BraTS21ID", target: "MGMT_value")
         t["smartphone-decimeter-2022"] = [
             .anyColumn(["tripId", "UnixTimeMillis", "LatitudeDegrees", "LongitudeDegrees"]) { "Submission DataFrame must have a '\($0[0])' column." },
-            .rows { _, _ in "Submission and answers DataFrames must have the same number of rows." }]
+            .rows { _, _ in "Submission and answers DataFrames must have the same number of rows." },
+            .rowsPerGroup("tripId") { "Submission and answers DataFrames must have the same number of rows for each 'tripId'.Got \($0) rows in the submission and \($1) rows in the answers for tripId \($2)." }]
         t["stanford-covid-vaccine"] = [
             .exactColumns(covid) { "Expected the submission to have columns \(pyList(covid)), but instead it has columns \(pandasIndex($0))." },
             .rows { s, a in "Expected submission to be the same length as answers, but got \(s) instead of \(a)." },
@@ -423,4 +485,71 @@ enum MLEBenchMessages {
             .idSet("image_id", "The set of image_ids in the submission must match the set of image_ids in the answers")]
         return t
     }()
+}
+
+/// A set of integers as CPython 3.11 lays it out (open addressing, 9 linear probes then perturbation, growth at 60%
+/// fill to 4× the used count), so that printing `set(a) - set(b)` gives Python's order: MLE-bench's "missing ids"
+/// messages print such a set. Integers below 2^61 hash to themselves.
+struct PythonIntSet {
+    private var table: [Int?] = Array(repeating: nil, count: 8)
+    private var used = 0
+    private var mask: Int { table.count - 1 }
+    static let linearProbes = 9, perturbShift = 5
+
+    init() {}
+    init(_ values: [Int]) { for v in values { insert(v) } }
+
+    func contains(_ v: Int) -> Bool {
+        var i = v & mask, perturb = UInt(bitPattern: v)
+        while true {
+            let probes = i + Self.linearProbes <= mask ? Self.linearProbes : 0
+            for j in 0...probes {
+                guard let k = table[i + j] else { return false }
+                if k == v { return true }
+            }
+            perturb >>= UInt(Self.perturbShift)
+            i = (i &* 5 &+ 1 &+ Int(bitPattern: perturb)) & mask
+        }
+    }
+
+    mutating func insert(_ v: Int) {
+        if contains(v) { return }
+        Self.place(v, in: &table)
+        used += 1
+        if used * 5 >= mask * 3 { resize(minUsed: used > 50_000 ? used * 2 : used * 4) }
+    }
+
+    private static func place(_ v: Int, in table: inout [Int?]) {
+        let mask = table.count - 1
+        var i = v & mask, perturb = UInt(bitPattern: v)
+        while true {
+            let probes = i + linearProbes <= mask ? linearProbes : 0
+            for j in 0...probes where table[i + j] == nil {
+                table[i + j] = v
+                return
+            }
+            perturb >>= UInt(perturbShift)
+            i = (i &* 5 &+ 1 &+ Int(bitPattern: perturb)) & mask
+        }
+    }
+
+    private mutating func resize(minUsed: Int) {
+        var size = 8
+        while size <= minUsed { size <<= 1 }
+        var fresh = [Int?](repeating: nil, count: size)
+        for case let v? in table { Self.place(v, in: &fresh) }
+        table = fresh
+    }
+
+    /// Iteration order (what `repr` prints).
+    var elements: [Int] { table.compactMap { $0 } }
+
+    /// `self - other`, built as CPython builds it: this set's elements in its order, added to a new set.
+    func subtracting(_ other: PythonIntSet) -> PythonIntSet {
+        var out = PythonIntSet()
+        for v in elements where !other.contains(v) { out.insert(v) }
+        return out
+    }
+
+    var repr: String { "{" + elements.map(String.init).joined(separator: ", ") + "}" }
 }
