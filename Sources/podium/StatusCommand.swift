@@ -296,6 +296,11 @@ struct Report: ParsableCommand {
                 })
             }
             text += "\n\n" + style.render(header: ["accounting", ""], rows: accounting.rows.map { [$0.0, $0.1] })
+            let validations = try store.validations(sweep: name)
+            if !validations.isEmpty {
+                let valid = validations.filter { $0.valid == true }.count, unanswered = validations.filter { $0.valid == nil }.count
+                text += "\n\nvalidation requests (agents' /validate, answered by the coordinator): \(validations.count) from \(Set(validations.map(\.runID)).count) runs; \(valid) valid, \(validations.count - valid - unanswered) invalid, \(unanswered) not answered"
+            }
             text += "\n\n" + style.render(header: ["provenance", ""], rows: Self.provenanceRows(try SweepResults.provenance(store: store, sweep: name)))
             try emit(text)
         }

@@ -120,3 +120,37 @@ final class ValidationServerTests: XCTestCase {
         XCTAssertLessThan(monotonicSeconds() - began, 5, "no wait for a coordinator that is not there")
     }
 }
+
+/// The coordinator goes away while an agent's validation waits for it: the agent gets 503 at once and the run goes on.
+final class ValidationRelayTests: XCTestCase {
+    func testCoordinatorGoneDuringAValidationAnswers503() throws {
+        let dir = makeTempDir("relay")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let server = WorkerServer(node: "n", workDir: dir, runtime: ProcessRuntime(), version: "t", capacity: (1, 1 << 30), stopOnDisconnect: false)
+        let connection = PipeConnection(to: server)
+        try connection.send.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "test"))
+        guard case .welcome = try connection.replies.next(Reply.self) else { return XCTFail("no welcome") }
+        // An agent validates; the request reaches the coordinator's end of the connection.
+        let answer = Locked<ValidationAnswer?>(nil)
+        BlockingThread.start { let a = server.relayValidation(runID: "r", epoch: 1, data: Data("id,y\n".utf8)); answer.withLock { $0 = a } }
+        guard case .validate(let runID, let epoch, let requestID, let data) = try connection.replies.next(Reply.self) else {
+            return XCTFail("expected the relayed validation")
+        }
+        XCTAssertEqual(runID, "r"); XCTAssertEqual(epoch, 1); XCTAssertEqual(data, Data("id,y\n".utf8))
+        XCTAssertNil(answer.withLock { $0 }, "the agent waits for the coordinator's verdict")
+        // The coordinator answers a first one normally...
+        try connection.send.send(Request.validationResult(requestID: requestID, result: "Submission is valid.", error: nil, status: 200))
+        let until = monotonicSeconds() + 10
+        while answer.withLock({ $0 }) == nil && monotonicSeconds() < until { sleepSeconds(0.01) }
+        XCTAssertEqual(answer.withLock { $0 }, .result("Submission is valid."))
+        // ...then a second validation is pending when the coordinator disconnects: 503 at once.
+        let second = Locked<ValidationAnswer?>(nil)
+        BlockingThread.start { let a = server.relayValidation(runID: "r", epoch: 1, data: Data("id,y\n".utf8)); second.withLock { $0 = a } }
+        guard case .validate = try connection.replies.next(Reply.self) else { return XCTFail("expected the second validation") }
+        connection.close()
+        let until2 = monotonicSeconds() + 10
+        while second.withLock({ $0 }) == nil && monotonicSeconds() < until2 { sleepSeconds(0.01) }
+        XCTAssertEqual(second.withLock { $0 }?.status, 503)
+        XCTAssertTrue(second.withLock { $0 }?.body["details"]?.contains("run goes on") == true, "\(String(describing: second.withLock { $0 }))")
+    }
+}
