@@ -1,18 +1,21 @@
 /// Native graders for MLE-bench competitions, each a small spec over a few shared grading shapes. A competition is
 /// listed here only when it reproduces every fixture of ../shared/parity for it (ParityTests checks that).
 public enum MLEBenchGraders {
+    /// The Lite competitions graded by MLE-bench's shared ROC AUC grader: (competition, id column, target column).
+    static let aucROCLite: [(competition: String, id: String, target: String)] = [
+        ("aerial-cactus-identification", "id", "has_cactus"),
+        ("detecting-insults-in-social-commentary", "Comment", "Insult"),
+        ("histopathologic-cancer-detection", "id", "label"),
+        ("mlsp-2013-birds", "Id", "Probability"),
+        ("random-acts-of-pizza", "request_id", "requester_received_pizza"),
+        ("siim-isic-melanoma-classification", "image_name", "target"),
+        ("tabular-playground-series-may-2022", "id", "target"),
+        ("the-icml-2013-whale-challenge-right-whale-redux", "clip", "probability"),
+    ]
+
     public static let verified: [String: any Grader] = {
         var g = [String: any Grader]()
-        for (id, idCol, target) in [
-            ("aerial-cactus-identification", "id", "has_cactus"),
-            ("detecting-insults-in-social-commentary", "Comment", "Insult"),
-            ("histopathologic-cancer-detection", "id", "label"),
-            ("mlsp-2013-birds", "Id", "Probability"),
-            ("random-acts-of-pizza", "request_id", "requester_received_pizza"),
-            ("siim-isic-melanoma-classification", "image_name", "target"),
-            ("tabular-playground-series-may-2022", "id", "target"),
-            ("the-icml-2013-whale-challenge-right-whale-redux", "clip", "probability"),
-        ] { g[id] = ColumnGrader(name: "auc-roc", idColumn: idCol, target: target, kind: .auc) }
+        for (id, idCol, target) in aucROCLite { g[id] = ColumnGrader(name: "auc-roc", idColumn: idCol, target: target, kind: .auc) }
         g["denoising-dirty-documents"] = ColumnGrader(name: "rmse", idColumn: "id", target: "value", kind: .rmse)
         g["tabular-playground-series-dec-2021"] = ColumnGrader(name: "accuracy", idColumn: "Id", target: "Cover_Type", kind: .accuracy)
         g["dogs-vs-cats-redux-kernels-edition"] = ColumnGrader(name: "log-loss", idColumn: "id", target: "label", kind: .binaryLogLoss)

@@ -11,16 +11,7 @@ extension MLEBenchMessages {
 
     static let table: [String: [Check]] = {
         var t = [String: [Check]]()
-        for (c, id, target) in [("aerial-cactus-identification", "id", "has_cactus"),
-                                ("detecting-insults-in-social-commentary", "Comment", "Insult"),
-                                ("histopathologic-cancer-detection", "id", "label"),
-                                ("mlsp-2013-birds", "Id", "Probability"),
-                                ("random-acts-of-pizza", "request_id", "requester_received_pizza"),
-                                ("siim-isic-melanoma-classification", "image_name", "target"),
-                                ("tabular-playground-series-may-2022", "id", "target"),
-                                ("the-icml-2013-whale-challenge-right-whale-redux", "clip", "probability")] {
-            t[c] = aucROC(id: id, target: target)
-        }
+        for (c, id, target) in MLEBenchGraders.aucROCLite { t[c] = aucROC(id: id, target: target) }
         t["aptos2019-blindness-detection"] = [.column("diagnosis", "Submission must contain the target column 'diagnosis'"),
                                               .ids("id_code", "Submission must have the same id_codes as answers")]
         t["denoising-dirty-documents"] = [.column("value", "Submission must have a 'value' column."),
