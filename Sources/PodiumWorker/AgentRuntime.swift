@@ -43,11 +43,15 @@ public protocol AgentHandle: Sendable {
     var requestsServed: [String: Int] { get }
     /// The image the agent runs (the engine's `sha256:…` id), for provenance; nil for a plain process.
     var imageDigest: String? { get }
+    /// After the agent ended and its output stream closed: output the runtime stored beyond the first `received`
+    /// bytes the stream delivered (a follow stream can close before the last bytes); nil when it cannot tell.
+    func outputAfter(_ received: Int64) -> [UInt8]?
 }
 
 extension AgentHandle {
     public var requestsServed: [String: Int] { [:] }
     public var imageDigest: String? { nil }
+    public func outputAfter(_ received: Int64) -> [UInt8]? { nil }
 }
 
 /// Starts agents: Docker containers (the isolation MLE-bench's contract assumes); a process runtime comes with issue 4.
@@ -164,6 +168,7 @@ struct DockerHandle: AgentHandle {
     }
     func signal(_ name: String) throws { try engine.kill(id, signal: name) }
     func followOutput(_ sink: ([UInt8]) -> Void) throws { try engine.followLogs(id, sink: sink) }
+    func outputAfter(_ received: Int64) -> [UInt8]? { try? engine.logs(id, skip: received) }
     func cleanup() {
         server?.stop()
         try? engine.remove(id)

@@ -233,6 +233,21 @@ public struct DockerEngine: Sendable {
         }
     }
 
+    /// The container's whole stdout+stderr as the engine stored it (no follow), demultiplexed; from byte `skip` on.
+    public func logs(_ id: String, skip: Int64) throws -> [UInt8] {
+        var demux = LogDemuxer()
+        var out = [UInt8](), seen: Int64 = 0
+        _ = try http.stream("GET", Self.api + "/containers/\(id)/logs?stdout=1&stderr=1", doing: "reading logs of \(id.prefix(12))") { data in
+            demux.feed(data) { chunk in
+                let start = max(0, Int(skip - seen))
+                if start < chunk.count { out += chunk[start...] }
+                seen += Int64(chunk.count)
+            }
+            return true
+        }
+        return out
+    }
+
     private func engineMessage(_ r: UnixHTTPClient.Response) -> String {
         struct Message: Decodable { var message: String }
         return (try? JSONDecoder().decode(Message.self, from: Data(r.body)))?.message ?? r.text

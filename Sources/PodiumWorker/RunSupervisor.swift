@@ -94,10 +94,14 @@ public final class RunSupervisor: @unchecked Sendable {
         // An adopted container's log stream replays from its start: skip what the previous daemon already wrote.
         let skip = Locked(adopting != nil ? log.size : 0)
         let logDone = Locked(false)
+        // Bytes the output stream delivered (before the replay skip): what a final read of the stored output is
+        // compared with.
+        let received = Locked<Int64>(0)
         let runID = request.runID, epoch = request.epoch, emit = self.emit
         BlockingThread.start {
             do {
                 try handle.followOutput { raw in
+                    received.withLock { $0 += Int64(raw.count) }
                     var chunk = raw
                     let drop = skip.withLock { s -> Int in let d = min(Int(s), chunk.count); s -= Int64(d); return d }
                     if drop > 0 { chunk.removeFirst(drop) }
@@ -111,7 +115,6 @@ public final class RunSupervisor: @unchecked Sendable {
                     emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data()))
                 }
             }
-            if let offset = log.flush() { emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data())) }
             logDone.withLock { $0 = true }
         }
 
@@ -154,6 +157,15 @@ public final class RunSupervisor: @unchecked Sendable {
         // The log stream ends when the agent's output closes; give it a moment to drain.
         let drainUntil = monotonicSeconds() + 10
         while !logDone.withLock({ $0 }) && monotonicSeconds() < drainUntil { sleepSeconds(0.05) }
+        // A follow stream may close before the engine delivered the last bytes of a fast agent: what it stored beyond
+        // what the stream gave is appended now, so the log is whole (never silently truncated).
+        if logDone.withLock({ $0 }), let rest = handle.outputAfter(received.withLock { $0 }), !rest.isEmpty {
+            let dropped = skip.withLock { s -> Int in let d = min(Int(s), rest.count); s -= Int64(d); return d }
+            if dropped < rest.count, let offset = log.append(Array(rest[dropped...])) {
+                emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data()))
+            }
+        }
+        if let offset = log.flush() { emit(.log(runID: runID, epoch: epoch, offset: offset, data: Data())) }
         if let s = snapshots.capture(elapsed: elapsed) { emit(.snapshot(runID: runID, epoch: epoch, info: s)) }
 
         let exit = status!
