@@ -73,9 +73,11 @@ extension SweepResults {
             struct E: Decodable { var engine: String? }
             engines[g.key] = (try? JSONDecoder().decode(E.self, from: Data(g.reportJSON.utf8)))?.engine
         }
+        // One query for every attempt of the sweep, not one per run.
+        let attempts = Dictionary(try store.attempts(sweep: sweep).map { ($0.key, $0) }, uniquingKeysWith: { _, b in b })
         var out = [String: RunProvenance]()
         for r in try store.runs(sweep: sweep) where r.epoch > 0 {
-            guard let a = try store.attempts(runID: r.id).first(where: { $0.epoch == r.epoch }) else { continue }
+            guard let a = attempts[r.key] else { continue }
             let p = profiles.first { $0.name == r.spec.profile }
             out[r.id] = RunProvenance(
                 agent: agent?.id ?? r.spec.agent, agentSource: agent?.source ?? "podium", agentConfigSHA256: agent?.configSHA256 ?? "unknown",

@@ -25,13 +25,13 @@ public struct Scheduler: Sendable {
     }
 
     public let policy: SchedulingPolicy
-    public private(set) var nodes: [Node] = [] {
-        didSet { indexDirty = true }
-    }
+    public private(set) var nodes: [Node] = []
     private var nodeIndex: [String: Int] = [:]
     /// Online nodes by free GPU count (for best fit without scanning every node), and the online free total.
     private var buckets: [Int: Set<Int>] = [:]
     private var freeTotal = Resources.zero
+    /// Set where a node's name, capacity or online state changes (the index and buckets derive from them); `use`
+    /// keeps them current itself, and the data cache is not part of them.
     private var indexDirty = true
     private var queue: [QueuedRun] = []
     private var gone: [Bool] = []
@@ -66,7 +66,7 @@ public struct Scheduler: Sendable {
         case .nodeUp(let name, let capacity, let model):
             setNode(name, capacity, model, online: true)
         case .nodeDown(let name):
-            if let i = index(of: name) { nodes[i].online = false }
+            if let i = index(of: name) { nodes[i].online = false; indexDirty = true }
         case .nodeKnown(let name, let capacity, let model):
             setNode(name, capacity, model, online: false)
         case .enqueue(let runs):
@@ -84,9 +84,7 @@ public struct Scheduler: Sendable {
             if let p = placed.removeValue(forKey: runID), let i = index(of: p.node) {
                 use(i, -1, p.needs)
                 if let key = p.data {
-                    let wasDirty = indexDirty
                     if nodes[i].cache[key] != nil { nodes[i].cache[key]!.users -= 1 }
-                    indexDirty = wasDirty
                     remainingWork[key, default: 0] -= p.work
                 }
             }
@@ -115,6 +113,7 @@ public struct Scheduler: Sendable {
         } else {
             nodes.append(Node(name: name, capacity: capacity, used: .zero, online: online, gpuModel: model))
         }
+        indexDirty = true
     }
 
     private mutating func index(of name: String) -> Int? {
@@ -141,7 +140,6 @@ public struct Scheduler: Sendable {
         if online { buckets[nodes[i].free.gpus]?.remove(i) }
         let delta = sign > 0 ? needs : Resources.zero - needs
         nodes[i].used = nodes[i].used + delta
-        indexDirty = false  // the didSet above marked it; the index itself is still right
         if online {
             buckets[nodes[i].free.gpus, default: []].insert(i)
             freeTotal = freeTotal - delta
@@ -240,9 +238,6 @@ public struct Scheduler: Sendable {
     /// Records that node n holds (or is being sent) the competition's data, evicting least recently used data no
     /// placed run uses to fit the cache budget.
     private mutating func hold(_ key: String, bytes: Int64, on n: Int) {
-        // The cache is not part of the node index: keep the index's state as it was (`nodes`' didSet marks it dirty).
-        let wasDirty = indexDirty
-        defer { indexDirty = wasDirty }
         if nodes[n].cache[key] == nil {
             if let budget = nodes[n].cacheBudget {
                 while nodes[n].cacheUsed + bytes > budget,
