@@ -82,7 +82,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PodiumIntegrationTests",
-            dependencies: ["PodiumCoordinator", "PodiumWorker", "PodiumCore", "PodiumSystem", "PodiumStore", "PodiumSSH"]
+            dependencies: ["PodiumCoordinator", "PodiumWorker", "PodiumCore", "PodiumSystem", "PodiumStore", "PodiumSSH", "PodiumProtocol"]
         ),
     ]
 )

@@ -7,22 +7,11 @@ import Foundation
 @preconcurrency import Glibc
 #endif
 import PodiumCore
+import PodiumProtocol
 import PodiumSSH
 import PodiumSystem
 
-/// The files of a competition's public data: relative path, size and sha256 of each regular file.
-public struct DataManifest: Codable, Sendable, Equatable {
-    public struct File: Codable, Sendable, Equatable {
-        public var path: String
-        public var size: Int64
-        public var sha256: String
-    }
-    public var files: [File]
-    public var totalBytes: Int64 { files.reduce(0) { $0 + $1.size } }
-
-    /// Name of the manifest podium leaves in a staged directory (files it verified, with their hashes).
-    public static let fileName = ".podium-manifest.json"
-
+extension DataManifest {
     /// Walks `dir` (following symlinks to files, as `mlebench prepare` may leave them) and hashes every file; hashes
     /// are cached in `cacheFile` by (path, size, mtime) so a second sweep does not read the data again.
     public static func of(directory dir: String, cacheFile: String?) throws -> DataManifest {

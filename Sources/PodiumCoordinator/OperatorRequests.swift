@@ -17,7 +17,7 @@ public enum OperatorRequests {
 
     public static func decide(_ kind: StateStore.OperatorRequest.Kind, state: RunState) -> Decision {
         switch (kind, state) {
-        case (.cancel, .pending): return .cancelPending
+        case (.cancel, .pending), (.cancel, .staging): return .cancelPending
         case (.cancel, .dispatched), (.cancel, .running): return .stopLive
         case (.cancel, .collecting), (.cancel, .grading):
             return .close("not cancelled: the attempt already ended and is being collected/graded")
@@ -43,7 +43,7 @@ public enum OperatorRequests {
             switch decide(req.kind, state: r.state) {
             case .cancelPending:
                 try store.apply(.cancel, to: r.id, detail: "operator cancel", maxInfraRetries: maxInfraRetries)
-                outcome = "cancelled (was pending)"
+                outcome = "cancelled (was \(r.state.rawValue))"
             case .retry:
                 try store.apply(.retry, to: r.id, detail: "operator retry", maxInfraRetries: maxInfraRetries)
                 outcome = "requeued (was \(r.state.rawValue)); `podium sweep` runs it"

@@ -1,4 +1,5 @@
 import PodiumCore
+import PodiumProtocol
 import PodiumSSH
 import PodiumStore
 import PodiumSystem
@@ -9,12 +10,12 @@ import PodiumSystem
 final class PlaceConnector: Sendable {
     private let jobs = BlockingQueue<String?>()
     private let generations = Locked(0)
-    private let manifests = Locked([String: DataManifest]())
 
-    /// `deliver` gets each connection's replies; `done` each outcome (both from other threads).
-    init(setup: SweepSetup, store: StateStore, workerCommand: [String], progress: Progress,
+    /// `deliver` gets each connection's replies; `done` each outcome (both from other threads). With lazy data (a node
+    /// declares a data_cache) nothing is staged here: runs wait for their data where they are placed (`CacheStager`).
+    init(setup: SweepSetup, store: StateStore, workerCommand: [String], progress: Progress, manifests: Locked<[String: DataManifest]>,
          deliver: @escaping @Sendable (NodeInput) -> Void, done: @escaping @Sendable (SweepRunner.Input) -> Void) {
-        let jobs = self.jobs, generations = self.generations, manifests = self.manifests
+        let jobs = self.jobs, generations = self.generations
         BlockingThread.start {
             while true {
                 guard let item = jobs.pop(timeout: 3600) else { continue }
@@ -27,7 +28,7 @@ final class PlaceConnector: Sendable {
                 do {
                     let conn = try Self.open(node, generation: generation, setup: setup, workerCommand: workerCommand, deliver: deliver)
                     do {
-                        try DataStager(setup: setup, store: store, progress: progress, manifests: manifests).stage(on: node)
+                        if !setup.lazyData { try DataStager(setup: setup, store: store, progress: progress, manifests: manifests).stage(on: node) }
                     } catch {
                         conn.close()
                         throw error

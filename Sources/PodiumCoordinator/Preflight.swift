@@ -7,6 +7,7 @@ import Foundation
 @preconcurrency import Glibc
 #endif
 import PodiumCore
+import PodiumProtocol
 import PodiumSystem
 
 /// One check `podium plan` and the start of `podium sweep` run before anything is dispatched: what would fail hours
@@ -39,13 +40,24 @@ public enum Preflight {
             }
         }
         // Lazy data (nodes with a data_cache): a competition larger than every cache could never run.
-        if setup.inventory.nodes.contains(where: { $0.dataCache != nil }) {
-            warning("\(setup.config.inventory) declares data_cache: lazy, locality-aware staging is modelled by `podium plan` and `podium simulate` only so far; `podium sweep` still stages every competition's public data to every node before it gets work (not built yet: issue 18)")
-            let sizes = CompetitionRegistry.datasetBytes(mlebenchDir: setup.config.mlebenchDir)
+        if setup.lazyData {
+            // The prepared data's own sizes; MLE-bench's dataset sizes where it is not prepared yet (`podium plan`).
+            let listed = CompetitionRegistry.datasetBytes(mlebenchDir: setup.config.mlebenchDir)
+            var sizes = [String: Int64]()
+            for c in setup.competitions {
+                let real = DataManifest.bytes(under: setup.publicDataDir(c.id))
+                sizes[c.id] = real > 0 ? real : listed[c.id]
+            }
             let largest = setup.inventory.nodes.map { $0.dataCache?.maxBytes ?? Int64.max }.max() ?? 0
             for c in setup.competitions {
                 if let bytes = sizes[c.id], bytes > largest {
-                    fail("\(c.id) needs \(bytes / 1_000_000_000) GB of data but the largest data_cache in \(setup.config.inventory) holds \(largest / 1_000_000_000) GB: its runs could never start — raise a node's data_cache.max_bytes or leave \(c.id) out")
+                    fail("\(c.id)'s public data is \(formatBytes(bytes)) but the largest data_cache in \(setup.config.inventory) holds \(formatBytes(largest)): its runs could never start — raise a node's data_cache.max_bytes or leave \(c.id) out")
+                }
+            }
+            for n in setup.inventory.nodes {
+                if case .shared(let root) = n.dataCache?.source, n.transport == .local,
+                   let c = setup.competitions.first, access(root + "/" + c.id + "/prepared/public", R_OK) != 0 {
+                    fail("\(setup.config.inventory): node \(n.name): data_cache.source \(root) has no \(c.id)/prepared/public — point it at a directory laid out like the data_dir (\(setup.config.dataDir))")
                 }
             }
         }

@@ -61,6 +61,8 @@ public final class SweepRunner: @unchecked Sendable {
     let grading = GradingService()
     var connections: [String: WorkerConnection] = [:]
     var instance: CoordinatorInstance
+    /// Staging of nodes' data caches (lazy data only).
+    var stager: CacheStager?
     /// Diagnostics (`--log-level debug`/`trace`): each event and directive, with the sweep as metadata.
     let logger: Logger
     /// Events that directives answered at once (operator requests, a start that could not be sent).
@@ -86,15 +88,27 @@ public final class SweepRunner: @unchecked Sendable {
         self.journal = SweepJournal(statePath: setup.config.state, sweep: setup.config.sweep, jsonl: options.eventsJSONL)
     }
 
-    static func instanceConfig(_ setup: SweepSetup, _ options: Options) -> CoordinatorInstance.Config {
+    static func instanceConfig(_ setup: SweepSetup, _ options: Options, dataBytes: [String: Int64] = [:]) -> CoordinatorInstance.Config {
         var c = CoordinatorInstance.Config(
             sweep: setup.config.sweep,
-            places: setup.inventory.nodes.map { .init(name: $0.name, capacity: Resources($0), gpuModel: $0.gpuModel) },
+            places: setup.inventory.nodes.map {
+                .init(name: $0.name, capacity: Resources($0), gpuModel: $0.gpuModel, dataCacheBytes: $0.dataCache?.maxBytes,
+                      dataSource: $0.dataCache?.source.text ?? "push")
+            },
             needs: setup.profilesByName.mapValues { .init(resources: Resources($0), gpuModel: $0.gpuModel) })
         c.maxInfraRetries = setup.config.maxInfraRetries
         c.retryBackoff = options.retryBackoff
         c.lostAfter = Double(setup.config.lostAfter.seconds)
+        c.dataBytes = dataBytes
         return c
+    }
+
+    /// With lazy data, each competition's public data size (what a node's cache must make room for).
+    static func lazyDataBytes(_ setup: SweepSetup) -> [String: Int64] {
+        guard setup.lazyData else { return [:] }
+        var out = [String: Int64]()
+        for c in setup.competitions { out[c.id] = max(1, DataManifest.bytes(under: setup.publicDataDir(c.id))) }
+        return out
     }
 
     // MARK: the loop
@@ -104,7 +118,7 @@ public final class SweepRunner: @unchecked Sendable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         try store.setAgent(sweep: setup.config.sweep, json: String(decoding: try enc.encode(setup.agentIdentity), as: UTF8.self))
-        instance = CoordinatorInstance(config: Self.instanceConfig(setup, options), recovered: try recover())
+        instance = CoordinatorInstance(config: Self.instanceConfig(setup, options, dataBytes: Self.lazyDataBytes(setup)), recovered: try recover())
         let inbox = self.inbox
         let scratch = directoryOf(setup.config.state) + "/validations"
         let pool = GradingPool(workers: options.gradingWorkers, grade: { [setup, grading, storage] job in
@@ -113,10 +127,16 @@ public final class SweepRunner: @unchecked Sendable {
            validate: { [setup, grading] job in grading.validate(job, setup: setup, scratchDir: scratch) },
            validated: { job, verdict in inbox.push(.event(.validated(job, verdict))) })
         let storageThread = StorageThread(inbox: inbox)
+        let manifests = Locked([String: DataManifest]())
         let connector = PlaceConnector(setup: setup, store: store, workerCommand: options.workerCommand, progress: progress,
-                                       deliver: { inbox.push(.node($0)) }, done: { inbox.push($0) })
+                                       manifests: manifests, deliver: { inbox.push(.node($0)) }, done: { inbox.push($0) })
+        let stagingThreads = min(8, max(1, instance.config.places.count * instance.config.maxStagesPerPlace))
+        stager = setup.lazyData ? CacheStager(setup: setup, store: store, progress: progress, workerCommand: options.workerCommand,
+                                              manifests: manifests, threads: stagingThreads,
+                                              done: { job, outcome in inbox.push(.event(.dataStaged(job, outcome))) }) : nil
         defer {
             connector.stop()
+            stager?.stop()
             pool.stop()
             storageThread.finish()
             storage.closeAll()
@@ -179,6 +199,10 @@ public final class SweepRunner: @unchecked Sendable {
         }
         for g in try store.grades(sweep: sweep) where graded.contains(AttemptKey(g.runID, g.epoch)) {
             recovered.graded[AttemptKey(g.runID, g.epoch), default: []].insert(g.artifact)
+        }
+        if setup.lazyData {
+            let names = Set(setup.inventory.nodes.map(\.name))
+            for d in try store.nodeData() where names.contains(d.node) { recovered.dataHeld[d.node, default: [:]][d.competition] = d.bytes }
         }
         return recovered
     }
@@ -274,6 +298,9 @@ public final class SweepRunner: @unchecked Sendable {
             case .recordValidation(let key, let bytes, let v):
                 try store.recordValidation(.init(runID: key.runID, epoch: key.epoch, at: wallClockSeconds(), seconds: v.seconds,
                                                  bytes: bytes, valid: v.valid, status: v.status, message: v.message))
+            case .stageData(let job):
+                guard let stager else { throw CoordinatorIOError(description: "internal error: staging asked for without a data cache") }
+                stager.submit(job)
             case .pollRequests:
                 followUps.append(.operatorRequests(try store.openRequests(sweep: setup.config.sweep)))
             case .note(let s):
@@ -337,8 +364,10 @@ public final class SweepRunner: @unchecked Sendable {
 
     /// Fault injection for the crash tests and scripts/fault-suite: with PODIUM_FAILPOINT=<name>, the coordinator kills
     /// itself (SIGKILL, no cleanup) the first time it reaches that point. Unset in normal use.
-    func failpoint(_ name: String, flush: Double = 0) {
-        guard Self.failpointName == name else { return }
+    func failpoint(_ name: String, flush: Double = 0) { Self.failpoint(name, flush: flush) }
+
+    static func failpoint(_ name: String, flush: Double = 0) {
+        guard failpointName == name else { return }
         if flush > 0 { sleepSeconds(flush) }  // let the writer thread put what was sent on the wire
         printError("podium: failpoint \(name): killing the coordinator (SIGKILL)")
         kill(getpid(), SIGKILL)

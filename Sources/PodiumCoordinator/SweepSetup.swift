@@ -108,8 +108,13 @@ public struct SweepSetup: Sendable {
     /// The node-side path of a competition's public data, and the coordinator-side answers.
     /// On `node` when it keeps the prepared data elsewhere (inventory `data_dir`); staging it there is issue 5.
     public func publicDataDir(_ competition: String, node: NodeSpec? = nil) -> String {
-        "\(node?.dataDir ?? config.dataDir)/\(competition)/prepared/public"
+        if let cache = node?.dataCache { return "\(cache.path)/\(competition)/prepared/public" }
+        return "\(node?.dataDir ?? config.dataDir)/\(competition)/prepared/public"
     }
+
+    /// Data is staged lazily (issue 18): some node declares a data cache. Every node then gets a competition's data
+    /// when a run needs it there, verified before the run starts.
+    public var lazyData: Bool { inventory.nodes.contains { $0.dataCache != nil } }
     public func answersPath(_ competition: String) -> String {
         if let c = competitions.first(where: { $0.id == competition }) { return c.answersPath(dataDir: config.dataDir) }
         return "\(config.dataDir)/\(competition)/prepared/private/test.csv"

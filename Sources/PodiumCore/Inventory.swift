@@ -46,12 +46,33 @@ public struct NodeSpec: Codable, Sendable, Equatable {
     public struct DataCache: Codable, Sendable, Equatable, Hashable {
         public var path: String
         public var maxBytes: Int64
-        enum CodingKeys: String, CodingKey, CaseIterable { case path, maxBytes = "max_bytes" }
-        public init(path: String, maxBytes: Int64) { self.path = path; self.maxBytes = maxBytes }
+        /// Where the node gets the data: pushed by the coordinator over SSH (default), or pulled by the node itself.
+        public var source: DataSource = .push
+        enum CodingKeys: String, CodingKey, CaseIterable { case path, maxBytes = "max_bytes", source }
+        public init(path: String, maxBytes: Int64, source: DataSource = .push) {
+            self.path = path; self.maxBytes = maxBytes; self.source = source
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(maxBytes, forKey: .maxBytes)
+            if source != .push { try c.encode(source.text, forKey: .source) }
+        }
         public init(from decoder: any Decoder) throws {
             try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
             let c = try decoder.container(keyedBy: CodingKeys.self)
             path = try c.decode(String.self, forKey: .path)
+            if let text = try c.decodeIfPresent(String.self, forKey: .source) {
+                if text.hasPrefix("https://") {
+                    throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.source]), found: "'\(text)'",
+                                      expected: "an http:// mirror: podium-worker's client speaks plain HTTP, not TLS, yet (every file is verified by sha256 against the coordinator's manifest either way); serve the mirror over http:// on the cluster network, or use a shared path")
+                }
+                guard let s = DataSource(text) else {
+                    throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.source]), found: "'\(text)'",
+                                      expected: "\"push\" (the coordinator sends the data over SSH), an absolute path the node can read (a shared filesystem holding <competition>/prepared/public like the data_dir), or an http:// URL prefix of a mirror laid out the same way")
+                }
+                source = s
+            }
             let at = jsonPath(decoder.codingPath + [CodingKeys.maxBytes])
             if let text = try? c.decode(String.self, forKey: .maxBytes) {
                 // "1TB", "500GB" (decimal, as disks are sold) or "900g", "2TiB" (binary).
@@ -67,6 +88,27 @@ public struct NodeSpec: Codable, Sendable, Equatable {
             }
             guard path.hasPrefix("/") || path.hasPrefix("~/") else {
                 throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.path]), found: "'\(path)'", expected: "an absolute path on the node")
+            }
+        }
+    }
+    /// Where a node's data cache gets competitions' public data. The manifest and its sha256 digests always come from
+    /// the coordinator; a source serving different bytes fails the node's verification.
+    public enum DataSource: Sendable, Equatable, Hashable {
+        case push
+        /// A directory the node can read (shared filesystem), laid out like the coordinator's data_dir.
+        case shared(String)
+        /// An http:// URL prefix (a local mirror laid out like data_dir); files are fetched with ranged resume.
+        case http(String)
+
+        public init?(_ text: String) {
+            if text == "push" { self = .push } else if text.hasPrefix("/") { self = .shared(text) }
+            else if text.hasPrefix("http://"), text.count > 7 { self = .http(text) } else { return nil }
+        }
+        public var text: String {
+            switch self {
+            case .push: return "push"
+            case .shared(let p): return p
+            case .http(let u): return u
             }
         }
     }

@@ -1,10 +1,14 @@
 /// Where a run is in its life. Only `RunLifecycle.apply` moves it.
 public enum RunState: String, Codable, Sendable, CaseIterable {
-    case pending, dispatched, running, collecting, grading, completed, failed, cancelled
+    /// `staging`: placed on a node that is getting the competition's public data (issue 18); no attempt exists yet
+    /// and the budget has not started.
+    case pending, staging, dispatched, running, collecting, grading, completed, failed, cancelled
 
     public var isTerminal: Bool { self == .completed || self == .failed || self == .cancelled }
     /// States in which an attempt may be live on a node.
     public var hasLiveAttempt: Bool { self == .dispatched || self == .running }
+    /// States in which the run is bound to a node (the state's `node` column names it).
+    public var holdsNode: Bool { self == .staging || hasLiveAttempt }
 }
 
 /// How one attempt ended. Agent failures are results; only infra errors (and lost attempts) are retried.
@@ -29,6 +33,12 @@ public enum AttemptOutcome: String, Codable, Sendable, CaseIterable {
 
 /// What happens to a run.
 public enum RunEvent: Equatable, Sendable, CustomStringConvertible {
+    /// Placed on a node that must first get the competition's data (the run waits there in `staging`).
+    case stage
+    /// The node's data did not arrive (staging failed, the node went away, the coordinator restarted): back to pending.
+    case unstage
+    /// Staging the node's data failed (an infra fault, never the agent's): counts as an infra failure.
+    case stagingFailed
     case dispatch(epoch: Int)
     case started
     case finished(AttemptOutcome)
@@ -39,6 +49,9 @@ public enum RunEvent: Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .stage: return "stage"
+        case .unstage: return "unstage"
+        case .stagingFailed: return "staging_failed"
         case .dispatch(let e): return "dispatch(epoch \(e))"
         case .started: return "started"
         case .finished(let o): return "finished(\(o.rawValue))"
@@ -74,7 +87,14 @@ public struct RunLifecycle: Equatable, Sendable {
     public mutating func apply(_ event: RunEvent) throws(IllegalTransition) -> RunState {
         func illegal(_ why: String) -> IllegalTransition { IllegalTransition(from: state, event: event, reason: why) }
         switch (state, event) {
-        case (.pending, .dispatch(let e)):
+        case (.pending, .stage):
+            state = .staging
+        case (.staging, .unstage):
+            state = .pending
+        case (.staging, .stagingFailed):
+            infraFailures += 1
+            state = infraFailures > maxInfraRetries ? .failed : .pending
+        case (.pending, .dispatch(let e)), (.staging, .dispatch(let e)):
             guard e > epoch else { throw illegal("epoch \(e) is not newer than \(epoch)") }
             epoch = e
             state = .dispatched
@@ -99,7 +119,7 @@ public struct RunLifecycle: Equatable, Sendable {
             state = infraFailures > maxInfraRetries ? .failed : .pending
         case (.grading, .graded):
             state = .completed
-        case (.pending, .cancel), (.dispatched, .cancel), (.running, .cancel):
+        case (.pending, .cancel), (.staging, .cancel), (.dispatched, .cancel), (.running, .cancel):
             state = .cancelled
         case (.failed, .retry), (.cancelled, .retry):
             infraFailures = 0

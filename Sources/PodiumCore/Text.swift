@@ -10,3 +10,18 @@ extension String {
     /// This string, or `other` when it is empty.
     public func ifEmpty(_ other: String) -> String { isEmpty ? other : self }
 }
+
+/// A byte count for people: "512 B", "3.4 MB", "1.25 TB" (decimal units, as dataset sizes and disks are given).
+public func formatBytes(_ n: Int64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB", "PB"]
+    var v = Double(n), i = 0
+    while v >= 1000 && i < units.count - 1 { v /= 1000; i += 1 }
+    if i == 0 { return "\(n) B" }
+    let digits = v >= 100 ? 0 : v >= 10 ? 1 : 2
+    let scale = pow10(digits)
+    let rounded = (v * scale).rounded() / scale
+    let text = rounded == rounded.rounded() ? String(Int64(rounded)) : String(rounded)
+    return "\(text) \(units[i])"
+}
+
+private func pow10(_ n: Int) -> Double { n == 0 ? 1 : n == 1 ? 10 : 100 }

@@ -103,10 +103,19 @@ extension Simulation {
             default: length = budget * rng.uniform(0.1, 0.95)
             }
         }
-        // The budget starts once the place holds the competition's data (issue 18: staging first).
-        let begin = workload.map { stage(r.competition, bytes: $0.dataBytes[r.competition] ?? 0, at: name, bandwidth: $0.nodeBandwidth) } ?? now
+        // The budget starts now: the coordinator placed the attempt only once the place's copy of its data was verified.
+        let begin = now
+        let dataBytes = config.dataBytes[r.competition] ?? 0
+        if dataBytes > 0 {
+            if let c = places[name]!.cache[r.competition], c.readyAt <= now + 1e-9 {
+                places[name]!.cache[r.competition]!.users += 1
+                places[name]!.cache[r.competition]!.lastUse = now
+            } else {
+                checker.violate("\(key) started on \(name) before \(r.competition)'s data was verified there")
+            }
+        }
         var a = Attempt(key: key, endAt: begin + length, budget: budget, startedAt: begin, planned: planned, gpus: r.gpus)
-        a.data = (workload?.dataBytes[r.competition] ?? 0) > 0 ? r.competition : nil
+        a.data = dataBytes > 0 ? r.competition : nil
         a.diskFull = workload == nil && planned == .infraError && now < faultWindow && rng.chance(0.5)
         if workload != nil && planned == .completed { a.submission = SimContent.submission(key) }
         places[name]!.attempts[key] = a
@@ -115,31 +124,44 @@ extension Simulation {
         queue.push(.end(place: name, key), at: begin + length)
     }
 
-    /// When the competition's data is ready on the place: now if it holds it, when the copy under way ends, or after a
-    /// new copy on the place's one stream (least recently used data no attempt uses evicted to fit the cache).
-    func stage(_ key: String, bytes: Int64, at name: String, bandwidth: Double) -> Double {
-        guard bytes > 0 else { return now }
-        if var c = places[name]!.cache[key] {
-            c.users += 1
-            c.lastUse = now
-            places[name]!.cache[key] = c
-            return max(now, c.readyAt)
-        }
-        if let budget = places[name]!.cacheBudget {
-            while places[name]!.cacheUsed + bytes > budget,
-                  let victim = places[name]!.cache.filter({ $0.value.users == 0 }).min(by: { ($0.value.lastUse, $0.key) < ($1.value.lastUse, $1.key) })?.key {
-                places[name]!.cacheUsed -= places[name]!.cache[victim]!.bytes
-                places[name]!.cache[victim] = nil
+    /// The shell's staging job (`CacheStager`): evict what the job names (never data a live attempt uses), then copy
+    /// the data on the place's one stream, or verify the copy it holds; the answer comes when that is done. The cache
+    /// is recorded durably as the real shell does (`node_data`). In the fault simulation copies fail now and then, and
+    /// a place that is away fails its job.
+    func stageData(_ job: DataStageJob) {
+        guard places[job.place] != nil else { return }
+        for c in job.evict {
+            if places[job.place]!.attempts.values.contains(where: { $0.running && $0.data == c }) {
+                checker.violate("\(job.place): evicting \(c) while a live attempt uses it")
             }
+            if let e = places[job.place]!.cache.removeValue(forKey: c) { places[job.place]!.cacheUsed -= e.bytes }
+            store.nodeData[job.place]?[c] = nil
         }
-        let seconds = Double(bytes) / bandwidth
-        let ready = max(now, places[name]!.stagingFreeAt) + seconds
-        places[name]!.stagingFreeAt = ready
-        places[name]!.cache[key] = CachedData(bytes: bytes, lastUse: now, users: 1, readyAt: ready)
-        places[name]!.cacheUsed += bytes
-        bytesStaged += bytes
+        store.nodeData[job.place, default: [:]][job.competition] = job.bytes
+        let p = places[job.place]!
+        if p.dead || p.unreachableUntil > now {
+            later(.dataStaged(job, .failed(reason: "node \(job.place) unreachable", diskFull: false)), after: rng.uniform(1, 30))
+            return
+        }
+        if workload == nil && rng.chance(0.08) {
+            // A copy that fails verification partway: what it wrote is not trusted.
+            if let e = places[job.place]!.cache.removeValue(forKey: job.competition) { places[job.place]!.cacheUsed -= e.bytes }
+            later(.dataStaged(job, .failed(reason: "sha256 of a file differs (simulated)", diskFull: false)), after: rng.uniform(1, 120))
+            return
+        }
+        if let c = p.cache[job.competition] {
+            later(.dataStaged(job, .ready(copied: 0)), after: max(0, c.readyAt - now) + 0.5)
+            return
+        }
+        let bandwidth = workload?.nodeBandwidth ?? 100e6
+        let seconds = Double(job.bytes) / bandwidth
+        let ready = max(now, p.stagingFreeAt) + seconds
+        places[job.place]!.stagingFreeAt = ready
+        places[job.place]!.cache[job.competition] = CachedData(bytes: job.bytes, lastUse: now, users: 0, readyAt: ready)
+        places[job.place]!.cacheUsed += job.bytes
+        bytesStaged += job.bytes
         stagingSeconds += seconds
-        return ready
+        later(.dataStaged(job, .ready(copied: job.bytes)), after: ready - now)
     }
 
     /// The agent writes: the log grows, a submission appears, snapshots are taken; the follower sends what is new.

@@ -72,6 +72,8 @@ extension Simulation {
             later(.validated(job, ValidationVerdict(valid: true, message: "Submission is valid.", seconds: 0.1)), after: rng.uniform(0.05, 5))
         case .recordValidation:
             store.events["validation", default: 0] += 1
+        case .stageData(let job):
+            stageData(job)
         case .pollRequests:
             followUps.append(.operatorRequests(store.requests.filter { !$0.handled }.map {
                 StateStore.OperatorRequest(seq: $0.seq, runID: $0.runID, kind: $0.kind, at: 0)

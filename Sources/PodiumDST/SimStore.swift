@@ -29,13 +29,18 @@ struct SimStore {
     var files: [AttemptKey: [String: Data]] = [:]
     /// `.part` files being written in chunks.
     var parts: [AttemptKey: [String: [Int64: Data]]] = [:]
+    /// What each place's data cache holds (the `node_data` table): place → competition → bytes.
+    var nodeData: [String: [String: Int64]] = [:]
 
     /// Applies a transition exactly as `StateStore.apply` does: the same state machine, the same node rule.
     mutating func apply(_ event: RunEvent, to runID: String, place: String?, maxInfraRetries: Int, now: Double = 0) throws -> RunRecord {
         guard var r = runs[runID] else { throw StoreError(description: "no run \(runID)") }
         var machine = RunLifecycle(state: r.state, epoch: r.epoch, infraFailures: r.infraFailures, maxInfraRetries: maxInfraRetries)
         try machine.apply(event)
-        if case .dispatch = event { r.node = place } else if !machine.state.hasLiveAttempt { r.node = nil }
+        switch event {
+        case .dispatch, .stage: r.node = place
+        default: if !machine.state.holdsNode { r.node = nil }
+        }
         if r.state.isTerminal != machine.state.isTerminal { terminal += machine.state.isTerminal ? 1 : -1 }
         if machine.state.isTerminal { finishedAt[runID] = now }
         r.state = machine.state
@@ -62,6 +67,7 @@ struct SimStore {
                 rec.graded[key] = Set((grades[key] ?? [:]).keys)
             }
         }
+        rec.dataHeld = nodeData
         return rec
     }
 

@@ -187,6 +187,8 @@ public final class Simulation {
         }
         config = CoordinatorInstance.Config(sweep: "simulate", places: workload.places, needs: workload.needs)
         config.dataBytes = workload.dataBytes
+        // The model gives each place its own copy stream at `nodeBandwidth`: no shared source limits it.
+        config.maxStagesPerSource = max(config.maxStagesPerSource, workload.places.count * config.maxStagesPerPlace)
         config.maxInfraRetries = workload.maxInfraRetries
         config.lostAfter = workload.lostAfter
         config.requestPollInterval = 3600
@@ -219,6 +221,17 @@ public final class Simulation {
         config.lostAfter = 600
         config.requestPollInterval = 30
         let competitions = (0..<rng.int(2...4)).map { "c\($0)" }
+        // Half the seeds stage data lazily into caches too small for every competition (eviction, staging failures,
+        // runs waiting in `staging` while places come and go and the coordinator crashes).
+        if rng.chance(0.5) {
+            for c in competitions { config.dataBytes[c] = Int64(rng.int(1...40)) * 1_000_000_000 }
+            let largest = config.dataBytes.values.max() ?? 0
+            for i in config.places.indices {
+                let budget = Int64(Double(largest) * rng.uniform(1, 1.6))
+                config.places[i].dataCacheBytes = budget
+                places[config.places[i].name]!.cacheBudget = budget
+            }
+        }
         let budgets = rng.chance(0.5) ? [BudgetDuration(seconds: 3600)] : [BudgetDuration(seconds: 3600), BudgetDuration(seconds: 4 * 3600)]
         let grid = expandGrid(sweep: "dst", agent: "sim", competitions: competitions, budgets: budgets, profiles: ["gpu"],
                               attempts: rng.int(1...3))

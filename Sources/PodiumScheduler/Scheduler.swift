@@ -88,11 +88,25 @@ public struct Scheduler: Sendable {
                     remainingWork[key, default: 0] -= p.work
                 }
             }
-        case .adopt(let runID, let node, let needs):
+        case .adopt(let runID, let node, let needs, let data, let dataBytes):
             remove(runID)
             if placed[runID] == nil, let i = index(of: node) {
                 use(i, 1, needs)
-                placed[runID] = (node, needs, nil, 0)
+                var key: String?
+                if let data, dataBytes > 0 {
+                    key = data
+                    if nodes[i].cache[data] == nil { record(data, bytes: dataBytes, on: i) }
+                    nodes[i].cache[data]!.users += 1
+                    nodes[i].cache[data]!.lastUse = decisions
+                }
+                placed[runID] = (node, needs, key, 0)
+            }
+        case .holds(let node, let competition, let bytes):
+            if let i = index(of: node), nodes[i].cache[competition] == nil { record(competition, bytes: bytes, on: i) }
+        case .dataDropped(let node, let competition):
+            if let i = index(of: node), let e = nodes[i].cache.removeValue(forKey: competition) {
+                nodes[i].cacheUsed -= e.bytes
+                holders[competition]?.remove(i)
             }
         case .dataCache(let node, let maxBytes):
             if let i = index(of: node) { nodes[i].cacheBudget = maxBytes }
@@ -254,6 +268,18 @@ public struct Scheduler: Sendable {
         }
         nodes[n].cache[key]!.users += 1
         nodes[n].cache[key]!.lastUse = decisions
+    }
+
+    /// Data found on a node (not copied by a placement): held, unused.
+    private mutating func record(_ key: String, bytes: Int64, on n: Int) {
+        nodes[n].cache[key] = CacheEntry(bytes: bytes, lastUse: decisions, users: 0)
+        nodes[n].cacheUsed += bytes
+        holders[key, default: []].insert(n)
+    }
+
+    /// Competitions whose data the model has on the node (held or being copied).
+    public func cached(on node: String) -> [String: CacheEntry] {
+        nodes.first { $0.name == node }?.cache ?? [:]
     }
 
     /// Can node n take this data (already there, or room once unused data is evicted)?

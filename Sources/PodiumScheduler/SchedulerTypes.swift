@@ -108,13 +108,19 @@ public enum SchedulerEvent: Equatable, Sendable {
     case enqueue([QueuedRun])
     /// The attempt placed for this run ended (any outcome); its resources are free again.
     case released(runID: String)
-    /// A run already running on `node` (taken over after a coordinator restart): its resources are held.
-    case adopt(runID: String, node: String, needs: Resources)
+    /// A run already running on `node` (taken over after a coordinator restart): its resources are held, and the
+    /// competition's data there (`data`, `dataBytes`) is in use.
+    case adopt(runID: String, node: String, needs: Resources, data: String? = nil, dataBytes: Int64 = 0)
     case cancel(runID: String)
     /// Re-evaluate placements (e.g. after a batch of events).
     case tick
     /// The byte budget of a node's data cache (nil: unlimited). Data larger than it never goes there.
     case dataCache(node: String, maxBytes: Int64?)
+    /// The node's cache holds (or partly holds) this competition's data, as the durable state recorded it: placement
+    /// prefers it there, and it counts against the budget.
+    case holds(node: String, competition: String, bytes: Int64)
+    /// The node's copy of this competition's data is gone or unusable (staging failed): it no longer counts as held.
+    case dataDropped(node: String, competition: String)
 }
 
 /// Outputs: what the shell must carry out.

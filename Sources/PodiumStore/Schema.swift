@@ -116,6 +116,20 @@ enum Schema {
                 ALTER TABLE sweeps ADD COLUMN agent TEXT;
                 """)
         }
+        m.registerMigration("v5-node-data") { db in
+            // What each node's data cache holds (issue 18): a row is written before staging starts and before an
+            // eviction, so a crash leaves the node's disk accounted for; `ready` once every file was verified.
+            try db.execute(sql: """
+                CREATE TABLE node_data(
+                    node TEXT NOT NULL,
+                    competition TEXT NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    state TEXT NOT NULL,
+                    manifest_sha256 TEXT,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY(node, competition));
+                """)
+        }
         return m
     }
 }

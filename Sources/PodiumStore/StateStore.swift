@@ -213,6 +213,45 @@ public final class StateStore: Sendable {
         try db.read { db in try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(seq), 0) FROM requests") ?? 0 }
     }
 
+    // MARK: node data caches
+
+    /// One competition's data on one node: `staging` (being copied or partly there), `evicting`, or `ready` (every
+    /// file verified against the manifest whose sha256 is kept).
+    public struct NodeData: Sendable, Equatable {
+        public var node: String
+        public var competition: String
+        public var bytes: Int64
+        public var state: String
+        public var manifestSHA256: String?
+        public var updatedAt: Double
+    }
+
+    public func setNodeData(node: String, competition: String, bytes: Int64, state: String, manifestSHA256: String? = nil,
+                            now: Double = wallClockSeconds()) throws {
+        try db.write { db in
+            try db.execute(sql: """
+                INSERT INTO node_data(node, competition, bytes, state, manifest_sha256, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(node, competition) DO UPDATE SET bytes = excluded.bytes, state = excluded.state,
+                    manifest_sha256 = excluded.manifest_sha256, updated_at = excluded.updated_at
+                """, arguments: [node, competition, bytes, state, manifestSHA256, now])
+        }
+    }
+
+    public func removeNodeData(node: String, competition: String) throws {
+        try db.write { db in
+            try db.execute(sql: "DELETE FROM node_data WHERE node = ? AND competition = ?", arguments: [node, competition])
+        }
+    }
+
+    public func nodeData() throws -> [NodeData] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM node_data ORDER BY node, competition").map {
+                NodeData(node: $0["node"], competition: $0["competition"], bytes: $0["bytes"], state: $0["state"],
+                         manifestSHA256: $0["manifest_sha256"], updatedAt: $0["updated_at"])
+            }
+        }
+    }
+
     // MARK: transitions
 
     /// Applies one event to a run through the pure state machine and records it, atomically.
@@ -229,8 +268,10 @@ public final class StateStore: Sendable {
                                        maxInfraRetries: maxInfraRetries)
             try machine.apply(event)
             let newNode: String? = {
-                if case .dispatch = event { return node }
-                return machine.state.hasLiveAttempt ? before.node : nil
+                switch event {
+                case .dispatch, .stage: return node
+                default: return machine.state.holdsNode ? before.node : nil
+                }
             }()
             try db.execute(sql: """
                 UPDATE runs SET state = ?, epoch = ?, infra_failures = ?, node = ?, updated_at = ? WHERE id = ?
@@ -425,6 +466,13 @@ public final class StateStore: Sendable {
     /// Details of the events of one kind, oldest first.
     public func events(kind: String) throws -> [String] {
         try db.read { db in try String.fetchAll(db, sql: "SELECT COALESCE(detail, '') FROM events WHERE kind = ? ORDER BY seq", arguments: [kind]) }
+    }
+
+    /// One run's event lines (transitions and the rest), oldest first.
+    public func runEvents(runID: String) throws -> [(kind: String, detail: String?)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT kind, detail FROM events WHERE run_id = ? ORDER BY seq", arguments: [runID]).map { ($0["kind"], $0["detail"]) }
+        }
     }
 
     public func eventCount(runID: String) throws -> Int {

@@ -18,7 +18,7 @@ struct WorkerCommand: ParsableCommand {
         commandName: "podium-worker",
         abstract: "podium's worker: runs agent attempts on this node under a budget and returns their artifacts.",
         version: podiumVersion,
-        subcommands: [Daemon.self, Attach.self, Stop.self, Serve.self, Run.self])
+        subcommands: [Daemon.self, Attach.self, Stop.self, Serve.self, Run.self, Stage.self])
 
     /// Usage and config errors exit 2 with a message naming the flag, as `podium`'s do; other failures exit 1.
     static func main() {
@@ -358,5 +358,38 @@ struct Run: ParsableCommand {
         print("\n" + String(decoding: try enc.encode(s), as: UTF8.self))
         if result.outcome == .infraError { throw ExitCode(1) }
         if result.outcome == .cancelled { throw ExitCode(130) }
+    }
+}
+
+struct Stage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fetch a competition's public data into this node's data cache from a shared path or an http:// mirror, given the coordinator's manifest (JSON) on stdin; every file is checked against its sha256 before it is kept. Prints one JSON result line.",
+        discussion: "podium runs this over SSH when an inventory node's data_cache has a \"source\". An interrupted pull resumes: verified files are kept, a partly fetched file continues from its length (an HTTP byte range).")
+
+    @Option(help: "Where the files come from: a directory (shared filesystem) or an http:// URL prefix.") var source: String
+    @Option(help: "The directory that receives them (the node's <data_cache>/<competition>/prepared/public).") var dest: String
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        guard source.hasPrefix("/") || source.hasPrefix("http://") else {
+            throw Self.failUsage("--source '\(source)': expected an absolute directory or an http:// URL prefix")
+        }
+        guard dest.hasPrefix("/") else { throw Self.failUsage("--dest '\(dest)': expected an absolute directory") }
+        var input = [UInt8]()
+        var buf = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = read(0, &buf, buf.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            input += buf[0..<n]
+        }
+        guard let manifest = try? JSONDecoder().decode(DataManifest.self, from: Data(input)) else {
+            throw Self.failUsage("stdin: expected the coordinator's data manifest as JSON ({\"files\": [{\"path\", \"size\", \"sha256\"}]})")
+        }
+        let result = DataPull.run(manifest: manifest, source: source, dest: dest) { printError("podium-worker stage: \($0)") }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        print(String(decoding: try enc.encode(result), as: UTF8.self))
+        if !result.ok { throw ExitCode(1) }
     }
 }

@@ -9,6 +9,7 @@ import Foundation
 #endif
 import PodiumCoordinator
 import PodiumCore
+import PodiumStore
 import PodiumReport
 import PodiumSSH
 import PodiumWorker
@@ -17,7 +18,46 @@ import PodiumSystem
 struct Nodes: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check, enroll and reach worker nodes (SSH with verified host keys).",
-        subcommands: [Check.self, Add.self, Exec.self, Fetch.self, Push.self, PushImage.self])
+        subcommands: [List.self, Check.self, Add.self, Exec.self, Fetch.self, Push.self, PushImage.self],
+        defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The inventory's nodes, with what each data cache holds, stages and has free (from the sweep's state).")
+        @Argument(help: "Sweep file (default: scheduler.json).") var config: String?
+        @Option(help: "State file (default: the sweep file's).") var state: String?
+        @Option(help: "text or json.") var format: OutputFormat = .text
+
+        struct Row: Encodable {
+            var node: String
+            var transport: String
+            var gpus: Int
+            var cpus: Double
+            var memory_bytes: Int64
+            var data_cache: String?
+            var cache: DataCacheView?
+        }
+
+        func run() throws {
+            let file = config ?? "scheduler.json"
+            let sweep = try SweepConfig.load(path: file)
+            let inventory = try Inventory.load(path: sweep.inventory)
+            let statePath = state.map { resolvePath($0, relativeTo: FileManager.default.currentDirectoryPath) } ?? sweep.state
+            let caches = FileManager.default.fileExists(atPath: statePath)
+                ? try DataCacheView.all(store: try StateStore(path: statePath), inventoryPath: sweep.inventory) : []
+            let rows = inventory.nodes.map { n in
+                Row(node: n.name, transport: n.transport.rawValue, gpus: n.gpus, cpus: n.cpus, memory_bytes: n.memoryBytes,
+                    data_cache: n.dataCache.map { "\($0.path) (\(formatBytes($0.maxBytes)), from \($0.source.text))" },
+                    cache: caches.first { $0.node == n.name })
+            }
+            if format == .json { try printJSON(rows); return }
+            print(TextTable.render(header: ["node", "transport", "gpus", "cpus", "memory", "data cache"], rows: rows.map {
+                [$0.node, $0.transport, String($0.gpus), fixed($0.cpus, 1), formatBytes($0.memory_bytes), $0.data_cache ?? "- (holds data_dir)"]
+            }))
+            let used = caches.filter { c in inventory.nodes.contains { $0.name == c.node } }
+            if !used.isEmpty { print(DataCacheView.table(used)) }
+        }
+    }
 
     struct InventoryOption: ParsableArguments {
         @Option(help: "Inventory file (default: the inventory of ./scheduler.json, else workers/local.json).") var inventory: String?

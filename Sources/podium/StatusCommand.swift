@@ -28,6 +28,8 @@ struct OpenedState {
     var statePath: String
     /// Infra retries allowed per run (from the sweep file, else the sweep's stored config).
     var maxInfraRetries: Int
+    /// The sweep's inventory file (from the sweep file, else the sweep's stored config).
+    var inventoryPath: String? = nil
 }
 
 /// Splits positional arguments into the sweep file (the one naming an existing `.json` file) and the rest.
@@ -65,7 +67,8 @@ func openState(config given: String?, _ options: StateOptions) throws -> OpenedS
             name = first
         }
         let stored = try store.sweepConfigJSON(name).flatMap { try? JSONDecoder().decode(SweepConfig.self, from: Data($0.utf8)) }
-        return OpenedState(store: store, sweep: name, statePath: path, maxInfraRetries: stored?.maxInfraRetries ?? 3)
+        return OpenedState(store: store, sweep: name, statePath: path, maxInfraRetries: stored?.maxInfraRetries ?? 3,
+                           inventoryPath: stored?.inventory)
     }
     let file = config ?? "scheduler.json"
     var c = try SweepConfig.load(path: file)
@@ -77,7 +80,8 @@ func openState(config given: String?, _ options: StateOptions) throws -> OpenedS
     if let want = options.sweepName, want != c.sweep {
         throw ConfigError(path: "--sweep-name", found: "'\(want)'", expected: "the sweep of \(file), '\(c.sweep)' (or drop the sweep file to pick by name)")
     }
-    return OpenedState(store: try StateStore(path: c.state), sweep: c.sweep, statePath: c.state, maxInfraRetries: c.maxInfraRetries)
+    return OpenedState(store: try StateStore(path: c.state), sweep: c.sweep, statePath: c.state, maxInfraRetries: c.maxInfraRetries,
+                       inventoryPath: c.inventory)
 }
 
 struct Status: ParsableCommand {
@@ -106,6 +110,8 @@ struct Status: ParsableCommand {
         /// Whether a coordinator (`podium sweep`) holds this state now.
         var coordinator_running: Bool
         var eta: SweepETA
+        /// Each node's data cache (lazy data): what it holds, stages and has free.
+        var data_caches: [DataCacheView]?
     }
 
     func validate() throws {
@@ -117,7 +123,8 @@ struct Status: ParsableCommand {
         let (store, name, path) = (opened.store, opened.sweep, opened.statePath)
         var first = true
         while true {
-            let out = try snapshot(store: store, name: name, path: path)
+            var out = try snapshot(store: store, name: name, path: path)
+            out.data_caches = try DataCacheView.all(store: store, inventoryPath: opened.inventoryPath)
             let text = format == .json ? try jsonLine(out) : render(out)
             if watch && stdoutIsTTY && !first {
                 // Redraw in place: clear the screen from the top.
@@ -158,7 +165,46 @@ struct Status: ParsableCommand {
             lines.append(TextTable.render(header: ["attempt outcome", "attempts"], rows: out.attempts_by_outcome.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
         }
         lines.append(out.eta.line)
+        if let caches = out.data_caches, !caches.isEmpty { lines.append(DataCacheView.table(caches)) }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// One node's data cache as the state records it (issue 18).
+struct DataCacheView: Encodable {
+    var node: String
+    var held_bytes: Int64
+    var held: [String]
+    var staging_bytes: Int64
+    var staging: [String]
+    var max_bytes: Int64?
+    var free_bytes: Int64?
+
+    /// Every node of the inventory with a data cache, and every node the state records data on.
+    static func all(store: StateStore, inventoryPath: String?) throws -> [DataCacheView] {
+        let rows = try store.nodeData()
+        let inventory = inventoryPath.flatMap { try? Inventory.load(path: $0) }
+        var names = (inventory?.nodes.filter { $0.dataCache != nil }.map(\.name) ?? [])
+        for r in rows where !names.contains(r.node) { names.append(r.node) }
+        return names.map { name in
+            let mine = rows.filter { $0.node == name }
+            let ready = mine.filter { $0.state == "ready" }, other = mine.filter { $0.state != "ready" }
+            let held = ready.reduce(Int64(0)) { $0 + $1.bytes }, staging = other.reduce(Int64(0)) { $0 + $1.bytes }
+            let budget = inventory?.nodes.first { $0.name == name }?.dataCache?.maxBytes
+            return DataCacheView(node: name, held_bytes: held, held: ready.map(\.competition), staging_bytes: staging,
+                                 staging: other.map { $0.state == "staging" ? $0.competition : "\($0.competition) (\($0.state))" },
+                                 max_bytes: budget, free_bytes: budget.map { max(0, $0 - held - staging) })
+        }
+    }
+
+    static func table(_ caches: [DataCacheView]) -> String {
+        TextTable.render(header: ["data cache", "held", "staging", "free", "competitions held"], rows: caches.map { c in
+            var free = "unbounded"
+            if let f = c.free_bytes, let m = c.max_bytes { free = "\(formatBytes(f)) of \(formatBytes(m))" }
+            return [c.node, "\(formatBytes(c.held_bytes)) (\(c.held.count))",
+                    c.staging.isEmpty ? "-" : "\(formatBytes(c.staging_bytes)) (\(c.staging.joined(separator: ", ")))", free,
+                    c.held.isEmpty ? "-" : c.held.prefix(6).joined(separator: ", ") + (c.held.count > 6 ? " …" : "")]
+        })
     }
 }
 

@@ -2,14 +2,16 @@ import XCTest
 @testable import PodiumCore
 
 final class RunLifecycleTests: XCTestCase {
-    let events: [RunEvent] = [.dispatch(epoch: 1), .started, .collected, .graded, .cancel, .retry]
+    let events: [RunEvent] = [.stage, .unstage, .stagingFailed, .dispatch(epoch: 1), .started, .collected, .graded, .cancel, .retry]
         + AttemptOutcome.allCases.map { .finished($0) }
 
     /// The complete table of legal transitions; every other (state, event) pair must throw.
     func expected(_ state: RunState, _ event: RunEvent) -> RunState? {
         switch (state, event) {
-        case (.pending, .dispatch): return .dispatched
-        case (.pending, .cancel), (.dispatched, .cancel), (.running, .cancel): return .cancelled
+        case (.pending, .stage): return .staging
+        case (.staging, .unstage), (.staging, .stagingFailed): return .pending  // (one infra failure of 3 allowed)
+        case (.pending, .dispatch), (.staging, .dispatch): return .dispatched
+        case (.pending, .cancel), (.staging, .cancel), (.dispatched, .cancel), (.running, .cancel): return .cancelled
         case (.dispatched, .started): return .running
         case (.dispatched, .finished(.infraError)), (.dispatched, .finished(.lost)),
              (.running, .finished(.infraError)), (.running, .finished(.lost)): return .pending
@@ -76,5 +78,27 @@ final class RunLifecycleTests: XCTestCase {
         var m = RunLifecycle()
         try m.apply(.dispatch(epoch: 1))
         XCTAssertThrowsError(try m.apply(.finished(.completed)))
+    }
+
+    func testStagingWaitsWithoutAnAttempt() throws {
+        var m = RunLifecycle(maxInfraRetries: 1)
+        XCTAssertEqual(try m.apply(.stage), .staging)
+        XCTAssertEqual(m.epoch, 0, "no attempt exists while the data is staged")
+        XCTAssertThrowsError(try m.apply(.started), "an attempt starts only after a dispatch")
+        XCTAssertEqual(try m.apply(.unstage), .pending)
+        XCTAssertEqual(m.infraFailures, 0, "a node going away before the data arrived is not a failure")
+        try m.apply(.stage)
+        XCTAssertEqual(try m.apply(.stagingFailed), .pending)
+        XCTAssertEqual(m.infraFailures, 1, "a staging failure is an infra failure")
+        try m.apply(.stage)
+        XCTAssertEqual(try m.apply(.stagingFailed), .failed, "past max_infra_retries")
+        var n = RunLifecycle()
+        try n.apply(.stage)
+        XCTAssertEqual(try n.apply(.dispatch(epoch: 1)), .dispatched)
+        var c = RunLifecycle()
+        try c.apply(.stage)
+        XCTAssertEqual(try c.apply(.cancel), .cancelled)
+        var r = RunLifecycle(state: .running, epoch: 1)
+        XCTAssertThrowsError(try r.apply(.stage))
     }
 }

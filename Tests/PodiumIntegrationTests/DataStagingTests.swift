@@ -1,5 +1,6 @@
 import XCTest
 import PodiumCore
+import PodiumProtocol
 import PodiumStore
 import PodiumSSH
 @testable import PodiumCoordinator

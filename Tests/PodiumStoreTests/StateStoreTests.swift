@@ -72,4 +72,20 @@ final class StateStoreTests: XCTestCase {
         XCTAssertFalse(try store.recordGrade(g), "the second grade of the same artifact is refused")
         XCTAssertEqual(try store.grades(sweep: "s").count, 1)
     }
+
+    func testStagingKeepsTheNodeAndNodeDataIsRecorded() throws {
+        let store = try StateStore(path: dir + "/state.sqlite")
+        try store.register(sweep: "s", configJSON: "{}", runs: grid())
+        let id = grid()[0].id
+        XCTAssertEqual(try store.apply(.stage, to: id, node: "n1", maxInfraRetries: 3).node, "n1")
+        XCTAssertEqual(try store.run(id)?.state, .staging)
+        XCTAssertEqual(try store.attempts(runID: id).count, 0, "no attempt row while the data is staged")
+        XCTAssertEqual(try store.apply(.dispatch(epoch: 1), to: id, node: "n1", maxInfraRetries: 3).node, "n1")
+        try store.setNodeData(node: "n1", competition: "c1", bytes: 10, state: "staging", manifestSHA256: "ab")
+        try store.setNodeData(node: "n1", competition: "c1", bytes: 10, state: "ready", manifestSHA256: "ab")
+        try store.setNodeData(node: "n2", competition: "c2", bytes: 20, state: "staging")
+        XCTAssertEqual(try store.nodeData().map { "\($0.node) \($0.competition) \($0.state)" }, ["n1 c1 ready", "n2 c2 staging"])
+        try store.removeNodeData(node: "n2", competition: "c2")
+        XCTAssertEqual(try StateStore(path: dir + "/state.sqlite").nodeData().map(\.competition), ["c1"])
+    }
 }

@@ -109,6 +109,27 @@ public enum CoordinatorEvent: Sendable {
     case operatorRequests([OperatorRequest])
     /// SIGINT/SIGTERM: detach, leaving attempts running on their places.
     case interrupt(signal: Int32)
+    /// A staging job ended (answer to `.stageData`): the place's copy was verified file by file, or why not.
+    case dataStaged(DataStageJob, DataStageOutcome)
+}
+
+/// Staging one competition's public data onto one place (issue 18): first remove the competitions in `evict` from
+/// the place's cache (no run uses them), then make the place hold the manifest's files, each verified by sha256.
+public struct DataStageJob: Sendable, Hashable {
+    public var place: String
+    public var competition: String
+    public var bytes: Int64
+    public var evict: [String]
+    public init(place: String, competition: String, bytes: Int64, evict: [String]) {
+        self.place = place; self.competition = competition; self.bytes = bytes; self.evict = evict
+    }
+}
+
+public enum DataStageOutcome: Sendable, Equatable {
+    /// Every file is on the place and matches the coordinator's manifest; `copied` bytes moved this time.
+    case ready(copied: Int64)
+    /// Staging failed (an infrastructure fault, never the agent's): `diskFull` when the place ran out of space.
+    case failed(reason: String, diskFull: Bool)
 }
 
 /// Directives out: what the shell carries out, in order. A `.persist` or `.record` that fails stops the shell before
@@ -143,6 +164,9 @@ public enum CoordinatorDirective: Sendable, Equatable {
     case recordValidation(AttemptKey, bytes: Int, verdict: ValidationVerdict)
     /// Read the operator requests now (answered by `.operatorRequests`).
     case pollRequests
+    /// Stage a competition's data onto a place off the loop (answered by `.dataStaged`). The shell records the
+    /// place's cache durably (staging, evicted, ready) as it goes, before it answers.
+    case stageData(DataStageJob)
     /// A line for the person watching (progress area).
     case note(String)
     /// A warning on stderr.

@@ -18,8 +18,12 @@ public struct CoordinatorInstance: Sendable {
         public var gpuModel: String?
         /// Byte budget of the place's data cache (nil: unlimited).
         public var dataCacheBytes: Int64?
-        public init(name: String, capacity: Resources, gpuModel: String?, dataCacheBytes: Int64? = nil) {
+        /// Where the place's data comes from (staging is bounded per source): "push" (the coordinator), a shared
+        /// path or a URL prefix.
+        public var dataSource: String = "push"
+        public init(name: String, capacity: Resources, gpuModel: String?, dataCacheBytes: Int64? = nil, dataSource: String = "push") {
             self.name = name; self.capacity = capacity; self.gpuModel = gpuModel; self.dataCacheBytes = dataCacheBytes
+            self.dataSource = dataSource
         }
     }
 
@@ -49,6 +53,11 @@ public struct CoordinatorInstance: Sendable {
         /// Competition → bytes of its public data, when places hold data lazily (issue 18): placement then prefers
         /// places that hold a run's data. Empty: every place holds everything (staged up front), locality is moot.
         public var dataBytes: [String: Int64] = [:]
+        /// Staging jobs at once on one place, and from one source (the coordinator's own pushes share its uplink).
+        public var maxStagesPerPlace = 2
+        public var maxStagesPerSource = 4
+        /// Staging failures of one competition on one place before placement stops sending it there this run.
+        public var maxStageFailures = 3
         public init(sweep: String, places: [PlaceSpec], needs: [String: Needs]) {
             self.sweep = sweep; self.places = places; self.needs = needs
         }
@@ -64,6 +73,8 @@ public struct CoordinatorInstance: Sendable {
         /// Stored artifacts and already graded ones, of the attempts being or already graded.
         public var artifacts: [AttemptKey: [StoredArtifact]] = [:]
         public var graded: [AttemptKey: Set<String>] = [:]
+        /// Place → competition → bytes its data cache holds (or partly holds), as the state recorded it.
+        public var dataHeld: [String: [String: Int64]] = [:]
         public init(runs: [RunRecord]) { self.runs = runs }
     }
 
@@ -124,6 +135,8 @@ public struct CoordinatorInstance: Sendable {
     var startupOpen = true
     public internal(set) var interrupted = false
     var out: [CoordinatorDirective] = []
+    /// Lazy data (issue 18), see Instance+Data.swift.
+    var data = DataState()
 
     public init(config: Config, recovered: Recovered) {
         self.config = config
@@ -144,6 +157,12 @@ public struct CoordinatorInstance: Sendable {
                 _ = scheduler.on(.nodeKnown(name: p.name, capacity: p.capacity, gpuModel: p.gpuModel))
                 _ = scheduler.on(.dataCache(node: p.name, maxBytes: p.dataCacheBytes))
             }
+            for (place, held) in recovered.dataHeld where places[place] != nil {
+                for (competition, bytes) in held.sorted(by: { $0.key < $1.key }) {
+                    _ = scheduler.on(.holds(node: place, competition: competition, bytes: bytes))
+                    data.onDisk[place, default: [:]][competition] = bytes
+                }
+            }
         }
     }
 
@@ -152,7 +171,7 @@ public struct CoordinatorInstance: Sendable {
     /// Every run terminal, every grade recorded, every place tried (and matched with the state when it answered; a
     /// resumed sweep with nothing left still stages, reconciles and cleans up its places): the sweep is over.
     public var isDone: Bool {
-        gradesOutstanding.isEmpty && collections.isEmpty && terminalCount == runs.count
+        gradesOutstanding.isEmpty && collections.isEmpty && terminalCount == runs.count && data.active.isEmpty
             && places.values.allSatisfy { $0.everTried && !$0.connecting && (!$0.connected || $0.reconciled) }
     }
 
@@ -181,6 +200,10 @@ public struct CoordinatorInstance: Sendable {
 
     /// The first directives: connect every place, queue the pending runs, grade what a crash left ungraded.
     public mutating func start(now: Double) -> [CoordinatorDirective] {
+        // Runs that waited for data when the coordinator stopped wait again from the start (no attempt existed).
+        for r in runs.values.filter({ $0.state == .staging }).sorted(by: { $0.sequence < $1.sequence }) {
+            transition(r.id, .unstage, detail: "the coordinator restarted before its data on \(r.node ?? "?") was ready")
+        }
         let pending = runs.values.filter { $0.state == .pending }.sorted { $0.sequence < $1.sequence }
         place(scheduler.on(.enqueue(pending.map(queued))), now: now)
         for name in placeOrder { connect(name) }
@@ -219,6 +242,8 @@ public struct CoordinatorInstance: Sendable {
         case .operatorRequests(let requests):
             pollInFlight = false
             handleRequests(requests, now: now)
+        case .dataStaged(let job, let outcome):
+            dataStaged(job, outcome, now: now)
         case .interrupt(let sig):
             if !interrupted {
                 interrupted = true
@@ -271,7 +296,10 @@ public struct CoordinatorInstance: Sendable {
             out.append(.abort("internal error: \(error) for run \(runID)"))
             return nil
         }
-        if case .dispatch = event { r.node = place } else if !machine.state.hasLiveAttempt { r.node = nil }
+        switch event {
+        case .dispatch, .stage: r.node = place
+        default: if !machine.state.holdsNode { r.node = nil }
+        }
         counts[r.state, default: 0] -= 1
         counts[machine.state, default: 0] += 1
         r.state = machine.state
@@ -291,13 +319,22 @@ public struct CoordinatorInstance: Sendable {
     mutating func place(_ directives: [SchedulerDirective], now: Double) {
         for case .place(let runID, let placeName) in directives {
             guard let r = runs[runID], r.state == .pending else { continue }
-            let epoch = r.epoch + 1
-            guard transition(runID, .dispatch(epoch: epoch), place: placeName, detail: "to \(placeName)") != nil else { continue }
-            if let old = attemptPlace[runID] { placeRuns[old]?.remove(runID) }
-            attemptPlace[runID] = placeName
-            placeRuns[placeName, default: []].insert(runID)
-            out.append(.start(AttemptKey(runID, epoch), place: placeName))
+            if needsStaging(r, on: placeName) {
+                waitForData(r, on: placeName)
+                continue
+            }
+            dispatch(r, to: placeName)
         }
+    }
+
+    /// A new attempt of the run on the place: durable (with its epoch) before the start request goes out.
+    mutating func dispatch(_ r: RunRecord, to placeName: String) {
+        let epoch = r.epoch + 1
+        guard transition(r.id, .dispatch(epoch: epoch), place: placeName, detail: "to \(placeName)") != nil else { return }
+        if let old = attemptPlace[r.id] { placeRuns[old]?.remove(r.id) }
+        attemptPlace[r.id] = placeName
+        placeRuns[placeName, default: []].insert(r.id)
+        out.append(.start(AttemptKey(r.id, epoch), place: placeName))
     }
 
     /// Records how an attempt ended and what follows: collection, a retry after backoff, or nothing.

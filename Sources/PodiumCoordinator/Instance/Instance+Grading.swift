@@ -43,7 +43,8 @@ extension CoordinatorInstance {
     /// `podium cancel` / `podium retry` requests written to the state by other processes. Pending runs are dropped
     /// before live attempts are stopped, so a freed slot never goes to a run that the same batch cancels.
     mutating func handleRequests(_ open: [OperatorRequest], now: Double) {
-        let ordered = open.filter { runs[$0.runID]?.state == .pending } + open.filter { runs[$0.runID]?.state != .pending }
+        let waiting: (OperatorRequest) -> Bool = { [runs] in runs[$0.runID].map { $0.state == .pending || $0.state == .staging } ?? false }
+        let ordered = open.filter(waiting) + open.filter { !waiting($0) }
         for req in ordered {
             guard let r = runs[req.runID] else {
                 out.append(.markHandled(seq: req.seq, outcome: "no such run in sweep \(config.sweep)"))
@@ -52,14 +53,23 @@ extension CoordinatorInstance {
             let outcome: String
             switch OperatorRequests.decide(req.kind, state: r.state) {
             case .cancelPending:
+                let wasStaging = r.state == .staging
                 transition(r.id, .cancel, detail: "operator cancel")
                 retryAt.removeAll { $0.runID == r.id }
-                place(scheduler.on(.cancel(runID: r.id)), now: now)
-                outcome = "cancelled (was pending)"
+                if wasStaging {
+                    dropStagingWaiter(r.id)
+                    place(scheduler.on(.released(runID: r.id)), now: now)
+                } else {
+                    place(scheduler.on(.cancel(runID: r.id)), now: now)
+                }
+                outcome = "cancelled (was \(wasStaging ? "staging" : "pending"))"
             case .stopLive:
                 let name = r.node ?? attemptPlace[r.id] ?? "?"
                 let reachable = places[name]?.connected == true
-                if reachable { out.append(.send(place: name, .cancel(runID: r.id, epoch: r.epoch))) }
+                if reachable {
+                    data.stopping[name, default: [:]][AttemptKey(r.id, r.epoch)] = r.spec.competition
+                    out.append(.send(place: name, .cancel(runID: r.id, epoch: r.epoch)))
+                }
                 finishAttempt(r, outcome: .cancelled, result: nil, detail: "operator cancel; attempt \(r.epoch) stopped on \(name)", now: now)
                 outcome = reachable
                     ? "cancelled; attempt \(r.epoch) stopped on \(name)"

@@ -84,6 +84,7 @@ extension CoordinatorInstance {
         p.reconnectDelay = min(p.reconnectDelay * 2, config.reconnectMax)
         places[name] = p
         _ = scheduler.on(.nodeDown(name: name))
+        unstageRuns(on: name, reason: "node \(name) is unreachable (\(reason)); placed again", now: now)
         if startupOpen && places.values.allSatisfy({ $0.everTried && !$0.connecting && !$0.connected }) {
             startupOpen = false
             out.append(.abort("no node could be reached:\n  " + initialFailures.joined(separator: "\n  ")))
@@ -111,9 +112,10 @@ extension CoordinatorInstance {
 
     /// A place that reported a fault of its own (disk full) gets no new work for the rest of this coordinator run;
     /// its live attempts go on. Freeing the space and running `podium sweep` again brings it back.
-    mutating func drain(_ name: String, reason: String) {
+    mutating func drain(_ name: String, reason: String, now: Double) {
         guard drained.insert(name).inserted else { return }
         _ = scheduler.on(.nodeDown(name: name))
+        unstageRuns(on: name, reason: "node \(name) drained (\(reason)); placed again", now: now)
         out.append(.warn("podium: node \(name) drained: \(reason); no new work goes there until space is freed and the sweep restarted"))
         out.append(.record(kind: "node_drained", detail: "\(name): \(reason)"))
     }
@@ -130,7 +132,9 @@ extension CoordinatorInstance {
                 continue
             }
             if r.state == .dispatched { transition(r.id, .started, detail: "adopted on reconnection") }
-            place(scheduler.on(.adopt(runID: r.id, node: name, needs: queued(r).needs)), now: now)
+            let q = queued(r)
+            place(scheduler.on(.adopt(runID: r.id, node: name, needs: q.needs, data: q.dataBytes > 0 ? q.competition : nil,
+                                      dataBytes: q.dataBytes)), now: now)
             let key = AttemptKey(r.id, r.epoch)
             let central = logBytes[key] ?? 0
             out.append(.send(place: name, .streamLog(runID: r.id, epoch: r.epoch, from: central)))
@@ -139,11 +143,13 @@ extension CoordinatorInstance {
             if !h.running, let result = h.result { finishedNow.append((r.id, result)) }
         }
         // Attempts the state does not expect: fence live ones, clean up finished ones nobody will collect.
+        data.stopping[name] = nil
         for h in held {
             let r = runs[h.runID]
             let expected = r.map { $0.epoch == h.epoch && ($0.state.hasLiveAttempt || $0.state == .collecting) } ?? false
             if expected { continue }
             if h.running {
+                if let c = r?.spec.competition { data.stopping[name, default: [:]][AttemptKey(h.runID, h.epoch)] = c }
                 out.append(.send(place: name, .cancel(runID: h.runID, epoch: h.epoch)))
                 out.append(.record(kind: "fenced", runID: h.runID, epoch: h.epoch, detail: "stale attempt on \(name) cancelled"))
             } else if r == nil || r!.epoch != h.epoch || r!.state.isTerminal {

@@ -30,7 +30,10 @@ extension CoordinatorInstance {
             }
         case .started(let runID, let epoch, let container):
             guard let r = current(runID, epoch, "started"), r.state == .dispatched else {
-                if let r = runs[runID], r.epoch != epoch { out.append(.send(place: place, .cancel(runID: runID, epoch: epoch))) }
+                if let r = runs[runID], r.epoch != epoch {
+                    data.stopping[place, default: [:]][AttemptKey(runID, epoch)] = r.spec.competition
+                    out.append(.send(place: place, .cancel(runID: runID, epoch: epoch)))
+                }
                 return
             }
             transition(runID, .started, detail: "container \(container) on \(place)")
@@ -43,6 +46,7 @@ extension CoordinatorInstance {
             out.append(.record(kind: "snapshot", runID: runID, epoch: epoch,
                                detail: "t=\(info.elapsedSeconds)s sha256=\(info.sha256.prefix(16)) \(info.bytes) bytes"))
         case .finished(let runID, let epoch, let result):
+            data.stopping[place]?[AttemptKey(runID, epoch)] = nil
             guard let r = current(runID, epoch, "finished \(result.outcome.rawValue)"), r.state.hasLiveAttempt else {
                 // A cancelled run's attempt ending on its place: nothing to collect, the place may clean it up.
                 if let r = runs[runID], r.epoch == epoch, r.state == .cancelled { out.append(.send(place: place, .acknowledge(runID: runID, epoch: epoch))) }
@@ -51,7 +55,7 @@ extension CoordinatorInstance {
             let key = AttemptKey(runID, epoch)
             if let n = logBytes[key] { out.append(.closeLog(key, bytes: n)) }
             // Drain first: the slot this attempt frees must not go to another run on a full place.
-            if result.nodeDiskFull == true { drain(place, reason: result.message ?? "disk full") }
+            if result.nodeDiskFull == true { drain(place, reason: result.message ?? "disk full", now: now) }
             finishAttempt(r, outcome: result.outcome, result: result, detail: result.message, now: now)
         case .file(let runID, let epoch, let name, let sha, let data):
             guard let key = collecting(runID, epoch, "file \(name)", name: name) else { return }
