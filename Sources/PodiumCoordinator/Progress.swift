@@ -42,7 +42,8 @@ final class Progress: @unchecked Sendable {
         // packed longest first): an upper bound that moves only as runs end, not with the recent rate.
         let eta = etaHours.map { max(0, $0 * 3600 - (monotonicSeconds() - etaAt)) }
         let live = (counts[.dispatched] ?? 0) + (counts[.running] ?? 0)
-        let line = "[\(done)/\(total) done] running \(live), pending \(counts[.pending] ?? 0), collecting \((counts[.collecting] ?? 0) + (counts[.grading] ?? 0)), failed \(counts[.failed] ?? 0) · \(fmt(rate)) runs/min · elapsed \(clock(elapsed)) · ETA \(eta.map(clock) ?? "?")"
+        let staging = counts[.staging] ?? 0
+        let line = "[\(done)/\(total) done] running \(live), \(staging > 0 ? "staging data \(staging), " : "")pending \(counts[.pending] ?? 0), collecting \((counts[.collecting] ?? 0) + (counts[.grading] ?? 0)), failed \(counts[.failed] ?? 0) · \(fmt(rate)) runs/min · elapsed \(clock(elapsed)) · ETA \(eta.map(clock) ?? "?")"
         if tty {
             if line != lastLine { printErrorRaw("\r\u{1b}[2K" + line); lastLine = line }
         } else if monotonicSeconds() - lastPlain >= 15 || (done == total && line != lastLine) {

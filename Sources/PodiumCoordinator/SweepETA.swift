@@ -28,7 +28,7 @@ public struct SweepETA: Codable, Sendable, Equatable {
             if r.state.hasLiveAttempt {
                 let since = started[r.key] ?? now
                 slots.append(max(0, budget - (now - since)))
-            } else if r.state == .pending {
+            } else if r.state == .pending || r.state == .staging {
                 pending.append(budget)
             }
         }
