@@ -29,10 +29,64 @@ public struct NodeReport: Codable, Sendable {
     public var mismatches: [String] = []
     /// Differences that do not fail the node (stand-in GPU slots, declared oversubscription).
     public var notes: [String] = []
+    /// A Slurm target: the cluster's partitions as `sinfo` lists them, and whether a test job could write to the
+    /// work directory (the shared filesystem) from a compute node.
+    public var slurm_partitions: [SlurmPartition]?
+    public var slurm_work_dir_writable: Bool?
+}
+
+/// One partition as `sinfo` reports it (CPUs and memory per node; `gpus` from its gres, per node).
+public struct SlurmPartition: Codable, Sendable, Equatable {
+    public var name: String
+    public var available: String
+    public var nodes: Int
+    public var cpus_per_node: Int
+    public var memory_mb_per_node: Int64
+    public var gpus_per_node: Int
+    public var is_default: Bool
+    public var total_cpus: Int { nodes * cpus_per_node }
+    public var total_gpus: Int { nodes * gpus_per_node }
+
+    /// Lines of `sinfo -h -o '%P|%a|%D|%c|%m|%G'`.
+    public static func parse(_ lines: [String]) -> [SlurmPartition] {
+        lines.compactMap { line in
+            let f = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            guard f.count >= 6 else { return nil }
+            let isDefault = f[0].hasSuffix("*")
+            let name = isDefault ? String(f[0].dropLast()) : f[0]
+            // gres "gpu:2", "gpu:a100:4(S:0-1)", "(null)": the count after the last ':' of each gpu entry.
+            var gpus = 0
+            for g in f[5].split(separator: ",") where g.hasPrefix("gpu") {
+                let spec = g.split(separator: "(").first ?? g
+                gpus += Int(spec.split(separator: ":").last ?? "") ?? 0
+            }
+            return SlurmPartition(name: name, available: f[1], nodes: Int(f[2]) ?? 0, cpus_per_node: Int(f[3].filter(\.isNumber)) ?? 0,
+                                  memory_mb_per_node: Int64(f[4].filter(\.isNumber)) ?? 0, gpus_per_node: gpus, is_default: isDefault)
+        }
+    }
 }
 
 public enum NodeProbe {
     /// Shell run on the node; one `key=value` per line.
+    /// A Slurm target's check, run after the probe (its test job takes a while; the clock reading comes first).
+    static func slurmScript(workDir: String, slurm: SlurmSettings) -> String {
+        var slurmLines = ""
+        do {
+            // The partitions, then a one-minute test job that writes into the work directory from a compute node.
+            let conf = slurm.conf.map { "export SLURM_CONF=\(shellQuote($0)); " } ?? ""
+            let marker = workDir + "/.podium-slurm-check"
+            let part = slurm.partition.map { " --partition=" + shellQuote($0) } ?? ""
+            slurmLines = """
+            \(conf)sinfo -h -o '%P|%a|%D|%c|%m|%G' 2>/dev/null | sed 's/^/slurm=/'
+            mkdir -p \(shellQuote(workDir)) && rm -f \(shellQuote(marker))
+            timeout 25 sbatch --wait --quiet --time=1 --output=/dev/null\(part) --job-name=podium-check --wrap \(shellQuote("touch " + shellQuote(marker))) >/dev/null 2>&1
+            [ -f \(shellQuote(marker)) ] && echo "slurmwrite=1" || echo "slurmwrite=0"; rm -f \(shellQuote(marker))
+
+            """
+        }
+        return slurmLines
+    }
+
     static func script(workDir: String, worker: [String], images: [String] = []) -> String {
         let w = worker.map(shellQuote).joined(separator: " ")
         let imageLines = images.map { "printf 'image=%s:%s=%s\\n' \($0.utf8.count) \(shellQuote($0)) \"$(docker image inspect --format '{{.Id}}' \(shellQuote($0)) 2>/dev/null)\"" }
@@ -68,7 +122,11 @@ public enum NodeProbe {
         let workDir = node.workDir ?? "/var/lib/podium-worker"
         let worker = node.workerCommand ?? (node.transport == .local ? localWorker : ["podium-worker"])
         let probe = script(workDir: workDir, worker: worker, images: node.runtime == .docker ? images : [])
+        let slurmProbe = node.runtime == .slurm ? slurmScript(workDir: workDir, slurm: node.slurm ?? SlurmSettings()) : nil
+        var sinfo = [String]()
+        var slurmOutput = ""
         let before = wallClockSeconds()
+        var after = before
         let output: String
         switch node.transport {
         case .local:
@@ -77,6 +135,8 @@ public enum NodeProbe {
                 return r
             }
             output = out
+            after = wallClockSeconds()
+            if let slurmProbe { slurmOutput = ChildProcess.capture(["/bin/sh", "-c", slurmProbe], timeout: 60)?.output ?? "" }
         case .ssh:
             do {
                 let s = try SSHSession(target: SSHTarget.from(node: node))
@@ -85,12 +145,17 @@ public enum NodeProbe {
                 let (code, out) = try s.run(probe, timeout: 30)
                 guard code == 0 else { r.error = "the probe exited with \(code)"; return r }
                 output = String(decoding: out, as: UTF8.self)
+                after = wallClockSeconds()
+                if let slurmProbe { slurmOutput = String(decoding: try s.run(slurmProbe, timeout: 60).output, as: UTF8.self) }
             } catch {
                 r.error = "\(error)"
                 return r
             }
         }
-        let after = wallClockSeconds()
+        for line in slurmOutput.split(whereSeparator: \.isNewline) {
+            if line.hasPrefix("slurm=") { sinfo.append(String(line.dropFirst(6))) }
+            if line.hasPrefix("slurmwrite=") { r.slurm_work_dir_writable = line.hasSuffix("=1") }
+        }
         for line in output.split(whereSeparator: \.isNewline) {
             guard let eq = line.firstIndex(of: "=") else { continue }
             let k = String(line[..<eq]), v = String(line[line.index(after: eq)...])
@@ -114,6 +179,7 @@ public enum NodeProbe {
             default: break
             }
         }
+        if node.runtime == .slurm { r.slurm_partitions = SlurmPartition.parse(sinfo) }
         compare(node, &r)
         var problems = r.mismatches
         if r.worker == nil { problems.append("podium-worker not found (\(worker.joined(separator: " ")))") }
@@ -131,6 +197,10 @@ public enum NodeProbe {
     /// would be placed that cannot run), except GPU slots on a machine without GPUs (stand-ins, by design) and
     /// `oversubscribe: true` nodes, which are noted.
     static func compare(_ node: NodeSpec, _ r: inout NodeReport) {
+        if node.runtime == .slurm {
+            compareSlurm(node, &r)
+            return
+        }
         if node.gpus > 0 && r.gpus.isEmpty {
             r.notes.append("declares \(node.gpus) GPUs, nvidia-smi finds none: \(node.gpus) stand-in slots (scheduling only; no GPU behind them)")
         } else if !r.gpus.isEmpty && node.gpus != r.gpus.count {
@@ -148,5 +218,29 @@ public enum NodeProbe {
             over.append("declares \(disk >> 30) GiB of scratch disk, \(free >> 30) GiB are free in its work directory")
         }
         if node.oversubscribe { r.notes += over.map { $0 + " (oversubscribe: true)" } } else { r.mismatches += over }
+    }
+
+    /// A Slurm target: what the inventory declares (the share of the cluster podium may fill at once) against the
+    /// partition; the login node's own CPUs and memory do not matter.
+    static func compareSlurm(_ node: NodeSpec, _ r: inout NodeReport) {
+        let parts = r.slurm_partitions ?? []
+        guard !parts.isEmpty else {
+            r.mismatches.append("sinfo lists no partition (is Slurm reachable from this node? set slurm.conf if the cluster's slurm.conf is not the default)")
+            return
+        }
+        let want = node.slurm?.partition
+        guard let p = parts.first(where: { want == nil ? $0.is_default : $0.name == want }) else {
+            r.mismatches.append(want.map { "partition '\($0)' is not in sinfo (partitions: \(parts.map(\.name).joined(separator: ", ")))" }
+                                ?? "no default partition: set slurm.partition (partitions: \(parts.map(\.name).joined(separator: ", ")))")
+            return
+        }
+        if p.available != "up" { r.mismatches.append("partition \(p.name) is \(p.available)") }
+        var over = [String]()
+        if node.gpus > p.total_gpus { over.append("declares \(node.gpus) GPUs, partition \(p.name) has \(p.total_gpus) (gres)") }
+        if node.cpus > Double(p.total_cpus) { over.append("declares \(fixed(node.cpus, 0)) CPUs, partition \(p.name) has \(p.total_cpus)") }
+        if node.oversubscribe { r.notes += over.map { $0 + " (oversubscribe: true)" } } else { r.mismatches += over }
+        if r.slurm_work_dir_writable == false {
+            r.mismatches.append("a test job could not write to the work directory \(node.workDir ?? "/var/lib/podium-worker") (it must be on the filesystem the compute nodes share)")
+        }
     }
 }

@@ -77,6 +77,12 @@ public enum Preflight {
                     fail("node \(n.name): image \(image) is not on the node — every run placed there would fail; load it with `podium nodes push-image \(image) --node \(n.name)` (or build it there)")
                 }
             }
+            if n.runtime == .slurm {
+                // A Slurm target that cannot take jobs (no such partition, no sinfo, a work directory the compute nodes
+                // cannot write) would fail every attempt: refused before anything is submitted.
+                for m in r.mismatches { fail("\(setup.config.inventory): node \(n.name) (slurm): \(m)") }
+                continue
+            }
             for m in r.mismatches { warning("node \(n.name): \(m) (the inventory may place runs it cannot hold; `podium nodes check` shows it, `oversubscribe: true` says it is meant)") }
         }
         return out

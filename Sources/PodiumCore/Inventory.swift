@@ -14,7 +14,73 @@ public enum TransportKind: String, Codable, Sendable, CaseIterable {
 /// One worker node of the inventory (workers/*.json).
 /// How a node runs attempts: Docker containers (isolated), or plain processes (no isolation; GPU machines without Docker).
 public enum RuntimeKind: String, Codable, Sendable, CaseIterable {
-    case docker, process
+    /// `slurm`: the node is a Slurm cluster's login node; every attempt is a Slurm job (see `SlurmSettings`).
+    case docker, process, slurm
+}
+
+/// How a Slurm target submits attempts (inventory `"slurm": {…}` on a node with `"runtime": "slurm"`). The node's
+/// `work_dir` must be on the filesystem the cluster's compute nodes share: the job writes the attempt's files there.
+public struct SlurmSettings: Codable, Sendable, Equatable, Hashable {
+    public var partition: String?
+    public var account: String?
+    public var qos: String?
+    public var constraint: String?
+    /// Further sbatch flags, word by word (e.g. ["--exclusive"]).
+    public var sbatchArgs: [String] = []
+    /// How GPUs are asked for: "gres" (`--gres=gpu:N`, default) or "gpus" (`--gpus=N`).
+    public var gpuFlag: String = "gres"
+    /// The cluster's slurm.conf when it is not the default one (SLURM_CONF for every Slurm command podium runs).
+    public var conf: String?
+    /// Seconds added to budget + grace for Slurm's `--time` (a backstop; podium's worker stops the agent at its budget).
+    public var timeMarginSeconds: Int = 600
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case partition, account, qos, constraint, conf
+        case sbatchArgs = "sbatch_args"
+        case gpuFlag = "gpu_flag"
+        case timeMarginSeconds = "time_margin"
+    }
+
+    public init(partition: String? = nil) { self.partition = partition }
+
+    public init(from decoder: any Decoder) throws {
+        try decoder.rejectUnknownKeys(CodingKeys.allCases.map(\.rawValue))
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        partition = try c.decodeIfPresent(String.self, forKey: .partition)
+        account = try c.decodeIfPresent(String.self, forKey: .account)
+        qos = try c.decodeIfPresent(String.self, forKey: .qos)
+        constraint = try c.decodeIfPresent(String.self, forKey: .constraint)
+        conf = try c.decodeIfPresent(String.self, forKey: .conf)
+        sbatchArgs = try c.decodeIfPresent([String].self, forKey: .sbatchArgs) ?? []
+        gpuFlag = try c.decodeIfPresent(String.self, forKey: .gpuFlag) ?? "gres"
+        guard gpuFlag == "gres" || gpuFlag == "gpus" else {
+            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.gpuFlag]), found: "'\(gpuFlag)'",
+                              expected: "\"gres\" (--gres=gpu:N) or \"gpus\" (--gpus=N)")
+        }
+        if let t = try c.decodeIfPresent(String.self, forKey: .timeMarginSeconds) {
+            guard let d = BudgetDuration(parsing: t) else {
+                throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.timeMarginSeconds]), found: "'\(t)'", expected: "a duration such as \"10m\"")
+            }
+            timeMarginSeconds = d.seconds
+        }
+        for (key, value) in [(CodingKeys.partition, partition), (.account, account), (.qos, qos), (.constraint, constraint)] {
+            if let v = value, v.isEmpty || v.contains(where: { $0.isWhitespace }) {
+                throw ConfigError(path: jsonPath(decoder.codingPath + [key]), found: "'\(v)'", expected: "a Slurm name without spaces")
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(partition, forKey: .partition)
+        try c.encodeIfPresent(account, forKey: .account)
+        try c.encodeIfPresent(qos, forKey: .qos)
+        try c.encodeIfPresent(constraint, forKey: .constraint)
+        try c.encodeIfPresent(conf, forKey: .conf)
+        if !sbatchArgs.isEmpty { try c.encode(sbatchArgs, forKey: .sbatchArgs) }
+        if gpuFlag != "gres" { try c.encode(gpuFlag, forKey: .gpuFlag) }
+        if timeMarginSeconds != 600 { try c.encode("\(timeMarginSeconds)s", forKey: .timeMarginSeconds) }
+    }
 }
 
 public struct NodeSpec: Codable, Sendable, Equatable {
@@ -112,8 +178,11 @@ public struct NodeSpec: Codable, Sendable, Equatable {
             }
         }
     }
-    /// How the worker starts agents: `docker` (isolated containers) or `process` (no isolation; machines without Docker).
+    /// How the worker starts agents: `docker` (isolated containers), `process` (no isolation; machines without Docker)
+    /// or `slurm` (one Slurm job per attempt; the node is the cluster's login node).
     public var runtime: RuntimeKind
+    /// Submission settings of a `slurm` node.
+    public var slurm: SlurmSettings?
     /// The node's GPU model (e.g. "NVIDIA H100 80GB HBM3", as nvidia-smi names it); profiles with `gpu_model` go
     /// only to nodes whose model contains it.
     public var gpuModel: String?
@@ -138,6 +207,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         case gpuModel = "gpu_model"
         case disk
         case oversubscribe
+        case slurm
         case comment = "$comment"
     }
 
@@ -182,9 +252,15 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         oversubscribe = try c.decodeIfPresent(Bool.self, forKey: .oversubscribe) ?? false
         guard let runtime = RuntimeKind(rawValue: runtimeText) else {
             throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.runtime]), found: "'\(runtimeText)'",
-                              expected: "\"docker\" or \"process\"")
+                              expected: "\"docker\", \"process\" or \"slurm\"")
         }
         self.runtime = runtime
+        slurm = try c.decodeIfPresent(SlurmSettings.self, forKey: .slurm)
+        if slurm != nil && runtime != .slurm {
+            throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.slurm]), found: "Slurm settings on a \(runtime.rawValue) node",
+                              expected: "\"runtime\": \"slurm\" beside them", fix: "add \"runtime\": \"slurm\", or drop \"slurm\"")
+        }
+        if runtime == .slurm && slurm == nil { slurm = SlurmSettings() }
         if transport == .ssh && host == nil {
             throw ConfigError(path: jsonPath(decoder.codingPath + [CodingKeys.host]), found: "nothing",
                               expected: "an ssh node needs \"host\"", fix: "add \"host\" or set \"transport\": \"local\"")
@@ -213,6 +289,7 @@ public struct NodeSpec: Codable, Sendable, Equatable {
         try c.encodeIfPresent(gpuModel, forKey: .gpuModel)
         try c.encodeIfPresent(diskBytes, forKey: .disk)
         if oversubscribe { try c.encode(oversubscribe, forKey: .oversubscribe) }
+        try c.encodeIfPresent(slurm, forKey: .slurm)
     }
 }
 

@@ -27,6 +27,9 @@ public struct AttemptLayout: Sendable {
 public struct ExitStatus: Sendable, Equatable {
     public var exitCode: Int
     public var oomKilled: Bool
+    /// The agent's end was the infrastructure's doing (a Slurm job's node failed, it was preempted or cancelled by
+    /// someone else): an infra error, retried, never a result.
+    public var infraReason: String? = nil
 }
 
 /// A started agent the supervisor watches. All calls block; the supervisor calls them from its own thread.

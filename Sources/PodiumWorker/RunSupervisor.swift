@@ -169,6 +169,9 @@ public final class RunSupervisor: @unchecked Sendable {
         if let s = snapshots.capture(elapsed: elapsed) { emit(.snapshot(runID: runID, epoch: epoch, info: s)) }
 
         let exit = status!
+        if let why = exit.infraReason, !cancelledRun {
+            return infra(why, elapsed: elapsed, logBytes: log.size)
+        }
         let outcome: AttemptOutcome
         var message: String?
         if cancelledRun {

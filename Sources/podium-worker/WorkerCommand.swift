@@ -63,21 +63,29 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "CPUs to report.") var cpus: Double = 1
     @Option(help: "Memory to report, e.g. 16g.") var memory: String = "8g"
     @Option(help: "Docker Engine socket (default: DOCKER_HOST or /var/run/docker.sock).") var dockerSocket: String?
-    @Option(help: "docker (isolated containers) or process (no isolation; for machines without Docker).") var runtime: String = "docker"
+    @Option(help: "docker (isolated containers), process (no isolation; for machines without Docker) or slurm (one Slurm job per attempt; run on the cluster's login node with --work-dir on the shared filesystem).") var runtime: String = "docker"
+    @Option(help: "With --runtime slurm: the inventory node's \"slurm\" settings as JSON (partition, account, qos, constraint, sbatch_args, gpu_flag, conf, time_margin).") var slurm: String?
 
     var socketPath: String { workDir + "/daemon.sock" }
 
     /// The same options, to start a daemon with.
     var arguments: [String] {
         ["--node", node, "--work-dir", workDir, "--gpus", String(gpus), "--cpus", String(cpus), "--memory", memory,
-         "--runtime", runtime] + (dockerSocket.map { ["--docker-socket", $0] } ?? [])
+         "--runtime", runtime] + (dockerSocket.map { ["--docker-socket", $0] } ?? []) + (slurm.map { ["--slurm", $0] } ?? [])
+    }
+
+    func slurmSettings() throws -> SlurmSettings? {
+        guard let slurm else { return nil }
+        do { return try JSONDecoder().decode(SlurmSettings.self, from: Data(slurm.utf8)) } catch {
+            throw WorkerCommand.failUsage("--slurm: \(error)")
+        }
     }
 
     /// The node's server with its GPUs discovered, orphaned containers removed and unfinished attempts taken over.
     func makeServer(stopOnDisconnect: Bool, output: FrameWriter?) throws -> WorkerServer {
         guard let mem = parseByteSize(memory) else { throw WorkerCommand.failUsage("--memory: '\(memory)' is not a size such as 16g") }
-        guard let rt = makeRuntime(runtime, dockerSocket: dockerSocket) else {
-            throw WorkerCommand.failUsage("--runtime \(runtime): expected docker or process")
+        guard let rt = makeRuntime(runtime, dockerSocket: dockerSocket, slurm: try slurmSettings(), workDir: workDir) else {
+            throw WorkerCommand.failUsage("--runtime \(runtime): expected docker, process or slurm")
         }
         do { try FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true) } catch {
             throw WorkerCommand.failUsage("--work-dir \(workDir): cannot create it (\(error))")
@@ -242,10 +250,11 @@ enum UnixSocket {
     }
 }
 
-func makeRuntime(_ name: String, dockerSocket: String?) -> (any AgentRuntime)? {
+func makeRuntime(_ name: String, dockerSocket: String?, slurm: SlurmSettings? = nil, workDir: String = ".") -> (any AgentRuntime)? {
     switch RuntimeKind(rawValue: name) {
     case .docker: return DockerRuntime(engine: DockerEngine(socketPath: dockerSocket))
     case .process: return ProcessRuntime()
+    case .slurm: return SlurmRuntime(settings: slurm ?? SlurmSettings(), workDir: absolutePath(workDir))
     case nil: return nil
     }
 }

@@ -106,6 +106,12 @@ struct Nodes: ParsableCommand {
                          r.clock_skew_seconds.map { fixed($0, 3) } ?? "-"]
                     }))
                 for r in reports { if let k = r.host_key { print("\(r.node): host key \(k)") } }
+                for r in reports {
+                    for p in r.slurm_partitions ?? [] {
+                        print("\(r.node): slurm partition \(p.name)\(p.is_default ? " (default)" : "") \(p.available): \(p.nodes) node(s), \(p.total_cpus) CPUs, \(p.total_gpus) GPUs (gres), \(p.memory_mb_per_node) MB memory per node")
+                    }
+                    if let w = r.slurm_work_dir_writable { print("\(r.node): work directory \(w ? "writable" : "NOT writable") from a test job") }
+                }
                 for r in reports { for n in r.notes { print("\(r.node): note: \(n)") } }
                 for r in reports where !r.ok { printError("\(r.node): \(r.error ?? "failed")") }
             }

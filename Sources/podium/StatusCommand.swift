@@ -112,6 +112,8 @@ struct Status: ParsableCommand {
         var eta: SweepETA
         /// Each node's data cache (lazy data): what it holds, stages and has free.
         var data_caches: [DataCacheView]?
+        /// Attempts by the backend of the node they ran on (docker, process, slurm), per the sweep's inventory.
+        var attempts_by_backend: [String: Int]?
     }
 
     func validate() throws {
@@ -125,6 +127,12 @@ struct Status: ParsableCommand {
         while true {
             var out = try snapshot(store: store, name: name, path: path)
             out.data_caches = try DataCacheView.all(store: store, inventoryPath: opened.inventoryPath)
+            if let inventory = opened.inventoryPath.flatMap({ try? Inventory.load(path: $0) }) {
+                let runtime = Dictionary(inventory.nodes.map { ($0.name, $0.runtime.rawValue) }, uniquingKeysWith: { a, _ in a })
+                var by = [String: Int]()
+                for a in try store.attempts(sweep: name) { by[runtime[a.node] ?? "unknown", default: 0] += 1 }
+                out.attempts_by_backend = by
+            }
             let text = format == .json ? try jsonLine(out) : render(out)
             if watch && stdoutIsTTY && !first {
                 // Redraw in place: clear the screen from the top.
@@ -166,6 +174,9 @@ struct Status: ParsableCommand {
         }
         lines.append(out.eta.line)
         if let caches = out.data_caches, !caches.isEmpty { lines.append(DataCacheView.table(caches)) }
+        if let by = out.attempts_by_backend, !by.isEmpty {
+            lines.append("attempts by backend: " + by.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -4,7 +4,7 @@
 PODIUM_APT_PACKAGES=(libssh2-1-dev libsqlite3-dev docker.io busybox-static gcc libc6-dev openssh-server tar coreutils)
 # Only the tests need these: a headless browser to render the HTML report, Python for the grading benchmark's reference,
 # pgrep/pkill for the fault tests.
-PODIUM_TEST_APT_PACKAGES=(chromium python3 procps)
+PODIUM_TEST_APT_PACKAGES=(chromium python3 procps slurm-wlm munge)
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
