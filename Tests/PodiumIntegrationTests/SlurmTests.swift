@@ -123,6 +123,32 @@ final class SlurmTests: XCTestCase {
         XCTAssertTrue(status?.output.contains("\"slurm\":3") == true, status?.output ?? "")
     }
 
+    /// The cluster reached through its login node over SSH (a real sshd on loopback, host key verified): the worker
+    /// there submits the jobs; preflight's sinfo and the test job run over the same SSH.
+    func testLoginNodeOverSSH() throws {
+        try TestSlurm.start()
+        let sshd = try TestSSHD()
+        defer { sshd.stop() }
+        let dir = makeTempDir("slurm-ssh")
+        defer { killDaemon(dir + "/work"); try? FileManager.default.removeItem(atPath: dir) }
+        let sweep = try writeSweep(dir, sweep: "slssh", agent: Self.copyAgent, competitions: ["wine-cultivar", "diabetes-progression"])
+        try """
+        {"nodes": [{"name": "login", "transport": "ssh", "host": "127.0.0.1", "port": \(sshd.port), "user": "\(sshd.user)",
+          "identity_file": "\(sshd.userKey)", "known_hosts": "\(sshd.knownHosts)", "runtime": "slurm", "cpus": 2, "memory": "2g",
+          "oversubscribe": true, "worker_command": ["\(workerBinary)"], "work_dir": "\(dir)/work",
+          "slurm": {"partition": "debug", "conf": "\(TestSlurm.conf)", "time_margin": "2m"}}]}
+        """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        let podium = directoryOf(workerBinary) + "/podium"
+        let check = ChildProcess.capture([podium, "nodes", "check", "--inventory", dir + "/inventory.json", "--format", "json"], timeout: 120)
+        XCTAssertEqual(check?.code, 0, check?.output ?? "")
+        XCTAssertTrue(check?.output.contains("\"name\" : \"debug\"") == true || check?.output.contains("\"name\":\"debug\"") == true, check?.output ?? "")
+        let (runner, store) = try makeRunner(dir + "/sweep.json")
+        XCTAssertEqual(try runner.run().counts[.completed], 2)
+        for r in try store.runs(sweep: sweep) {
+            XCTAssertEqual(TestSlurm.jobs(prefix: "podium-\(r.id)-").count, 1, "\(r.id) ran as one Slurm job")
+        }
+    }
+
     /// An agent that outlives its budget is stopped by podium (SIGTERM through scancel, then SIGKILL) and ends timed out.
     func testBudgetOverrunEndsTimedOut() throws {
         try TestSlurm.start()
