@@ -222,48 +222,12 @@ enum HTTPGet {
         do { try writeAll(fd, Array(request.utf8), doing: doing) } catch { throw Failure(description: "\(error)") }
         var reader = SocketReader(fd: fd)
         do {
-            let statusLine = try reader.line(doing: doing)
-            let parts = statusLine.split(separator: " ", maxSplits: 2)
-            guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
-                throw Failure(description: "\(doing): not an HTTP response ('\(statusLine.prefix(80))')")
-            }
-            var length: Int64?
-            var chunked = false
-            while true {
-                let line = try reader.line(doing: doing)
-                if line.isEmpty { break }
-                let lower = line.lowercased()
-                if lower.hasPrefix("content-length:") { length = Int64(lower.dropFirst(15).trimmingCharacters(in: .whitespaces)) }
-                if lower.hasPrefix("transfer-encoding:") && lower.contains("chunked") { chunked = true }
-            }
-            guard status == 200 || status == 206 else { return status }
-            head(status)
-            if chunked {
-                while true {
-                    let sizeLine = try reader.line(doing: doing)
-                    guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16) else {
-                        throw Failure(description: "\(doing): bad chunk size '\(sizeLine)'")
-                    }
-                    if size == 0 { break }
-                    let data = try reader.exactly(size, doing: doing)
-                    _ = try reader.line(doing: doing)
-                    if !body(data) { break }
-                }
-            } else if let length {
-                var left = length
-                while left > 0 {
-                    let data = try reader.upTo(Int(min(left, 1 << 20)), doing: doing)
-                    if data.isEmpty { throw Failure(description: "\(doing): the connection closed with \(left) bytes of the body left") }
-                    left -= Int64(data.count)
-                    if !body(data) { break }
-                }
-            } else {
-                while true {
-                    let data = try reader.upTo(1 << 20, doing: doing)
-                    if data.isEmpty || !body(data) { break }
-                }
-            }
-            return status
+            // 200 or 206: the body goes to `body`; anything else is returned without reading it.
+            return try readHTTPResponse(&reader, doing: doing, wantBody: { status in
+                guard status == 200 || status == 206 else { return false }
+                head(status)
+                return true
+            }, onData: body)
         } catch let e as EngineError {
             throw Failure(description: e.description)
         }

@@ -19,6 +19,20 @@ public struct ProcessRuntime: AgentRuntime {
 
     public init() {}
 
+    /// The directory contract as environment variables (for a plain process or a Slurm job): the agent's env, then
+    /// COMPETITION_ID, TIME_LIMIT_SECS, DATA_DIR, SUBMISSION_DIR, LOGS_DIR, CODE_DIR and AGENT_SEED.
+    static func contractEnvironment(_ r: StartRequest, layout: AttemptLayout, labels: [String: String]) -> [String: String] {
+        var env = r.env
+        env["COMPETITION_ID"] = r.competition
+        env["TIME_LIMIT_SECS"] = String(r.budgetSeconds)
+        env["DATA_DIR"] = r.dataDir
+        env["SUBMISSION_DIR"] = layout.submissionDir
+        env["LOGS_DIR"] = layout.logsDir
+        env["CODE_DIR"] = layout.codeDir
+        env["AGENT_SEED"] = labels["podium.attempt"] ?? "1"
+        return env
+    }
+
     /// A plain process is the child of the daemon that started it: a new daemon cannot wait for it or read its
     /// output, so it stops what is left of it and reports an infra error (the coordinator retries the run).
     public func adopt(_ record: AttemptRecord, services: AttemptServices) throws -> any AgentHandle {
@@ -33,14 +47,7 @@ public struct ProcessRuntime: AgentRuntime {
         }
         guard !r.command.isEmpty else { throw InfraFailure("the process runtime needs the agent's command (the sweep's agent.command)") }
         var env = ProcessInfo.processInfo.environment
-        for (k, v) in r.env { env[k] = v }
-        env["COMPETITION_ID"] = r.competition
-        env["TIME_LIMIT_SECS"] = String(r.budgetSeconds)
-        env["DATA_DIR"] = r.dataDir
-        env["SUBMISSION_DIR"] = layout.submissionDir
-        env["LOGS_DIR"] = layout.logsDir
-        env["CODE_DIR"] = layout.codeDir
-        env["AGENT_SEED"] = labels["podium.attempt"] ?? "1"
+        for (k, v) in Self.contractEnvironment(r, layout: layout, labels: labels) { env[k] = v }
         let real = gpus.filter { !$0.standIn }
         env["CUDA_VISIBLE_DEVICES"] = real.map(\.uuid).joined(separator: ",")
         env["PODIUM_GPUS"] = gpus.map(\.uuid).joined(separator: ",")

@@ -50,14 +50,7 @@ public struct SlurmRuntime: AgentRuntime {
         }
         guard !r.command.isEmpty else { throw InfraFailure("a Slurm job needs the agent's command (the sweep's agent.command)") }
         let script = layout.root + "/job.sh", output = layout.root + "/job-output.log", exitFile = layout.root + "/exit_code"
-        var env = r.env
-        env["COMPETITION_ID"] = r.competition
-        env["TIME_LIMIT_SECS"] = String(r.budgetSeconds)
-        env["DATA_DIR"] = r.dataDir
-        env["SUBMISSION_DIR"] = layout.submissionDir
-        env["LOGS_DIR"] = layout.logsDir
-        env["CODE_DIR"] = layout.codeDir
-        env["AGENT_SEED"] = labels["podium.attempt"] ?? "1"
+        let env = ProcessRuntime.contractEnvironment(r, layout: layout, labels: labels)
         // Secrets reach the job through sbatch's environment (--export), never through the script file on shared disk.
         var exported = [String: String]()
         var lines = ["#!/bin/sh", "# podium attempt \(r.runID) epoch \(r.epoch): the agent's command under Slurm"]

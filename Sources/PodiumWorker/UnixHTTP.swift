@@ -50,46 +50,7 @@ public struct UnixHTTPClient: Sendable {
         try writeAll(fd, Array(head.utf8) + (json ?? []), doing: doing)
 
         var reader = SocketReader(fd: fd)
-        let statusLine = try reader.line(doing: doing)
-        let parts = statusLine.split(separator: " ", maxSplits: 2)
-        guard parts.count >= 2, let status = Int(parts[1]) else {
-            throw EngineError(doing: doing, message: "bad HTTP status line '\(statusLine)'")
-        }
-        var contentLength: Int?
-        var chunked = false
-        while true {
-            let line = try reader.line(doing: doing)
-            if line.isEmpty { break }
-            let lower = line.lowercased()
-            if lower.hasPrefix("content-length:") { contentLength = Int(lower.dropFirst(15).trimmingCharacters(in: .whitespaces)) }
-            if lower.hasPrefix("transfer-encoding:") && lower.contains("chunked") { chunked = true }
-        }
-        if chunked {
-            while true {
-                let sizeLine = try reader.line(doing: doing)
-                guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16) else {
-                    throw EngineError(doing: doing, message: "bad chunk size '\(sizeLine)'")
-                }
-                if size == 0 { break }
-                let data = try reader.exactly(size, doing: doing)
-                _ = try reader.line(doing: doing)
-                if !onData(data) { break }
-            }
-        } else if let n = contentLength {
-            var left = n
-            while left > 0 {
-                let data = try reader.upTo(min(left, 65536), doing: doing)
-                if data.isEmpty { throw EngineError(doing: doing, message: "connection closed mid-body") }
-                left -= data.count
-                if !onData(data) { break }
-            }
-        } else {
-            while true {
-                let data = try reader.upTo(65536, doing: doing)
-                if data.isEmpty || !onData(data) { break }
-            }
-        }
-        return status
+        return try readHTTPResponse(&reader, doing: doing, onData: onData)
     }
 
     private func connect(doing: String) throws -> Int32 {
@@ -116,6 +77,53 @@ public struct UnixHTTPClient: Sendable {
         }
         return fd
     }
+}
+
+/// Reads an HTTP/1.1 response: the status line and headers, then — when `wantBody(status)` says so — the body
+/// (Content-Length, chunked, or up to the close) handed to `onData` as it arrives (`onData` returns false to stop).
+func readHTTPResponse(_ reader: inout SocketReader, doing: String, wantBody: (Int) -> Bool = { _ in true },
+                      onData: ([UInt8]) -> Bool) throws -> Int {
+    let statusLine = try reader.line(doing: doing)
+    let parts = statusLine.split(separator: " ", maxSplits: 2)
+    guard parts.count >= 2, parts[0].hasPrefix("HTTP/1."), let status = Int(parts[1]) else {
+        throw EngineError(doing: doing, message: "bad HTTP status line '\(statusLine.prefix(80))'")
+    }
+    var contentLength: Int64?
+    var chunked = false
+    while true {
+        let line = try reader.line(doing: doing)
+        if line.isEmpty { break }
+        let lower = line.lowercased()
+        if lower.hasPrefix("content-length:") { contentLength = Int64(lower.dropFirst(15).trimmingCharacters(in: .whitespaces)) }
+        if lower.hasPrefix("transfer-encoding:") && lower.contains("chunked") { chunked = true }
+    }
+    guard wantBody(status) else { return status }
+    if chunked {
+        while true {
+            let sizeLine = try reader.line(doing: doing)
+            guard let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16) else {
+                throw EngineError(doing: doing, message: "bad chunk size '\(sizeLine)'")
+            }
+            if size == 0 { break }
+            let data = try reader.exactly(size, doing: doing)
+            _ = try reader.line(doing: doing)
+            if !onData(data) { break }
+        }
+    } else if let n = contentLength {
+        var left = n
+        while left > 0 {
+            let data = try reader.upTo(Int(min(left, 1 << 20)), doing: doing)
+            if data.isEmpty { throw EngineError(doing: doing, message: "connection closed mid-body (\(left) bytes missing)") }
+            left -= Int64(data.count)
+            if !onData(data) { break }
+        }
+    } else {
+        while true {
+            let data = try reader.upTo(1 << 20, doing: doing)
+            if data.isEmpty || !onData(data) { break }
+        }
+    }
+    return status
 }
 
 func writeAll(_ fd: Int32, _ bytes: [UInt8], doing: String) throws {
