@@ -16,6 +16,12 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         // YAML with anchors and merges (MLE-bench's agent configs use both): libyaml under a Swift API.
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // `podium serve` (issue 20): the dashboard's HTTP server, and its Prometheus /metrics. Default traits off
+        // (no swift-configuration), to keep the build small.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0", traits: []),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -52,6 +58,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The read-only web dashboard, JSON API and /metrics over the state (`podium serve`).
+        .target(
+            name: "PodiumDashboard",
+            dependencies: [
+                "PodiumCoordinator", "PodiumCore", "PodiumSystem", "PodiumStore", "PodiumReport", "PodiumGrading",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "PodiumDST",
             dependencies: ["PodiumCoordinator", "PodiumCore", "PodiumSystem", "PodiumProtocol", "PodiumScheduler", "PodiumStore"]
@@ -59,8 +77,10 @@ let package = Package(
         .executableTarget(
             name: "podium",
             dependencies: [
-                "PodiumCoordinator", "PodiumDST", "PodiumCore", "PodiumSystem", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH", "PodiumWorker", "PodiumScheduler",
+                "PodiumCoordinator", "PodiumDST", "PodiumDashboard", "PodiumCore", "PodiumSystem", "PodiumGrading", "PodiumReport", "PodiumStore", "PodiumSSH", "PodiumWorker", "PodiumScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .executableTarget(
@@ -82,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PodiumIntegrationTests",
-            dependencies: ["PodiumCoordinator", "PodiumWorker", "PodiumCore", "PodiumSystem", "PodiumStore", "PodiumSSH", "PodiumProtocol"]
+            dependencies: ["PodiumCoordinator", "PodiumDashboard", "PodiumWorker", "PodiumCore", "PodiumSystem", "PodiumStore", "PodiumSSH", "PodiumProtocol"]
         ),
     ]
 )

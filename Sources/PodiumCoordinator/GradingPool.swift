@@ -81,6 +81,7 @@ extension GradingService {
     /// the state records it, and a one-line summary for the person watching.
     func grade(_ job: GradeJob, setup: SweepSetup, storage: AttemptStorage) -> (GradeRecord, String) {
         let path = storage.path(job.key, job.artifact) ?? storage.attemptDir(job.key) + "/" + Self.invalidName
+        let began = monotonicSeconds()
         guard let competition = setup.registry.competitions[job.competition] else {
             let why = "competition \(job.competition) is not in the registry"
             return (GradeRecord(runID: job.key.runID, epoch: job.key.epoch, artifact: job.artifact, isFinal: job.isFinal,
@@ -94,7 +95,8 @@ extension GradingService {
         let record = GradeRecord(
             runID: job.key.runID, epoch: job.key.epoch, artifact: job.artifact, isFinal: job.isFinal, elapsedSeconds: job.elapsedSeconds,
             score: report.score, submissionExists: report.submissionExists, valid: report.validSubmission, anyMedal: report.anyMedal,
-            gold: report.goldMedal, silver: report.silverMedal, bronze: report.bronzeMedal, aboveMedian: report.aboveMedian, reportJSON: json)
+            gold: report.goldMedal, silver: report.silverMedal, bronze: report.bronzeMedal, aboveMedian: report.aboveMedian, reportJSON: json,
+            gradingSeconds: monotonicSeconds() - began)
         let medal = report.goldMedal ? "gold" : report.silverMedal ? "silver" : report.bronzeMedal ? "bronze"
             : report.aboveMedian ? "above median" : "no medal"
         return (record, report.score.map { "score \($0), \(medal)" } ?? "invalid (\(report.error ?? "?"))")

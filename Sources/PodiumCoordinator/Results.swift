@@ -136,6 +136,12 @@ extension SweepResults {
         var hardware: [Profile]
     }
 
+    /// Each hardware profile's GPUs and CPUs, from the sweep's stored config.
+    public static func profileResources(store: StateStore, sweep: String) throws -> [String: (gpus: Int, cpus: Double)] {
+        let profiles = (try store.sweepConfigJSON(sweep)).flatMap { try? JSONDecoder().decode(ProfilesOnly.self, from: Data($0.utf8)) }
+        return Dictionary((profiles?.hardware ?? []).map { ($0.name, (gpus: $0.gpus, cpus: $0.cpus)) }, uniquingKeysWith: { a, _ in a })
+    }
+
     public static func accounting(store: StateStore, sweep: String) throws -> SweepAccounting {
         let runs = try store.runs(sweep: sweep)
         let attempts = try store.attempts(sweep: sweep)

@@ -130,6 +130,15 @@ enum Schema {
                     PRIMARY KEY(node, competition));
                 """)
         }
+        m.registerMigration("v6-event-indexes") { db in
+            // The dashboard reads one run's events and the nodes' up/down events of long sweeps: index both. Grades
+            // record the grader's time (the /metrics grading-time histogram).
+            try db.execute(sql: """
+                CREATE INDEX events_by_run ON events(run_id, seq);
+                CREATE INDEX events_by_kind ON events(kind, seq);
+                ALTER TABLE grades ADD COLUMN grading_seconds REAL;
+                """)
+        }
         return m
     }
 }

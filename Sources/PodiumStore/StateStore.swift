@@ -57,9 +57,13 @@ public struct GradeRecord: Sendable, Equatable {
     public var valid: Bool
     public var anyMedal, gold, silver, bronze, aboveMedian: Bool
     public var reportJSON: String
+    /// Seconds the coordinator's grader spent on it (nil in states written before v6).
+    public var gradingSeconds: Double?
 
     public init(runID: String, epoch: Int, artifact: String, isFinal: Bool, elapsedSeconds: Double?, score: Double?,
-                submissionExists: Bool, valid: Bool, anyMedal: Bool, gold: Bool, silver: Bool, bronze: Bool, aboveMedian: Bool, reportJSON: String) {
+                submissionExists: Bool, valid: Bool, anyMedal: Bool, gold: Bool, silver: Bool, bronze: Bool, aboveMedian: Bool, reportJSON: String,
+                gradingSeconds: Double? = nil) {
+        self.gradingSeconds = gradingSeconds
         self.runID = runID; self.epoch = epoch; self.artifact = artifact; self.isFinal = isFinal
         self.elapsedSeconds = elapsedSeconds; self.score = score; self.submissionExists = submissionExists; self.valid = valid; self.anyMedal = anyMedal
         self.gold = gold; self.silver = silver; self.bronze = bronze; self.aboveMedian = aboveMedian; self.reportJSON = reportJSON
@@ -101,6 +105,25 @@ public final class StateStore: Sendable {
         }
         db = try DatabaseQueue(path: path, configuration: config)
         try Schema.migrator.migrate(db)
+    }
+
+    /// Opens a state for reading only (`podium serve`): nothing is written, and a state whose schema is older than this
+    /// podium's is refused with the fix rather than migrated.
+    public init(readingOnly path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(10)
+        db = try DatabaseQueue(path: path, configuration: config)
+        let current = try db.read { db in try Schema.migrator.hasCompletedMigrations(db) }
+        if !current {
+            throw StoreError(description: "\(path): the state was written by an older podium; run `podium status --state \(path)` once to upgrade it (serve opens it read-only)")
+        }
+    }
+
+    /// Changes whenever another connection commits (SQLite's `PRAGMA data_version`): what a reader caches against.
+    public func dataVersion() throws -> Int {
+        try db.read { db in try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
     }
 
     // MARK: sweeps and runs
@@ -398,10 +421,10 @@ public final class StateStore: Sendable {
         try db.write { db in
             try db.execute(sql: """
                 INSERT OR IGNORE INTO grades(run_id, epoch, artifact, is_final, elapsed_seconds, score, submission_exists, valid,
-                    any_medal, gold, silver, bronze, above_median, report, graded_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    any_medal, gold, silver, bronze, above_median, report, graded_at, grading_seconds)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [g.runID, g.epoch, g.artifact, g.isFinal, g.elapsedSeconds, g.score, g.submissionExists, g.valid, g.anyMedal,
-                                 g.gold, g.silver, g.bronze, g.aboveMedian, g.reportJSON, now])
+                                 g.gold, g.silver, g.bronze, g.aboveMedian, g.reportJSON, now, g.gradingSeconds])
             return db.changesCount == 1
         }
     }
@@ -410,14 +433,16 @@ public final class StateStore: Sendable {
         try db.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT g.* FROM grades g JOIN runs r ON r.id = g.run_id WHERE r.sweep = ? ORDER BY r.seq, g.epoch, g.is_final, g.elapsed_seconds
-                """, arguments: [sweep]).map {
-                GradeRecord(runID: $0["run_id"], epoch: $0["epoch"], artifact: $0["artifact"], isFinal: $0["is_final"],
-                            elapsedSeconds: $0["elapsed_seconds"], score: $0["score"],
-                            submissionExists: $0["submission_exists"], valid: $0["valid"],
-                            anyMedal: $0["any_medal"], gold: $0["gold"], silver: $0["silver"], bronze: $0["bronze"],
-                            aboveMedian: $0["above_median"], reportJSON: $0["report"])
-            }
+                """, arguments: [sweep]).map(Self.grade)
         }
+    }
+
+    private static func grade(_ row: Row) -> GradeRecord {
+        GradeRecord(runID: row["run_id"], epoch: row["epoch"], artifact: row["artifact"], isFinal: row["is_final"],
+                    elapsedSeconds: row["elapsed_seconds"], score: row["score"],
+                    submissionExists: row["submission_exists"], valid: row["valid"],
+                    anyMedal: row["any_medal"], gold: row["gold"], silver: row["silver"], bronze: row["bronze"],
+                    aboveMedian: row["above_median"], reportJSON: row["report"], gradingSeconds: row["grading_seconds"])
     }
 
     /// One validation an agent asked for (`valid` nil: it could not be answered; `status` is what the agent got).
@@ -472,6 +497,71 @@ public final class StateStore: Sendable {
     public func runEvents(runID: String) throws -> [(kind: String, detail: String?)] {
         try db.read { db in
             try Row.fetchAll(db, sql: "SELECT kind, detail FROM events WHERE run_id = ? ORDER BY seq", arguments: [runID]).map { ($0["kind"], $0["detail"]) }
+        }
+    }
+
+    /// One event with its time and the states it moved between (transitions have them).
+    public struct EventRecord: Sendable, Equatable {
+        public var at: Double
+        public var epoch: Int?
+        public var kind: String
+        public var from: String?
+        public var to: String?
+        public var detail: String?
+    }
+
+    /// One run's events with their times, oldest first (at most `limit`, the newest kept).
+    public func timeline(runID: String, limit: Int = 2000) throws -> [EventRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM (SELECT seq, at, epoch, kind, from_state, to_state, detail FROM events WHERE run_id = ? ORDER BY seq DESC LIMIT ?)
+                ORDER BY seq
+                """, arguments: [runID, limit]).map {
+                EventRecord(at: $0["at"], epoch: $0["epoch"], kind: $0["kind"], from: $0["from_state"], to: $0["to_state"], detail: $0["detail"])
+            }
+        }
+    }
+
+    /// The latest node_up / node_down / node_drained event of each node (the detail starts with "<node>: ").
+    public func lastNodeEvents() throws -> [String: EventRecord] {
+        try db.read { db in
+            var out = [String: EventRecord]()
+            for row in try Row.fetchAll(db, sql: """
+                SELECT at, kind, detail FROM events WHERE kind IN ('node_up', 'node_down', 'node_drained') ORDER BY seq
+                """) {
+                let detail: String = row["detail"] ?? ""
+                guard let colon = detail.firstIndex(of: ":") else { continue }
+                out[String(detail[..<colon])] = EventRecord(at: row["at"], epoch: nil, kind: row["kind"], from: nil, to: nil, detail: detail)
+            }
+            return out
+        }
+    }
+
+    /// The final grades of a sweep without their report text (what a view of many runs needs).
+    public func finalGrades(sweep: String) throws -> [GradeRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT g.run_id, g.epoch, g.artifact, g.is_final, g.elapsed_seconds, g.score, g.submission_exists, g.valid, g.any_medal,
+                       g.gold, g.silver, g.bronze, g.above_median, '' AS report, g.grading_seconds
+                FROM grades g JOIN runs r ON r.id = g.run_id WHERE r.sweep = ? AND g.is_final = 1 ORDER BY r.seq, g.epoch
+                """, arguments: [sweep]).map(Self.grade)
+        }
+    }
+
+    /// Each grade's (run, epoch, artifact, grader seconds) of a sweep: the /metrics grading-time histogram.
+    public func gradingTimes(sweep: String) throws -> [(key: String, seconds: Double)] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT g.run_id || '/' || g.epoch || '/' || g.artifact AS k, g.grading_seconds AS s
+                FROM grades g JOIN runs r ON r.id = g.run_id WHERE r.sweep = ? AND g.grading_seconds IS NOT NULL
+                """, arguments: [sweep]).map { (key: $0["k"], seconds: $0["s"]) }
+        }
+    }
+
+    public func grades(runID: String) throws -> [GradeRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM grades WHERE run_id = ? ORDER BY epoch, is_final, elapsed_seconds", arguments: [runID])
+                .map(Self.grade)
         }
     }
 

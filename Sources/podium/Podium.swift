@@ -19,7 +19,7 @@ struct Podium: ParsableCommand {
         abstract: "Run MLE-bench-style agent evaluations across GPU nodes, grade them centrally, report pass@k and medals.",
         version: podiumVersion,
         subcommands: [Plan.self, Competitions.self, Sweep.self, Status.self, Report.self, Leaderboard.self, Logs.self,
-                      Grade.self, Validate.self, Agents.self, Simulate.self, Nodes.self, Cancel.self, Retry.self, Runs.self, DST.self])
+                      Grade.self, Validate.self, Agents.self, Simulate.self, Nodes.self, Cancel.self, Retry.self, Runs.self, Serve.self, DST.self])
 
     /// Usage and config errors exit 2 with a message naming the file, field or flag; other failures exit 1.
     static func main() {

@@ -94,27 +94,7 @@ struct Status: ParsableCommand {
     @Flag(help: "Refresh until every run has finished (redrawn in place on a terminal, a block every --interval otherwise).") var watch = false
     @Option(help: "Seconds between refreshes with --watch.") var interval: Double = 5
 
-    struct Output: Encodable {
-        var sweep: String
-        var state_file: String
-        var runs: [String: Int]
-        var runs_total: Int
-        var attempts_total: Int
-        var attempts_by_outcome: [String: Int]
-        var graded: Int
-        /// Live attempts per node.
-        var nodes: [String: Int]
-        /// Resources spent by attempts that have ended (elapsed × the profile's GPUs / CPUs), in hours.
-        var gpu_hours_used: Double
-        var cpu_hours_used: Double
-        /// Whether a coordinator (`podium sweep`) holds this state now.
-        var coordinator_running: Bool
-        var eta: SweepETA
-        /// Each node's data cache (lazy data): what it holds, stages and has free.
-        var data_caches: [DataCacheView]?
-        /// Attempts by the backend of the node they ran on (docker, process, slurm), per the sweep's inventory.
-        var attempts_by_backend: [String: Int]?
-    }
+    typealias Output = SweepOverview
 
     func validate() throws {
         if interval < 0.2 { throw ValidationError("--interval \(interval): use at least 0.2 seconds") }
@@ -125,14 +105,7 @@ struct Status: ParsableCommand {
         let (store, name, path) = (opened.store, opened.sweep, opened.statePath)
         var first = true
         while true {
-            var out = try snapshot(store: store, name: name, path: path)
-            out.data_caches = try DataCacheView.all(store: store, inventoryPath: opened.inventoryPath)
-            if let inventory = opened.inventoryPath.flatMap({ try? Inventory.load(path: $0) }) {
-                let runtime = Dictionary(inventory.nodes.map { ($0.name, $0.runtime.rawValue) }, uniquingKeysWith: { a, _ in a })
-                var by = [String: Int]()
-                for a in try store.attempts(sweep: name) { by[runtime[a.node] ?? "unknown", default: 0] += 1 }
-                out.attempts_by_backend = by
-            }
+            let out = try SweepOverview.read(store: store, sweep: name, statePath: path, inventoryPath: opened.inventoryPath)
             let text = format == .json ? try jsonLine(out) : render(out)
             if watch && stdoutIsTTY && !first {
                 // Redraw in place: clear the screen from the top.
@@ -141,27 +114,9 @@ struct Status: ParsableCommand {
                 print(text)
             }
             first = false
-            let done = out.runs_total > 0 && RunState.allCases.filter { !$0.isTerminal }.allSatisfy { (out.runs[$0.rawValue] ?? 0) == 0 }
-            guard watch, !done else { return }
+            guard watch, !out.finished else { return }
             sleepSeconds(interval)
         }
-    }
-
-    func snapshot(store: StateStore, name: String, path: String) throws -> Output {
-        let runs = try store.runs(sweep: name)
-        let attempts = try store.attempts(sweep: name)
-        var byState = Dictionary(uniqueKeysWithValues: RunState.allCases.map { ($0.rawValue, 0) })
-        for r in runs { byState[r.state.rawValue, default: 0] += 1 }
-        var byOutcome = [String: Int]()
-        for a in attempts { byOutcome[a.outcome?.rawValue ?? "live", default: 0] += 1 }
-        var nodes = [String: Int]()
-        for r in runs where r.state.hasLiveAttempt { nodes[r.node ?? "?", default: 0] += 1 }
-        let accounting = try SweepResults.accounting(store: store, sweep: name)
-        let running = CoordinatorLock.isHeld(statePath: path)
-        return Output(sweep: name, state_file: path, runs: byState, runs_total: runs.count, attempts_total: attempts.count,
-                      attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0, nodes: nodes,
-                      gpu_hours_used: accounting.gpuHoursUsed, cpu_hours_used: accounting.cpuHoursUsed,
-                      coordinator_running: running, eta: SweepETA(runs: runs, attempts: attempts, now: wallClockSeconds()))
     }
 
     func render(_ out: Output) -> String {
@@ -178,44 +133,6 @@ struct Status: ParsableCommand {
             lines.append("attempts by backend: " + by.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
         return lines.joined(separator: "\n")
-    }
-}
-
-/// One node's data cache as the state records it (issue 18).
-struct DataCacheView: Encodable {
-    var node: String
-    var held_bytes: Int64
-    var held: [String]
-    var staging_bytes: Int64
-    var staging: [String]
-    var max_bytes: Int64?
-    var free_bytes: Int64?
-
-    /// Every node of the inventory with a data cache, and every node the state records data on.
-    static func all(store: StateStore, inventoryPath: String?) throws -> [DataCacheView] {
-        let rows = try store.nodeData()
-        let inventory = inventoryPath.flatMap { try? Inventory.load(path: $0) }
-        var names = (inventory?.nodes.filter { $0.dataCache != nil }.map(\.name) ?? [])
-        for r in rows where !names.contains(r.node) { names.append(r.node) }
-        return names.map { name in
-            let mine = rows.filter { $0.node == name }
-            let ready = mine.filter { $0.state == "ready" }, other = mine.filter { $0.state != "ready" }
-            let held = ready.reduce(Int64(0)) { $0 + $1.bytes }, staging = other.reduce(Int64(0)) { $0 + $1.bytes }
-            let budget = inventory?.nodes.first { $0.name == name }?.dataCache?.maxBytes
-            return DataCacheView(node: name, held_bytes: held, held: ready.map(\.competition), staging_bytes: staging,
-                                 staging: other.map { $0.state == "staging" ? $0.competition : "\($0.competition) (\($0.state))" },
-                                 max_bytes: budget, free_bytes: budget.map { max(0, $0 - held - staging) })
-        }
-    }
-
-    static func table(_ caches: [DataCacheView]) -> String {
-        TextTable.render(header: ["data cache", "held", "staging", "free", "competitions held"], rows: caches.map { c in
-            var free = "unbounded"
-            if let f = c.free_bytes, let m = c.max_bytes { free = "\(formatBytes(f)) of \(formatBytes(m))" }
-            return [c.node, "\(formatBytes(c.held_bytes)) (\(c.held.count))",
-                    c.staging.isEmpty ? "-" : "\(formatBytes(c.staging_bytes)) (\(c.staging.joined(separator: ", ")))", free,
-                    c.held.isEmpty ? "-" : c.held.prefix(6).joined(separator: ", ") + (c.held.count > 6 ? " …" : "")]
-        })
     }
 }
 
@@ -312,6 +229,7 @@ struct Report: ParsableCommand {
             let files = try SweepResults.exportGradingReports(store: store, sweep: name, directory: dir)
             printError("podium: wrote \(files.count) grading reports under \(dir)")
         }
+        if format == .html { return try emit(SweepReportHTML.render(store: store, sweep: name, padMissing: padMissing, bootstrap: bootstrap)) }
         let groups = summarize(results, padMissing: padMissing)
         let comparisons = ComparisonAxis.allCases.flatMap { PairedComparison.all(results, axis: $0, samples: bootstrap) }
         let curves = TimeCurve.curves(try SweepResults.timedGrades(store: store, sweep: name))
@@ -336,13 +254,7 @@ struct Report: ParsableCommand {
             try emit(jsonLine(Output(sweep: name, groups: groups, comparisons: comparisons, time_curves: curves,
                                      time_curves_caveat: TimeCurve.caveat, accounting: accounting, runs: rows)))
         case .html:
-            let html = HTMLReport(title: "podium · sweep \(name)",
-                                  subtitle: "\(accounting.runsGraded)/\(accounting.runsTotal) runs graded · \(padMissing ? "missing results counted as failures" : "complete seeds only")",
-                                  groups: groups, results: results, comparisons: comparisons, curves: curves,
-                                  accounting: accounting.rows,
-                                  notes: ["pass@k uses the unbiased estimator 1 − C(n−c, k)/C(n, k) over each competition's graded attempts.",
-                                          "Seed i is attempt i of every competition; a seed counts when all its competitions are graded (or with --pad-missing)."])
-            try emit(html.render())
+            break  // written above
         case .text, .markdown:
             var text = ReportText.render(sweep: name, results: results, padMissing: padMissing, style: format == .markdown ? .markdown : .text)
             let style: TableStyle = format == .markdown ? .markdown : .text

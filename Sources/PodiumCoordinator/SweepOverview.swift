@@ -1,0 +1,102 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import PodiumCore
+import PodiumReport
+import PodiumStore
+import PodiumSystem
+
+/// One sweep's state at a glance: what `podium status --format json` prints and what the dashboard's
+/// `/api/v1/sweeps` serves, computed by this one function so the two always agree.
+public struct SweepOverview: Encodable, Sendable {
+    public var sweep: String
+    public var state_file: String
+    public var runs: [String: Int]
+    public var runs_total: Int
+    public var attempts_total: Int
+    public var attempts_by_outcome: [String: Int]
+    public var graded: Int
+    /// Live attempts per node.
+    public var nodes: [String: Int]
+    /// Resources spent by attempts that have ended (elapsed × the profile's GPUs / CPUs), in hours.
+    public var gpu_hours_used: Double
+    public var cpu_hours_used: Double
+    /// Whether a coordinator (`podium sweep`) holds this state now.
+    public var coordinator_running: Bool
+    public var eta: SweepETA
+    /// Each node's data cache (lazy data): what it holds, stages and has free.
+    public var data_caches: [DataCacheView]?
+    /// Attempts by the backend of the node they ran on (docker, process, slurm), per the sweep's inventory.
+    public var attempts_by_backend: [String: Int]?
+
+    /// Whether every run has reached a terminal state.
+    public var finished: Bool { runs_total > 0 && RunState.allCases.filter { !$0.isTerminal }.allSatisfy { (runs[$0.rawValue] ?? 0) == 0 } }
+
+    /// Reads the sweep's runs, attempts and accounting; `inventoryPath` adds data caches and backends.
+    public static func read(store: StateStore, sweep name: String, statePath path: String, inventoryPath: String?,
+                            runs given: [RunRecord]? = nil, attempts givenAttempts: [AttemptRecord]? = nil,
+                            now: Double = wallClockSeconds()) throws -> SweepOverview {
+        let runs = try given ?? store.runs(sweep: name)
+        let attempts = try givenAttempts ?? store.attempts(sweep: name)
+        var byState = Dictionary(uniqueKeysWithValues: RunState.allCases.map { ($0.rawValue, 0) })
+        for r in runs { byState[r.state.rawValue, default: 0] += 1 }
+        var byOutcome = [String: Int]()
+        for a in attempts { byOutcome[a.outcome?.rawValue ?? "live", default: 0] += 1 }
+        var nodes = [String: Int]()
+        for r in runs where r.state.hasLiveAttempt { nodes[r.node ?? "?", default: 0] += 1 }
+        let accounting = try SweepResults.accounting(store: store, sweep: name)
+        var out = SweepOverview(sweep: name, state_file: path, runs: byState, runs_total: runs.count, attempts_total: attempts.count,
+                                attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0, nodes: nodes,
+                                gpu_hours_used: accounting.gpuHoursUsed, cpu_hours_used: accounting.cpuHoursUsed,
+                                coordinator_running: CoordinatorLock.isHeld(statePath: path),
+                                eta: SweepETA(runs: runs, attempts: attempts, now: now))
+        out.data_caches = try DataCacheView.all(store: store, inventoryPath: inventoryPath)
+        if let inventory = inventoryPath.flatMap({ try? Inventory.load(path: $0) }) {
+            let runtime = Dictionary(inventory.nodes.map { ($0.name, $0.runtime.rawValue) }, uniquingKeysWith: { a, _ in a })
+            var by = [String: Int]()
+            for a in attempts { by[runtime[a.node] ?? "unknown", default: 0] += 1 }
+            out.attempts_by_backend = by
+        }
+        return out
+    }
+}
+
+/// One node's data cache as the state records it (issue 18).
+public struct DataCacheView: Encodable, Sendable {
+    public var node: String
+    public var held_bytes: Int64
+    public var held: [String]
+    public var staging_bytes: Int64
+    public var staging: [String]
+    public var max_bytes: Int64?
+    public var free_bytes: Int64?
+
+    /// Every node of the inventory with a data cache, and every node the state records data on.
+    public static func all(store: StateStore, inventoryPath: String?) throws -> [DataCacheView] {
+        let rows = try store.nodeData()
+        let inventory = inventoryPath.flatMap { try? Inventory.load(path: $0) }
+        var names = (inventory?.nodes.filter { $0.dataCache != nil }.map(\.name) ?? [])
+        for r in rows where !names.contains(r.node) { names.append(r.node) }
+        return names.map { name in
+            let mine = rows.filter { $0.node == name }
+            let ready = mine.filter { $0.state == "ready" }, other = mine.filter { $0.state != "ready" }
+            let held = ready.reduce(Int64(0)) { $0 + $1.bytes }, staging = other.reduce(Int64(0)) { $0 + $1.bytes }
+            let budget = inventory?.nodes.first { $0.name == name }?.dataCache?.maxBytes
+            return DataCacheView(node: name, held_bytes: held, held: ready.map(\.competition), staging_bytes: staging,
+                                 staging: other.map { $0.state == "staging" ? $0.competition : "\($0.competition) (\($0.state))" },
+                                 max_bytes: budget, free_bytes: budget.map { max(0, $0 - held - staging) })
+        }
+    }
+
+    public static func table(_ caches: [DataCacheView]) -> String {
+        TextTable.render(header: ["data cache", "held", "staging", "free", "competitions held"], rows: caches.map { c in
+            var free = "unbounded"
+            if let f = c.free_bytes, let m = c.max_bytes { free = "\(formatBytes(f)) of \(formatBytes(m))" }
+            return [c.node, "\(formatBytes(c.held_bytes)) (\(c.held.count))",
+                    c.staging.isEmpty ? "-" : "\(formatBytes(c.staging_bytes)) (\(c.staging.joined(separator: ", ")))", free,
+                    c.held.isEmpty ? "-" : c.held.prefix(6).joined(separator: ", ") + (c.held.count > 6 ? " …" : "")]
+        })
+    }
+}
