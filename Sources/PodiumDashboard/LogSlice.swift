@@ -28,7 +28,9 @@ public struct LogSlice: Sendable, Equatable {
         guard fstat(fd, &st) == 0 else { throw .unreadable(errno) }
         let size = Int64(st.st_size)
         let start = min(max(0, offset), size)
-        let want = Int(min(Int64(max(0, min(length, maxLength))), size - start))
+        // At least 8 bytes (when the file has them): after skipping at most 3 continuation bytes, a whole character of at
+        // most 4 bytes is left, so a reader always moves forward.
+        let want = Int(min(Int64(max(8, min(length, maxLength))), size - start))
         var buffer = [UInt8](repeating: 0, count: want)
         var got = 0
         while got < want {

@@ -28,6 +28,14 @@ ensure_packages() {
     echo "error: no Swift toolchain on PATH; install Swift 6.1 or newer (swift.org/install) and run again" >&2; exit 2; }
 }
 
+# Prometheus' own text-format parser (the official Python client), for the /metrics test and benchmark.
+ensure_prometheus_parser() {
+  python3 -c "import prometheus_client" 2>/dev/null && return 0
+  echo "podium setup: installing prometheus_client (pip)"
+  python3 -m pip install -q prometheus_client 2>/dev/null || python3 -m pip install -q --break-system-packages prometheus_client \
+    || as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-prometheus-client >/dev/null
+}
+
 docker_ready() { docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
 ensure_dockerd() {
