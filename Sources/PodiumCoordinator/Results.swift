@@ -142,10 +142,12 @@ extension SweepResults {
         return Dictionary((profiles?.hardware ?? []).map { ($0.name, (gpus: $0.gpus, cpus: $0.cpus)) }, uniquingKeysWith: { a, _ in a })
     }
 
-    public static func accounting(store: StateStore, sweep: String) throws -> SweepAccounting {
-        let runs = try store.runs(sweep: sweep)
-        let attempts = try store.attempts(sweep: sweep)
-        let grades = try store.grades(sweep: sweep)
+    /// `runs` and `attempts` when the caller has just read them (the dashboard, status).
+    public static func accounting(store: StateStore, sweep: String, runs given: [RunRecord]? = nil,
+                                  attempts givenAttempts: [AttemptRecord]? = nil) throws -> SweepAccounting {
+        let runs = try given ?? store.runs(sweep: sweep)
+        let attempts = try givenAttempts ?? store.attempts(sweep: sweep)
+        let grades = try store.finalGrades(sweep: sweep)
         let profiles = (try store.sweepConfigJSON(sweep)).flatMap { try? JSONDecoder().decode(ProfilesOnly.self, from: Data($0.utf8)) }
         let byName = Dictionary((profiles?.hardware ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let profileOf = Dictionary(uniqueKeysWithValues: runs.map { ($0.id, $0.spec.profile) })

@@ -46,14 +46,15 @@ public struct SweepOverview: Encodable, Sendable {
         for a in attempts { byOutcome[a.outcome?.rawValue ?? "live", default: 0] += 1 }
         var nodes = [String: Int]()
         for r in runs where r.state.hasLiveAttempt { nodes[r.node ?? "?", default: 0] += 1 }
-        let accounting = try SweepResults.accounting(store: store, sweep: name)
+        let accounting = try SweepResults.accounting(store: store, sweep: name, runs: runs, attempts: attempts)
         var out = SweepOverview(sweep: name, state_file: path, runs: byState, runs_total: runs.count, attempts_total: attempts.count,
                                 attempts_by_outcome: byOutcome, graded: byState["completed"] ?? 0, nodes: nodes,
                                 gpu_hours_used: accounting.gpuHoursUsed, cpu_hours_used: accounting.cpuHoursUsed,
                                 coordinator_running: CoordinatorLock.isHeld(statePath: path),
                                 eta: SweepETA(runs: runs, attempts: attempts, now: now))
-        out.data_caches = try DataCacheView.all(store: store, inventoryPath: inventoryPath)
-        if let inventory = inventoryPath.flatMap({ try? Inventory.load(path: $0) }) {
+        let inventory = inventoryPath.flatMap { try? Inventory.load(path: $0) }
+        out.data_caches = try DataCacheView.all(store: store, inventory: inventory)
+        if let inventory {
             let runtime = Dictionary(inventory.nodes.map { ($0.name, $0.runtime.rawValue) }, uniquingKeysWith: { a, _ in a })
             var by = [String: Int]()
             for a in attempts { by[runtime[a.node] ?? "unknown", default: 0] += 1 }
@@ -75,8 +76,11 @@ public struct DataCacheView: Encodable, Sendable {
 
     /// Every node of the inventory with a data cache, and every node the state records data on.
     public static func all(store: StateStore, inventoryPath: String?) throws -> [DataCacheView] {
+        try all(store: store, inventory: inventoryPath.flatMap { try? Inventory.load(path: $0) })
+    }
+
+    public static func all(store: StateStore, inventory: Inventory?) throws -> [DataCacheView] {
         let rows = try store.nodeData()
-        let inventory = inventoryPath.flatMap { try? Inventory.load(path: $0) }
         var names = (inventory?.nodes.filter { $0.dataCache != nil }.map(\.name) ?? [])
         for r in rows where !names.contains(r.node) { names.append(r.node) }
         return names.map { name in

@@ -41,6 +41,7 @@ public final class DashboardState: @unchecked Sendable {
     private var cached: (version: Int, at: Double, sweeps: [SweepView])?
     private var renderCache: [String: (version: Int, at: Double, body: String)] = [:]
     public var maxAge: Double = 2
+    public var minInterval: Double = 0.5
 
     public init(statePath: String) throws {
         self.statePath = statePath
@@ -76,7 +77,9 @@ public final class DashboardState: @unchecked Sendable {
 
     private func current(now: Double = monotonicSeconds()) throws -> (version: Int, at: Double, sweeps: [SweepView]) {
         let version = try store.dataVersion()
-        if let c = cached, c.version == version, now - c.at < maxAge { return c }
+        // Unchanged: keep it up to maxAge. Changed: re-read, but at most every minInterval (a running coordinator commits
+        // many times a second; views may be that much behind).
+        if let c = cached, c.version == version ? now - c.at < maxAge : now - c.at < minInterval { return c }
         let sweeps = try store.sweepNames().map(read)
         cached = (version, now, sweeps)
         return cached!
