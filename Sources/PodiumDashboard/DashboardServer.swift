@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import ServiceLifecycle
 import PodiumCoordinator
 import PodiumCore
 import PodiumStore
@@ -119,7 +120,7 @@ public struct DashboardServer: Sendable {
             guard try state.sweep(name) != nil else { throw NotFound(what: "sweep") }
             return sse { emit in
                 var last = ""
-                while !Task.isCancelled {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     let version = try state.version()
                     if version != last {
                         last = version
@@ -166,7 +167,7 @@ public struct DashboardServer: Sendable {
             let start = max(0, request.uri.queryParameters.get("from", as: Int64.self) ?? 0)
             return sse { emit in
                 var from = start
-                while !Task.isCancelled {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     if let s = try? LogSlice.read(path: path, offset: from, length: LogSlice.maxLength), s.next > from || s.offset > from {
                         try await emit("log", try jsonText(LogBody(s)))
                         from = s.next
@@ -286,7 +287,8 @@ func json(_ body: String) -> Response {
 }
 
 /// A Server-Sent Events response: `produce` calls `emit(event, data)`; it ends when the client goes away (a write
-/// fails) or the server shuts down.
+/// fails) or the server shuts down (its loop checks `Task.isShuttingDownGracefully`, so Ctrl-C does not wait for
+/// viewers to leave).
 func sse(_ produce: @escaping @Sendable (_ emit: (String, String) async throws -> Void) async throws -> Void) -> Response {
     Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
              body: ResponseBody { writer in
