@@ -95,7 +95,7 @@ let package = Package(
         .testTarget(name: "PodiumCoreTests", dependencies: ["PodiumCore"]),
         .testTarget(name: "PodiumSchedulerTests", dependencies: ["PodiumScheduler", "PodiumCore"]),
         .testTarget(name: "PodiumProtocolTests", dependencies: ["PodiumProtocol", "PodiumCore", "PodiumSystem"]),
-        .testTarget(name: "PodiumStoreTests", dependencies: ["PodiumStore", "PodiumCore"]),
+        .testTarget(name: "PodiumStoreTests", dependencies: ["PodiumStore", "PodiumCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "PodiumGradingTests", dependencies: ["PodiumGrading", "PodiumCore"]),
         .testTarget(name: "PodiumReportTests", dependencies: ["PodiumReport", "PodiumCore", "PodiumGrading"]),
         .testTarget(

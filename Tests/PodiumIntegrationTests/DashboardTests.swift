@@ -142,8 +142,16 @@ final class DashboardTests: XCTestCase {
             ["navigate": base + "/runs/" + first.id + "?epoch=1"],
             ["wait": "document.getElementById('logtext').textContent.includes('END-OF-BIG-LOG')", "timeout": 30, "as": "tail"],
             ["eval": "window.podium.logLoaded", "as": "ms"],
+            // The nodes page and the report render too.
+            ["navigate": base + "/nodes"],
+            ["eval": "Array.from(document.querySelectorAll('#nodes tr')).map(r => r.textContent).join('|')", "as": "nodes"],
+            ["navigate": base + "/report?sweep=dash"],
+            ["eval": "document.title + '|' + document.querySelectorAll('svg').length", "as": "report"],
         ], dir: dir)
         XCTAssertNotNil(big["tail"])
+        let nodes = big["nodes"] as? String ?? ""
+        XCTAssertTrue(nodes.hasPrefix("local") && nodes.contains("docker"), "nodes page: \(nodes)")
+        XCTAssertEqual((big["report"] as? String)?.hasPrefix("podium · sweep dash|"), true, "report page: \(big["report"] ?? "?")")
         print("1 GiB log: tail shown \(big["ms"] ?? "?") ms after navigation start (not asserted; scripts/bench/dashboard measures)")
         let tail = get(base + "/api/v1/runs/\(first.id)/attempts/1/log?tail=65536")
         XCTAssertEqual(tail.code, 200)

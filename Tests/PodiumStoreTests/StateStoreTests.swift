@@ -1,5 +1,6 @@
 import XCTest
 @testable import PodiumStore
+import GRDB
 import PodiumCore
 
 final class StateStoreTests: XCTestCase {
@@ -20,6 +21,28 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(try store.journalMode(), "wal")
         XCTAssertEqual(try store.synchronousMode(), 2, "synchronous=FULL")
         XCTAssertEqual(try store.integrityCheck(), "ok")
+    }
+
+    /// `podium serve`'s reader: sees another connection's commits (data_version moves), cannot write, and refuses a
+    /// state whose schema is older than this podium's instead of migrating it.
+    func testReadingOnlyFollowsCommitsAndWritesNothing() throws {
+        let writer = try StateStore(path: dir + "/state.sqlite")
+        try writer.register(sweep: "s", configJSON: "{}", runs: grid())
+        let reader = try StateStore(readingOnly: dir + "/state.sqlite")
+        let v0 = try reader.dataVersion()
+        XCTAssertEqual(try reader.runs(sweep: "s").count, 4)
+        XCTAssertEqual(try reader.dataVersion(), v0, "nothing committed meanwhile")
+        _ = try writer.apply(.cancel, to: grid()[0].id, maxInfraRetries: 3)
+        XCTAssertNotEqual(try reader.dataVersion(), v0)
+        XCTAssertEqual(try reader.run(grid()[0].id)?.state, .cancelled)
+        XCTAssertThrowsError(try reader.logEvent(kind: "x", detail: nil), "a read-only state took a write")
+        XCTAssertEqual(try reader.timeline(runID: grid()[0].id).last?.to, "cancelled")
+
+        let old = dir + "/old.sqlite"
+        _ = try StateStore(path: old)
+        let raw = try DatabaseQueue(path: old)
+        try raw.write { db in try db.execute(sql: "DELETE FROM grdb_migrations WHERE identifier = 'v6-event-indexes'") }
+        XCTAssertThrowsError(try StateStore(readingOnly: old)) { XCTAssertTrue("\($0)".contains("podium status"), "\($0)") }
     }
 
     func testRegisterIsIdempotent() throws {
