@@ -72,4 +72,13 @@ extension StateStore {
                 .map(Self.grade)
         }
     }
+
+    /// Every event of one kind with its time, oldest first.
+    public func eventRecords(kind: String) throws -> [EventRecord] {
+        try db.read { db in
+            try Row.fetchAll(db, sql: "SELECT at, epoch, kind, from_state, to_state, detail FROM events WHERE kind = ? ORDER BY seq", arguments: [kind]).map {
+                EventRecord(at: $0["at"], epoch: $0["epoch"], kind: $0["kind"], from: $0["from_state"], to: $0["to_state"], detail: $0["detail"])
+            }
+        }
+    }
 }
