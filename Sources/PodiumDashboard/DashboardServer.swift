@@ -53,36 +53,46 @@ public struct DashboardServer: Sendable {
         let state = self.state, metrics = self.metrics, tail = tailBytes, poll = pollSeconds
 
         router.get("/") { _, _ -> Response in
-            try html(state.memo("page:/") { all in
-                guard let first = all.first else { return Pages.message("no sweeps", "The state has no sweep yet: run `podium sweep` first.") }
-                return Pages.overview(first, all: all)
-            })
+            try await offPool {
+                try html(state.memo("page:/") { all in
+                    guard let first = all.first else { return Pages.message("no sweeps", "The state has no sweep yet: run `podium sweep` first.") }
+                    return Pages.overview(first, all: all)
+                })
+            }
         }
         router.get("/sweeps/:name") { _, context -> Response in
-            let name = try context.parameters.require("name")
-            return try html(state.memo("page:sweep:" + name) { all in
-                guard let v = all.first(where: { $0.name == name }) else { throw NotFound(what: "sweep") }
-                return Pages.overview(v, all: all)
-            })
+            try await offPool {
+                let name = try context.parameters.require("name")
+                return try html(state.memo("page:sweep:" + name) { all in
+                    guard let v = all.first(where: { $0.name == name }) else { throw NotFound(what: "sweep") }
+                    return Pages.overview(v, all: all)
+                })
+            }
         }
         router.get("/nodes") { _, _ -> Response in
-            let events = try state.nodeEvents()
-            return try html(state.memo("page:nodes") { all in Pages.nodes(Pages.nodeRows(all, events: events)) })
+            try await offPool {
+                let events = try state.nodeEvents()
+                return try html(state.memo("page:nodes") { all in Pages.nodes(Pages.nodeRows(all, events: events)) })
+            }
         }
         router.get("/runs/:id") { _, context -> Response in
-            let id = try context.parameters.require("id")
-            guard let d = try state.run(id) else { throw NotFound(what: "run") }
-            return html(Pages.run(d, tailBytes: tail))
+            try await offPool {
+                let id = try context.parameters.require("id")
+                guard let d = try state.run(id) else { throw NotFound(what: "run") }
+                return html(Pages.run(d, tailBytes: tail))
+            }
         }
         router.get("/report") { request, _ -> Response in
-            let all = try state.sweeps()
-            let want = request.uri.queryParameters.get("sweep")
-            guard let v = want.map({ w in all.first { $0.name == w } }) ?? all.first else { throw NotFound(what: "sweep") }
-            let body = try state.memo("page:report:" + v.name) { _ in try state.reportHTML(sweep: v.name) }
-            // The report is one self-contained file: inline styles and SVG, no script at all.
-            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8",
-                                                   .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src data:"],
-                            body: .init(byteBuffer: ByteBuffer(string: body)))
+            try await offPool {
+                let all = try state.sweeps()
+                let want = request.uri.queryParameters.get("sweep")
+                guard let v = want.map({ w in all.first { $0.name == w } }) ?? all.first else { throw NotFound(what: "sweep") }
+                let body = try state.memo("page:report:" + v.name) { _ in try state.reportHTML(sweep: v.name) }
+                // The report is one self-contained file: inline styles and SVG, no script at all.
+                return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8",
+                                                       .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; img-src data:"],
+                                body: .init(byteBuffer: ByteBuffer(string: body)))
+            }
         }
         router.get("/static/dashboard.css") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/css; charset=utf-8", .cacheControl: "max-age=300"],
@@ -93,40 +103,50 @@ public struct DashboardServer: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: Assets.js)))
         }
         router.get("/metrics") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(string: try metrics.scrape(state))))
+            try await offPool {
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(string: try metrics.scrape(state))))
+            }
         }
 
         // JSON API
         router.get("/api/v1/sweeps") { _, _ -> Response in
-            try json(state.memo("api:sweeps") { all in try jsonText(SweepsBody(sweeps: all.map(\.overview))) })
+            try await offPool {
+                try json(state.memo("api:sweeps") { all in try jsonText(SweepsBody(sweeps: all.map(\.overview))) })
+            }
         }
         router.get("/api/v1/sweeps/:name") { _, context -> Response in
-            let name = try context.parameters.require("name")
-            return try json(state.memo("api:sweep:" + name) { all in
-                guard let v = all.first(where: { $0.name == name }) else { throw NotFound(what: "sweep") }
-                return try jsonText(LiveBody(v))
-            })
+            try await offPool {
+                let name = try context.parameters.require("name")
+                return try json(state.memo("api:sweep:" + name) { all in
+                    guard let v = all.first(where: { $0.name == name }) else { throw NotFound(what: "sweep") }
+                    return try jsonText(LiveBody(v))
+                })
+            }
         }
         router.get("/api/v1/sweeps/:name/runs") { _, context -> Response in
-            let name = try context.parameters.require("name")
-            return try json(state.memo("api:runs:" + name) { all in
-                guard let v = all.first(where: { $0.name == name }) else { throw NotFound(what: "sweep") }
-                return try jsonText(RunsBody(sweep: name, runs: v.runs.map { RunBody($0, medal: v.medal($0)) }))
-            })
+            try await offPool {
+                let name = try context.parameters.require("name")
+                return try json(state.memo("api:runs:" + name) { all in
+                    guard let v = all.first(where: { $0.name == name }) else { throw NotFound(what: "sweep") }
+                    return try jsonText(RunsBody(sweep: name, runs: v.runs.map { RunBody($0, medal: v.medal($0)) }))
+                })
+            }
         }
         router.get("/api/v1/sweeps/:name/stream") { _, context -> Response in
             let name = try context.parameters.require("name")
-            guard try state.sweep(name) != nil else { throw NotFound(what: "sweep") }
+            guard try await offPool({ try state.sweep(name) }) != nil else { throw NotFound(what: "sweep") }
             return sse { emit in
                 var last = ""
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    let version = try state.version()
+                    let version = try await offPool { try state.version() }
                     if version != last {
                         last = version
-                        let body = try state.memo("api:sweep:" + name) { all in
-                            guard let v = all.first(where: { $0.name == name }) else { throw NotFound(what: "sweep") }
-                            return try jsonText(LiveBody(v))
+                        let body = try await offPool {
+                            try state.memo("api:sweep:" + name) { all in
+                                guard let v = all.first(where: { $0.name == name }) else { throw NotFound(what: "sweep") }
+                                return try jsonText(LiveBody(v))
+                            }
                         }
                         try await emit("overview", body)
                     }
@@ -135,40 +155,47 @@ public struct DashboardServer: Sendable {
             }
         }
         router.get("/api/v1/nodes") { _, _ -> Response in
-            let events = try state.nodeEvents()
-            return try json(state.memo("api:nodes") { all in try jsonText(NodesBody(nodes: Pages.nodeRows(all, events: events))) })
+            try await offPool {
+                let events = try state.nodeEvents()
+                return try json(state.memo("api:nodes") { all in try jsonText(NodesBody(nodes: Pages.nodeRows(all, events: events))) })
+            }
         }
         router.get("/api/v1/runs/:id") { _, context -> Response in
-            let id = try context.parameters.require("id")
-            guard let d = try state.run(id) else { throw NotFound(what: "run") }
-            return try json(jsonText(RunDetailBody(d)))
+            try await offPool {
+                let id = try context.parameters.require("id")
+                guard let d = try state.run(id) else { throw NotFound(what: "run") }
+                return try json(jsonText(RunDetailBody(d)))
+            }
         }
         router.get("/api/v1/runs/:id/attempts/:epoch/log") { request, context -> Response in
-            let path = try logPath(state, context)
-            let q = request.uri.queryParameters
-            let slice: LogSlice
-            do {
-                if let offset = q.get("offset", as: Int64.self) {
-                    slice = try LogSlice.read(path: path, offset: offset, length: q.get("length", as: Int.self) ?? tail)
-                } else {
-                    slice = try LogSlice.tail(path: path, length: min(q.get("tail", as: Int.self) ?? tail, LogSlice.maxLength))
+            try await offPool {
+                let path = try logPath(state, context)
+                let q = request.uri.queryParameters
+                let slice: LogSlice
+                do {
+                    if let offset = q.get("offset", as: Int64.self) {
+                        slice = try LogSlice.read(path: path, offset: offset, length: q.get("length", as: Int.self) ?? tail)
+                    } else {
+                        slice = try LogSlice.tail(path: path, length: min(q.get("tail", as: Int.self) ?? tail, LogSlice.maxLength))
+                    }
+                } catch LogSlice.Failure.missing {
+                    slice = LogSlice(offset: 0, next: 0, size: 0, text: "", bytesRead: 0)
+                } catch {
+                    throw HTTPError(.internalServerError, message: "the log could not be read")
                 }
-            } catch LogSlice.Failure.missing {
-                slice = LogSlice(offset: 0, next: 0, size: 0, text: "", bytesRead: 0)
-            } catch {
-                throw HTTPError(.internalServerError, message: "the log could not be read")
+                var r = try json(jsonText(LogBody(slice)))
+                r.headers[HTTPField.Name("X-Podium-Bytes-Read")!] = String(slice.bytesRead)
+                return r
             }
-            var r = try json(jsonText(LogBody(slice)))
-            r.headers[HTTPField.Name("X-Podium-Bytes-Read")!] = String(slice.bytesRead)
-            return r
         }
         router.get("/api/v1/runs/:id/attempts/:epoch/log/stream") { request, context -> Response in
-            let path = try logPath(state, context)
+            let path = try await offPool { try logPath(state, context) }
             let start = max(0, request.uri.queryParameters.get("from", as: Int64.self) ?? 0)
             return sse { emit in
                 var from = start
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    if let s = try? LogSlice.read(path: path, offset: from, length: LogSlice.maxLength), s.next > from || s.offset > from {
+                    let at = from
+                    if let s = try? await offPool({ try LogSlice.read(path: path, offset: at, length: LogSlice.maxLength) }), s.next > from || s.offset > from {
                         try await emit("log", try jsonText(LogBody(s)))
                         from = s.next
                         if s.next < s.size { continue }  // more is there: send it at once
@@ -262,6 +289,14 @@ struct LogBody: Encodable {
 }
 
 // MARK: helpers
+
+/// The dashboard's blocking work (SQLite reads, file reads, rendering) runs here, not on Swift's cooperative pool, so a
+/// slow read never stalls the server's other requests and streams.
+let blockingReads = DispatchQueue(label: "podium.serve.reads", attributes: .concurrent)
+
+func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in blockingReads.async { c.resume(with: Result { try work() }) } }
+}
 
 struct NotFound: HTTPResponseError {
     var what: String
