@@ -8,7 +8,8 @@ import PodiumStore
 ///   go on running on a connected place (the run executed twice);
 /// - every completed run graded exactly once, on its own attempt's submission;
 /// - epochs increase, and an attempt's recorded outcome is what its place really reported;
-/// - no start request of one attempt is sent twice, the state never refuses a transition.
+/// - no start request of one attempt is sent twice, the state never refuses a transition;
+/// - every placement the scheduler made is carried out (the run stages or has an attempt).
 struct Invariants {
     var violations: [String] = []
     /// How each attempt really ended, as its place reported it.
@@ -57,6 +58,13 @@ struct Invariants {
                 guard let m = i.runs[id] else { violate("run \(id) missing from the coordinator's memory"); continue }
                 if m.state != r.state || m.epoch != r.epoch {
                     violate("\(id): memory says \(m.state.rawValue) epoch \(m.epoch), the state says \(r.state.rawValue) epoch \(r.epoch)")
+                }
+            }
+            // A run the scheduler holds resources for is one the instance acted on: waiting for its data or an attempt.
+            for (id, p) in i.scheduler.placed {
+                guard let m = i.runs[id], m.state == .staging || m.state.hasLiveAttempt else {
+                    violate("\(id): the scheduler placed it on \(p.node), but the run is \(i.runs[id]?.state.rawValue ?? "unknown"): never dispatched")
+                    continue
                 }
             }
         }

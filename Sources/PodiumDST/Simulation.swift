@@ -267,6 +267,7 @@ public final class Simulation {
             }
         }
         if checker.violations.isEmpty { checker.checkEnd(self) }  // after a violation the run stops early: not a lost run
+        if options.verbose, !checker.violations.isEmpty, let i = instance { logSchedulerView(i) }
         var r = Result(seed: options.seed, steps: steps, virtualHours: now / 3600, runs: store.runs.count, places: places.count,
                        attempts: store.attemptPlace.count, crashes: crashes, faults: faults, violations: checker.violations)
         r.makespanHours = (lastTerminal > 0 ? lastTerminal : now) / 3600
@@ -366,6 +367,18 @@ public final class Simulation {
     /// An answer from work off the loop (storage, grading), after its own delay.
     func later(_ e: CoordinatorEvent, after: Double) {
         queue.push(.coordinator(e, incarnation: incarnation), at: now + after)
+    }
+
+    /// The scheduler's view at the end of a failing replay: what each place holds and uses, and who waits.
+    func logSchedulerView(_ i: CoordinatorInstance) {
+        for n in i.scheduler.nodes {
+            let cache = n.cache.sorted { $0.key < $1.key }.map { "\($0.key)(\($0.value.bytes / 1_000_000_000) GB, users \($0.value.users))" }
+            log("SCHEDULER \(n.name): online \(n.online), used \(n.used.gpus)/\(n.capacity.gpus) GPUs, cache \(n.cacheUsed / 1_000_000_000)/\((n.cacheBudget ?? 0) / 1_000_000_000) GB: \(cache.joined(separator: ", "))")
+        }
+        for (id, p) in i.scheduler.placed.sorted(by: { $0.key < $1.key }) {
+            log("SCHEDULER placed \(id) on \(p.node) (data \(p.data ?? "-")), run \(i.runs[id]?.state.rawValue ?? "?")")
+        }
+        for r in i.scheduler.waiting { log("SCHEDULER waiting \(r.id) \(r.competition) attempt \(r.attempt)") }
     }
 
     /// A line of a replay (`--verbose`); not even made otherwise.

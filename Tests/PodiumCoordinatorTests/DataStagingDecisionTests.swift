@@ -127,4 +127,36 @@ final class DataStagingDecisionTests: InstanceTestCase {
         XCTAssertEqual(i.runs[victim.id]?.state, .cancelled)
         XCTAssertEqual(i.data.waitingOn[victim.id], nil)
     }
+
+    /// Every run the scheduler has placed is one the instance acted on (staging or an attempt): a placement the instance
+    /// never carried out leaves a run pending for ever while the scheduler holds its resources.
+    func assertEveryPlacementCarriedOut(_ i: CoordinatorInstance, file: StaticString = #filePath, line: UInt = #line) {
+        for (id, p) in i.scheduler.placed.sorted(by: { $0.key < $1.key }) {
+            let state = i.runs[id]?.state
+            XCTAssertTrue(state == .staging || state?.hasLiveAttempt == true,
+                          "the scheduler placed \(id) on \(p.node), but the run is \(state.map { $0.rawValue } ?? "unknown")", file: file, line: line)
+        }
+    }
+
+    /// A staging failure drops the data from the placement model, which can place waiting runs at once (their
+    /// competition's data may now fit there): those placements are carried out, not lost. Two DST seeds (938, 2632)
+    /// found runs the scheduler had placed this way and the instance never dispatched: pending for ever.
+    func testPlacementsMadeWhenAStagingFailureDropsDataAreCarriedOut() {
+        // p holds c1 (its two runs wait: p has one GPU); q's cache fits one competition and takes c0.
+        let runs = expandGrid(sweep: "t", agent: "a", competitions: ["c0", "c1"], budgets: [BudgetDuration(seconds: 3600)],
+                              profiles: ["gpu"], attempts: 3)
+            .enumerated().map { RunRecord(spec: $1, sequence: $0, state: .pending, epoch: 0, infraFailures: 0, node: nil) }
+        var i = lazy(runs, places: ["p": 1, "q": 2], budget: 15 * gb)
+        _ = i.start(now: 0)
+        var ds = bringUp(&i, "p", at: 1) + bringUp(&i, "q", at: 1)
+        assertEveryPlacementCarriedOut(i)
+        for _ in 0..<4 {
+            guard let job = jobs(ds).first(where: { $0.place == "q" }) else { break }
+            ds = i.on(.dataStaged(job, .failed(reason: "sha256 of a file differs", diskFull: false)), now: 10)
+            assertEveryPlacementCarriedOut(i)
+            ds += i.on(.tick, now: 10 + 64 * i.config.retryBackoff)
+            assertEveryPlacementCarriedOut(i)
+        }
+        XCTAssertTrue(i.runs.values.contains { $0.state == .staging && $0.node == "q" }, "q stages data again after its failure")
+    }
 }

@@ -153,13 +153,14 @@ public struct CoordinatorInstance: Sendable {
         // With lazy data, placement shares the competitions out over every place of the inventory: known from the start
         // (taking no work until they answer), so the first place up does not take every competition's data.
         if !config.dataBytes.isEmpty {
+            // Nothing is queued yet (`start` enqueues), so these events cannot place anything.
             for p in config.places {
-                _ = scheduler.on(.nodeKnown(name: p.name, capacity: p.capacity, gpuModel: p.gpuModel))
-                _ = scheduler.on(.dataCache(node: p.name, maxBytes: p.dataCacheBytes))
+                precondition(scheduler.on(.nodeKnown(name: p.name, capacity: p.capacity, gpuModel: p.gpuModel)).isEmpty)
+                precondition(scheduler.on(.dataCache(node: p.name, maxBytes: p.dataCacheBytes)).isEmpty)
             }
             for (place, held) in recovered.dataHeld where places[place] != nil {
                 for (competition, bytes) in held.sorted(by: { $0.key < $1.key }) {
-                    _ = scheduler.on(.holds(node: place, competition: competition, bytes: bytes))
+                    precondition(scheduler.on(.holds(node: place, competition: competition, bytes: bytes)).isEmpty)
                     data.onDisk[place, default: [:]][competition] = bytes
                 }
             }
@@ -205,7 +206,7 @@ public struct CoordinatorInstance: Sendable {
             transition(r.id, .unstage, detail: "the coordinator restarted before its data on \(r.node ?? "?") was ready")
         }
         let pending = runs.values.filter { $0.state == .pending }.sorted { $0.sequence < $1.sequence }
-        place(scheduler.on(.enqueue(pending.map(queued))), now: now)
+        schedule(.enqueue(pending.map(queued)), now: now)
         for name in placeOrder { connect(name) }
         for r in runs.values.filter({ $0.state == .grading || $0.state == .completed }).sorted(by: { $0.sequence < $1.sequence }) {
             gradeAttempt(r, finalToo: r.state == .grading)
@@ -264,7 +265,7 @@ public struct CoordinatorInstance: Sendable {
         let due = retryAt.filter { $0.at <= now }
         if !due.isEmpty {
             retryAt.removeAll { $0.at <= now }
-            place(scheduler.on(.enqueue(due.compactMap { runs[$0.runID] }.filter { $0.state == .pending }.map(queued))), now: now)
+            schedule(.enqueue(due.compactMap { runs[$0.runID] }.filter { $0.state == .pending }.map(queued)), now: now)
         }
         if now - lastPoll >= config.requestPollInterval { poll(now: now) }
     }
@@ -315,6 +316,13 @@ public struct CoordinatorInstance: Sendable {
         (placeRuns[place] ?? []).compactMap { runs[$0] }.filter(matches).sorted { $0.sequence < $1.sequence }
     }
 
+    /// Hands the scheduler an event and carries out the placements it answers with. Every scheduler event may place
+    /// (a node going down lets a run whose data holders are all down be copied elsewhere; dropped data frees cache
+    /// room): a placement not carried out is a run the scheduler holds resources for and the instance never starts.
+    mutating func schedule(_ event: SchedulerEvent, now: Double) {
+        place(scheduler.on(event), now: now)
+    }
+
     /// Carries out the scheduler's placements: each dispatch is durable (a new epoch) before its start request goes out.
     mutating func place(_ directives: [SchedulerDirective], now: Double) {
         for case .place(let runID, let placeName) in directives {
@@ -343,7 +351,7 @@ public struct CoordinatorInstance: Sendable {
                                                            imageDigest: $0.imageDigest, gpuModel: $0.gpuModel, gpuIDs: $0.gpus) }
             ?? StateStore.AttemptUpdate(exitCode: nil, elapsedSeconds: nil, message: detail)
         guard let after = transition(r.id, .finished(outcome), result: update, detail: detail) else { return }
-        place(scheduler.on(.released(runID: r.id)), now: now)
+        schedule(.released(runID: r.id), now: now)
         let key = AttemptKey(r.id, r.epoch)
         switch after.state {
         case .collecting:

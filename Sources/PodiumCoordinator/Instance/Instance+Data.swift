@@ -114,8 +114,9 @@ extension CoordinatorInstance {
             out.append(.record(kind: "data_stage_failed", detail: why))
             let affected = waiting.compactMap { runs[$0] }.filter { $0.state == .staging && $0.node == job.place }
             out.append(.warn("podium: \(why) — an infrastructure fault, not the agent's; \(affected.count) run(s) requeued"))
+            // The model learns the data is gone before the freed resources are offered again.
+            schedule(.dataDropped(node: job.place, competition: job.competition), now: now)
             for r in affected { unstage(r, event: .stagingFailed, reason: why, now: now) }
-            _ = scheduler.on(.dataDropped(node: job.place, competition: job.competition))
             if diskFull { drain(job.place, reason: "disk full while staging \(job.competition) (lower its data_cache max_bytes or free space)", now: now) }
         }
         pumpStaging()
@@ -126,7 +127,7 @@ extension CoordinatorInstance {
     mutating func unstage(_ r: RunRecord, event: RunEvent, reason: String, now: Double) {
         dropStagingWaiter(r.id)
         guard let after = transition(r.id, event, detail: reason) else { return }
-        place(scheduler.on(.released(runID: r.id)), now: now)
+        schedule(.released(runID: r.id), now: now)
         if after.state == .pending {
             let delay = event == .unstage ? 0 : config.retryBackoff * Double(1 << max(0, min(after.infraFailures - 1, 6)))
             retryAt.append((now + delay, r.id))

@@ -58,9 +58,9 @@ extension CoordinatorInstance {
                 retryAt.removeAll { $0.runID == r.id }
                 if wasStaging {
                     dropStagingWaiter(r.id)
-                    place(scheduler.on(.released(runID: r.id)), now: now)
+                    schedule(.released(runID: r.id), now: now)
                 } else {
-                    place(scheduler.on(.cancel(runID: r.id)), now: now)
+                    schedule(.cancel(runID: r.id), now: now)
                 }
                 outcome = "cancelled (was \(wasStaging ? "staging" : "pending"))"
             case .stopLive:
@@ -76,7 +76,7 @@ extension CoordinatorInstance {
                     : "cancelled; node \(name) is unreachable, its attempt is fenced when it returns"
             case .retry:
                 guard let after = transition(r.id, .retry, detail: "operator retry") else { continue }
-                place(scheduler.on(.enqueue([queued(after)])), now: now)
+                schedule(.enqueue([queued(after)]), now: now)
                 outcome = "requeued (was \(r.state.rawValue))"
             case .close(let why):
                 outcome = why

@@ -51,8 +51,8 @@ extension CoordinatorInstance {
         var capacity = p.spec.capacity
         capacity.gpus = gpus
         // Known, but no new work until its `.held` answer is matched with the state (its live attempts hold resources).
-        _ = scheduler.on(.nodeKnown(name: name, capacity: capacity, gpuModel: model))
-        if p.spec.dataCacheBytes != nil { _ = scheduler.on(.dataCache(node: name, maxBytes: p.spec.dataCacheBytes)) }
+        schedule(.nodeKnown(name: name, capacity: capacity, gpuModel: model), now: now)
+        if p.spec.dataCacheBytes != nil { schedule(.dataCache(node: name, maxBytes: p.spec.dataCacheBytes), now: now) }
         out.append(.send(place: name, .list))
     }
 
@@ -83,7 +83,7 @@ extension CoordinatorInstance {
         p.reconnectAt = now + p.reconnectDelay
         p.reconnectDelay = min(p.reconnectDelay * 2, config.reconnectMax)
         places[name] = p
-        _ = scheduler.on(.nodeDown(name: name))
+        schedule(.nodeDown(name: name), now: now)
         unstageRuns(on: name, reason: "node \(name) is unreachable (\(reason)); placed again", now: now)
         if startupOpen && places.values.allSatisfy({ $0.everTried && !$0.connecting && !$0.connected }) {
             startupOpen = false
@@ -114,7 +114,7 @@ extension CoordinatorInstance {
     /// its live attempts go on. Freeing the space and running `podium sweep` again brings it back.
     mutating func drain(_ name: String, reason: String, now: Double) {
         guard drained.insert(name).inserted else { return }
-        _ = scheduler.on(.nodeDown(name: name))
+        schedule(.nodeDown(name: name), now: now)
         unstageRuns(on: name, reason: "node \(name) drained (\(reason)); placed again", now: now)
         out.append(.warn("podium: node \(name) drained: \(reason); no new work goes there until space is freed and the sweep restarted"))
         out.append(.record(kind: "node_drained", detail: "\(name): \(reason)"))
@@ -133,8 +133,8 @@ extension CoordinatorInstance {
             }
             if r.state == .dispatched { transition(r.id, .started, detail: "adopted on reconnection") }
             let q = queued(r)
-            place(scheduler.on(.adopt(runID: r.id, node: name, needs: q.needs, data: q.dataBytes > 0 ? q.competition : nil,
-                                      dataBytes: q.dataBytes)), now: now)
+            schedule(.adopt(runID: r.id, node: name, needs: q.needs, data: q.dataBytes > 0 ? q.competition : nil, dataBytes: q.dataBytes),
+                     now: now)
             let key = AttemptKey(r.id, r.epoch)
             let central = logBytes[key] ?? 0
             out.append(.send(place: name, .streamLog(runID: r.id, epoch: r.epoch, from: central)))
@@ -181,7 +181,7 @@ extension CoordinatorInstance {
         var capacity = p.spec.capacity
         capacity.gpus = p.offer?.gpus ?? capacity.gpus
         let (model, _) = effectiveGPUModel(declared: p.spec.gpuModel, reported: p.offer?.gpuModel)
-        place(scheduler.on(.nodeUp(name: name, capacity: capacity, gpuModel: model)), now: now)
+        schedule(.nodeUp(name: name, capacity: capacity, gpuModel: model), now: now)
     }
 }
 
