@@ -16,7 +16,7 @@ public enum SweepResults {
         let grades = try store.grades(sweep: sweep)
         var finals = [AttemptKey: GradeRecord]()
         for g in grades where g.isFinal { finals[g.key] = g }
-        let results = runs.map { r -> RunResult in
+        var results = runs.map { r -> RunResult in
             let g = r.state == .completed ? finals[r.key] : nil
             return RunResult(competition: r.spec.competition, budget: r.spec.budget, profile: r.spec.profile,
                              attempt: r.spec.attempt, graded: g != nil, infraFailed: r.state == .failed,
@@ -25,6 +25,7 @@ public enum SweepResults {
                              gold: g?.gold ?? false, silver: g?.silver ?? false, bronze: g?.bronze ?? false, score: g?.score,
                              agent: r.spec.agent, attemptsRecorded: max(r.epoch, 1))
         }
+        for i in results.indices { results[i].configVersion = runs[i].spec.configVersion }
         return (runs, results, grades)
     }
 }
@@ -63,11 +64,16 @@ extension SweepResults {
     }
 
     /// What produced each run's current result: agent and its config digest, image, budget, hardware held, node,
-    /// podium's version and the grader (from the sweep's stored agent, its attempts and its final grades).
+    /// podium's version and the grader — as each attempt recorded them (its configuration version's agent and
+    /// hardware, the image digest and GPUs its node reported, the podium that dispatched it), never the current file.
     public static func provenance(store: StateStore, sweep: String) throws -> [String: RunProvenance] {
-        let agent = try store.agentJSON(sweep).flatMap { try? JSONDecoder().decode(SweepSetup.AgentIdentity.self, from: Data($0.utf8)) }
         struct Profiles: Decodable { var hardware: [HardwareProfile] }
-        let profiles = (try store.sweepConfigJSON(sweep)).flatMap { try? JSONDecoder().decode(Profiles.self, from: Data($0.utf8)) }?.hardware ?? []
+        var agents = [Int: SweepSetup.AgentIdentity]()
+        var profiles = [Int: [HardwareProfile]]()
+        for v in try store.configVersions(sweep: sweep) {
+            agents[v.version] = v.agent.flatMap { try? JSONDecoder().decode(SweepSetup.AgentIdentity.self, from: Data($0.utf8)) }
+            profiles[v.version] = (try? JSONDecoder().decode(Profiles.self, from: Data(v.config.utf8)))?.hardware ?? []
+        }
         var engines = [AttemptKey: String]()
         for g in try store.grades(sweep: sweep) where g.isFinal {
             struct E: Decodable { var engine: String? }
@@ -78,13 +84,17 @@ extension SweepResults {
         var out = [String: RunProvenance]()
         for r in try store.runs(sweep: sweep) where r.epoch > 0 {
             guard let a = attempts[r.key] else { continue }
-            let p = profiles.first { $0.name == r.spec.profile }
-            out[r.id] = RunProvenance(
+            let version = a.configVersion ?? r.spec.configVersion
+            let agent = agents[version]
+            let p = profiles[version]?.first { $0.name == r.spec.profile }
+            var prov = RunProvenance(
                 agent: agent?.id ?? r.spec.agent, agentSource: agent?.source ?? "podium", agentConfigSHA256: agent?.configSHA256 ?? "unknown",
                 image: agent?.image ?? "unknown", imageDigest: a.imageDigest, budget: r.spec.budget.description,
                 budgetSeconds: r.spec.budget.seconds, profile: r.spec.profile, gpus: a.gpuIDs.count, gpuModel: a.gpuModel,
                 gpuIDs: a.gpuIDs, cpus: p?.cpus ?? 0, memoryBytes: p?.memoryBytes ?? 0, node: a.node, epoch: r.epoch,
-                podiumVersion: podiumVersion, graderEngine: engines[r.key])
+                podiumVersion: a.podiumVersion ?? "unrecorded (dispatched before podium recorded its version)", graderEngine: engines[r.key])
+            prov.configVersion = version
+            out[r.id] = prov
         }
         return out
     }

@@ -114,10 +114,12 @@ public final class SweepRunner: @unchecked Sendable {
     // MARK: the loop
 
     public func run() throws -> Outcome {
+        if try store.configVersions(sweep: setup.config.sweep).isEmpty {
+            // Started without `ConfigVersioning.resolve` (tests, embedders): this configuration is version 1.
+            try store.addConfigVersion(sweep: setup.config.sweep, version: 1, configJSON: setup.configJSON, agentJSON: setup.agentIdentityJSON)
+        }
         try store.register(sweep: setup.config.sweep, configJSON: setup.configJSON, runs: setup.runs)
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
-        try store.setAgent(sweep: setup.config.sweep, json: String(decoding: try enc.encode(setup.agentIdentity), as: UTF8.self))
+        try store.setAgent(sweep: setup.config.sweep, json: setup.agentIdentityJSON)
         instance = CoordinatorInstance(config: Self.instanceConfig(setup, options, dataBytes: Self.lazyDataBytes(setup)), recovered: try recover())
         let inbox = self.inbox
         let scratch = directoryOf(setup.config.state) + "/validations"

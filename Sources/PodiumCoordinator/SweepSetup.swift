@@ -39,6 +39,9 @@ public struct SweepSetup: Sendable {
         if let b = o.budgets {
             var parsed = [BudgetDuration]()
             for text in b {
+                if BudgetDuration.isBareNumber(text) {
+                    throw ConfigError(path: "--budgets", found: "'\(text)' (no unit)", expected: "durations with their unit", fix: BudgetDuration.unitFix(text))
+                }
                 guard let d = BudgetDuration(parsing: text) else {
                     throw ConfigError(path: "--budgets", found: "'\(text)'", expected: "durations such as 24h,100h or 90s,1h30m")
                 }
@@ -208,6 +211,13 @@ public struct SweepSetup: Sendable {
         let spec = (try? enc.encode(config.agent)).map { [UInt8]($0) } ?? []
         return AgentIdentity(id: config.agent.name, source: "podium", image: config.agent.image, configPath: configPath,
                              configSHA256: SHA256.hex(spec), arguments: config.agent.command)
+    }
+
+    /// The agent identity as stored with each configuration version (sorted keys).
+    public var agentIdentityJSON: String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return (try? enc.encode(agentIdentity)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     /// JSON of the effective config, as stored with the sweep (no secret values: only their names are in it).

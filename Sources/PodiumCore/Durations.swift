@@ -44,15 +44,34 @@ public struct BudgetDuration: Hashable, Comparable, Sendable, Codable, CustomStr
 
     public static func < (a: Self, b: Self) -> Bool { a.seconds < b.seconds }
 
+    /// A duration in a config file needs its unit: `"24"` or `24` would be 24 seconds, where an MLE-bench user
+    /// almost always means 24 hours, and would only show as runs that end at once.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if let n = try? c.decode(Int.self), n > 0 { self.seconds = n; return }
+        let where_ = jsonPath(decoder.codingPath)
+        if let n = try? c.decode(Double.self) {
+            throw ConfigError(path: where_, found: "the number \(n == n.rounded() ? String(Int(n)) : String(n)) (no unit)",
+                              expected: "a duration with its unit", fix: Self.unitFix(n == n.rounded() ? String(Int(n)) : String(n)))
+        }
         let text = try c.decode(String.self)
+        if Self.isBareNumber(text) {
+            throw ConfigError(path: where_, found: "'\(text)' (no unit)", expected: "a duration with its unit", fix: Self.unitFix(text))
+        }
         guard let d = BudgetDuration(parsing: text) else {
-            throw DecodingError.dataCorruptedError(
-                in: c, debugDescription: "'\(text)' is not a duration; write e.g. \"24h\", \"90s\" or \"1h30m\"")
+            throw ConfigError(path: where_, found: "'\(text)'", expected: "a duration such as \"24h\", \"30m\", \"90s\" or \"1h30m\"")
         }
         self = d
+    }
+
+    /// "24", " 90 ": a number with no unit.
+    public static func isBareNumber(_ text: String) -> Bool {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        return !t.isEmpty && t.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+    }
+
+    /// The fix for a duration written without its unit.
+    public static func unitFix(_ n: String) -> String {
+        "write the unit: \"\(n)h\" for \(n) hours, \"\(n)m\" for minutes or \"\(n)s\" for seconds (for example 24h, 30m or 90s)"
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -9,6 +9,8 @@ public struct RunSpec: Codable, Sendable, Equatable, Hashable {
     public var profile: String
     /// 1-based attempt (seed) index.
     public var attempt: Int
+    /// The sweep configuration version the run belongs to (1 unless a changed configuration was accepted on resume).
+    public var configVersion: Int = 1
 
     public init(sweep: String, agent: String, competition: String, budget: BudgetDuration, profile: String, attempt: Int) {
         self.sweep = sweep; self.agent = agent; self.competition = competition
@@ -16,13 +18,25 @@ public struct RunSpec: Codable, Sendable, Equatable, Hashable {
         self.id = RunSpec.stableID(sweep: sweep, agent: agent, competition: competition, budget: budget, profile: profile, attempt: attempt)
     }
 
-    public static func stableID(sweep: String, agent: String, competition: String, budget: BudgetDuration, profile: String, attempt: Int) -> String {
-        let key = [sweep, agent, competition, String(budget.seconds), profile, String(attempt)].joined(separator: "\u{1f}")
-        return "r" + String(SHA256.hex(key).prefix(11))
+    /// Version 1 keeps the ids of states from before configuration versions; a later version's runs are runs of their own.
+    public static func stableID(sweep: String, agent: String, competition: String, budget: BudgetDuration, profile: String, attempt: Int,
+                                configVersion: Int = 1) -> String {
+        var parts = [sweep, agent, competition, String(budget.seconds), profile, String(attempt)]
+        if configVersion > 1 { parts.append("v\(configVersion)") }
+        return "r" + String(SHA256.hex(parts.joined(separator: "\u{1f}")).prefix(11))
     }
 
-    /// Human-readable label: competition/budget/profile/attempt.
-    public var label: String { "\(competition)/\(budget)/\(profile)/a\(attempt)" }
+    /// The same cell in another configuration version (its own id).
+    public func inVersion(_ version: Int) -> RunSpec {
+        var r = self
+        r.configVersion = version
+        r.id = RunSpec.stableID(sweep: sweep, agent: agent, competition: competition, budget: budget, profile: profile, attempt: attempt,
+                                configVersion: version)
+        return r
+    }
+
+    /// Human-readable label: competition/budget/profile/attempt (and `@vN` for a later configuration version).
+    public var label: String { "\(competition)/\(budget)/\(profile)/a\(attempt)" + (configVersion > 1 ? "@v\(configVersion)" : "") }
 }
 
 /// Expands a sweep into its runs: competition × budget × profile × attempt, in a deterministic order.

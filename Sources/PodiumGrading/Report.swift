@@ -94,6 +94,8 @@ public struct RunProvenance: Codable, Sendable, Equatable {
     public var epoch: Int
     public var podiumVersion: String
     public var graderEngine: String?
+    /// The sweep configuration version the attempt ran (1 unless a changed configuration was accepted on resume).
+    public var configVersion: Int = 1
 
     public init(agent: String, agentSource: String, agentConfigSHA256: String, image: String, imageDigest: String?, budget: String,
                 budgetSeconds: Int, profile: String, gpus: Int, gpuModel: String?, gpuIDs: [String], cpus: Double, memoryBytes: Int64,
@@ -120,6 +122,21 @@ public struct RunProvenance: Codable, Sendable, Equatable {
         case node, epoch
         case podiumVersion = "podium_version"
         case graderEngine = "grader_engine"
+        case configVersion = "config_version"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        agent = try c.decode(String.self, forKey: .agent); agentSource = try c.decode(String.self, forKey: .agentSource)
+        agentConfigSHA256 = try c.decode(String.self, forKey: .agentConfigSHA256); image = try c.decode(String.self, forKey: .image)
+        imageDigest = try c.decodeIfPresent(String.self, forKey: .imageDigest); budget = try c.decode(String.self, forKey: .budget)
+        budgetSeconds = try c.decode(Int.self, forKey: .budgetSeconds); profile = try c.decode(String.self, forKey: .profile)
+        gpus = try c.decode(Int.self, forKey: .gpus); gpuModel = try c.decodeIfPresent(String.self, forKey: .gpuModel)
+        gpuIDs = try c.decode([String].self, forKey: .gpuIDs); cpus = try c.decode(Double.self, forKey: .cpus)
+        memoryBytes = try c.decode(Int64.self, forKey: .memoryBytes); node = try c.decode(String.self, forKey: .node)
+        epoch = try c.decode(Int.self, forKey: .epoch); podiumVersion = try c.decode(String.self, forKey: .podiumVersion)
+        graderEngine = try c.decodeIfPresent(String.self, forKey: .graderEngine)
+        configVersion = try c.decodeIfPresent(Int.self, forKey: .configVersion) ?? 1
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -132,7 +149,7 @@ public struct RunProvenance: Codable, Sendable, Equatable {
         try c.encode(gpus, forKey: .gpus); try c.encode(gpuModel, forKey: .gpuModel); try c.encode(gpuIDs, forKey: .gpuIDs)
         try c.encode(cpus, forKey: .cpus); try c.encode(memoryBytes, forKey: .memoryBytes); try c.encode(node, forKey: .node)
         try c.encode(epoch, forKey: .epoch); try c.encode(podiumVersion, forKey: .podiumVersion)
-        try c.encode(graderEngine, forKey: .graderEngine)
+        try c.encode(graderEngine, forKey: .graderEngine); try c.encode(configVersion, forKey: .configVersion)
     }
 }
 

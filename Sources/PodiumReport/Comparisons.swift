@@ -95,3 +95,18 @@ public struct PairedComparison: Codable, Sendable, Equatable {
                                 ties: diffs.filter { $0 == 0 }.count)
     }
 }
+
+extension PairedComparison {
+    /// Every paired comparison of the results on every axis, within each configuration version unless `poolVersions`
+    /// (a budget comparison across an agent change would measure the change, not the budget).
+    public static func everyAxis(_ results: [RunResult], samples: Int = 2000, poolVersions: Bool = false) -> [PairedComparison] {
+        let versions = Set(results.map(\.configVersion)).sorted()
+        guard versions.count > 1 && !poolVersions else {
+            return ComparisonAxis.allCases.flatMap { all(results, axis: $0, samples: samples) }
+        }
+        return versions.flatMap { v in
+            ComparisonAxis.allCases.flatMap { all(results.filter { $0.configVersion == v }, axis: $0, samples: samples) }
+                .map { c in var c = c; c.fixed += (c.fixed.isEmpty ? "" : ", ") + "config v\(v)"; return c }
+        }
+    }
+}

@@ -19,6 +19,9 @@ public struct RunResult: Sendable, Equatable {
     public var agent: String
     /// Attempts (epochs) the run has had: more than 1 means infra retries or a lost node's requeue.
     public var attemptsRecorded: Int
+    /// The sweep configuration version the run belongs to (a changed agent or hardware accepted on resume makes a new
+    /// one): results of different versions are not pooled unless asked.
+    public var configVersion: Int = 1
 
     public init(competition: String, budget: BudgetDuration, profile: String, attempt: Int, graded: Bool,
                 infraFailed: Bool = false, submissionExists: Bool = false, validSubmission: Bool = false,
@@ -53,8 +56,11 @@ public struct GroupSummary: Codable, Sendable, Equatable {
     public var submissionExistsPercentage: MeanSEM
     /// k → percentage, averaged over competitions with at least k graded attempts.
     public var passAtK: [String: Double]
+    /// The configuration version of the group's runs, where the sweep has several and they are reported apart.
+    public var configVersion: Int?
 
     enum CodingKeys: String, CodingKey {
+        case configVersion = "config_version"
         case budget
         case budgetHours = "budget_hours"
         case profile
@@ -124,10 +130,16 @@ public struct GroupSummary: Codable, Sendable, Equatable {
     }
 }
 
-/// Groups run results by (budget, profile), in budget order.
-public func summarize(_ results: [RunResult], padMissing: Bool = false) -> [GroupSummary] {
-    let groups = Dictionary(grouping: results) { "\($0.budget.seconds)\u{1f}\($0.profile)" }
+/// Groups run results by (budget, profile), in budget order; by configuration version too where the results hold
+/// several, unless `poolVersions` (a figure over two agents or images would be neither's).
+public func summarize(_ results: [RunResult], padMissing: Bool = false, poolVersions: Bool = false) -> [GroupSummary] {
+    let apart = !poolVersions && Set(results.map(\.configVersion)).count > 1
+    let groups = Dictionary(grouping: results) { "\(apart ? $0.configVersion : 0)\u{1f}\($0.budget.seconds)\u{1f}\($0.profile)" }
     return groups.values
-        .map { rs in GroupSummary(budget: rs[0].budget, profile: rs[0].profile, results: rs, padMissing: padMissing) }
-        .sorted { ($0.budgetHours, $0.profile) < ($1.budgetHours, $1.profile) }
+        .map { rs in
+            var g = GroupSummary(budget: rs[0].budget, profile: rs[0].profile, results: rs, padMissing: padMissing)
+            g.configVersion = apart ? rs[0].configVersion : nil
+            return g
+        }
+        .sorted { ($0.configVersion ?? 0, $0.budgetHours, $0.profile) < ($1.configVersion ?? 0, $1.budgetHours, $1.profile) }
 }

@@ -46,7 +46,7 @@ public func fixed(_ x: Double, _ digits: Int = 1) -> String {
 }
 
 extension GroupSummary {
-    var label: String { profile == "default" ? budget : "\(budget)/\(profile)" }
+    var label: String { (configVersion.map { "config v\($0) · " } ?? "") + (profile == "default" ? budget : "\(budget)/\(profile)") }
 }
 
 /// The pass@k table: one row per (budget, profile) group.

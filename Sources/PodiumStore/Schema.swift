@@ -139,6 +139,24 @@ enum Schema {
                 ALTER TABLE grades ADD COLUMN grading_seconds REAL;
                 """)
         }
+        m.registerMigration("v7-config-versions") { db in
+            // A sweep's configuration is its identity: each accepted change is a version of its own (never overwritten),
+            // each run belongs to one, and each attempt records the version and podium it ran with at dispatch.
+            try db.execute(sql: """
+                CREATE TABLE sweep_configs(
+                    sweep TEXT NOT NULL REFERENCES sweeps(name),
+                    version INTEGER NOT NULL,
+                    config TEXT NOT NULL,
+                    agent TEXT,
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY(sweep, version));
+                INSERT INTO sweep_configs(sweep, version, config, agent, created_at)
+                    SELECT name, 1, config, agent, created_at FROM sweeps;
+                ALTER TABLE runs ADD COLUMN config_version INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE attempts ADD COLUMN config_version INTEGER;
+                ALTER TABLE attempts ADD COLUMN podium_version TEXT;
+                """)
+        }
         return m
     }
 }

@@ -34,10 +34,15 @@ public struct AttemptRecord: Sendable, Equatable {
     public var imageDigest: String?
     public var gpuModel: String?
     public var gpuIDs: [String] = []
+    /// The sweep configuration version and the podium that dispatched the attempt (nil in states from before them).
+    public var configVersion: Int?
+    public var podiumVersion: String?
 
     public init(runID: String, epoch: Int, node: String, outcome: AttemptOutcome?, exitCode: Int?, elapsedSeconds: Double?,
                 message: String?, logBytes: Int64, dispatchedAt: Double = 0, startedAt: Double? = nil,
-                imageDigest: String? = nil, gpuModel: String? = nil, gpuIDs: [String] = []) {
+                imageDigest: String? = nil, gpuModel: String? = nil, gpuIDs: [String] = [], configVersion: Int? = nil,
+                podiumVersion: String? = nil) {
+        self.configVersion = configVersion; self.podiumVersion = podiumVersion
         self.imageDigest = imageDigest; self.gpuModel = gpuModel; self.gpuIDs = gpuIDs
         self.runID = runID; self.epoch = epoch; self.node = node; self.outcome = outcome; self.exitCode = exitCode
         self.elapsedSeconds = elapsedSeconds; self.message = message; self.logBytes = logBytes
@@ -133,11 +138,20 @@ public final class StateStore: Sendable {
                 """, arguments: [sweep, configJSON, now, now])
             var added = 0
             let insert = try db.makeStatement(sql: """
-                INSERT OR IGNORE INTO runs(id, sweep, agent, competition, budget_seconds, profile, attempt, seq, state, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+                INSERT OR IGNORE INTO runs(id, sweep, agent, competition, budget_seconds, profile, attempt, seq, state, updated_at,
+                                           config_version)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)
                 """)
+            // A later configuration version's runs come after every earlier version's, in grid order.
+            var base = [Int: Int]()
             for (i, r) in runs.enumerated() {
-                try insert.execute(arguments: [r.id, r.sweep, r.agent, r.competition, r.budget.seconds, r.profile, r.attempt, i, now])
+                if base[r.configVersion] == nil {
+                    base[r.configVersion] = r.configVersion <= 1 ? 0 : try Int.fetchOne(db, sql: """
+                        SELECT COALESCE(MAX(seq) + 1, 0) FROM runs WHERE sweep = ? AND config_version < ?
+                        """, arguments: [sweep, r.configVersion]) ?? 0
+                }
+                try insert.execute(arguments: [r.id, r.sweep, r.agent, r.competition, r.budget.seconds, r.profile, r.attempt,
+                                               base[r.configVersion]! + i, now, r.configVersion])
                 added += db.changesCount
             }
             if added > 0 {
@@ -179,6 +193,7 @@ public final class StateStore: Sendable {
         var spec = RunSpec(sweep: row["sweep"], agent: row["agent"], competition: row["competition"],
                            budget: BudgetDuration(seconds: row["budget_seconds"]), profile: row["profile"], attempt: row["attempt"])
         spec.id = row["id"]
+        spec.configVersion = row["config_version"] ?? 1
         return RunRecord(spec: spec, sequence: row["seq"], state: RunState(rawValue: row["state"]) ?? .pending,
                          epoch: row["epoch"], infraFailures: row["infra_failures"], node: row["node"])
     }
@@ -296,8 +311,10 @@ public final class StateStore: Sendable {
                 """, arguments: [machine.state.rawValue, machine.epoch, machine.infraFailures, newNode, now, runID])
             switch event {
             case .dispatch(let epoch):
-                try db.execute(sql: "INSERT INTO attempts(run_id, epoch, node, dispatched_at) VALUES (?, ?, ?, ?)",
-                               arguments: [runID, epoch, node ?? "?", now])
+                try db.execute(sql: """
+                    INSERT INTO attempts(run_id, epoch, node, dispatched_at, config_version, podium_version)
+                    VALUES (?, ?, ?, ?, (SELECT config_version FROM runs WHERE id = ?), ?)
+                    """, arguments: [runID, epoch, node ?? "?", now, runID, podiumVersion])
             case .started:
                 try db.execute(sql: "UPDATE attempts SET started_at = ? WHERE run_id = ? AND epoch = ?",
                                arguments: [now, runID, machine.epoch])
@@ -359,7 +376,8 @@ public final class StateStore: Sendable {
                       exitCode: row["exit_code"], elapsedSeconds: row["elapsed_seconds"], message: row["message"],
                       logBytes: row["log_bytes"], dispatchedAt: row["dispatched_at"], startedAt: row["started_at"],
                       imageDigest: row["image_digest"], gpuModel: row["gpu_model"],
-                      gpuIDs: (row["gpu_ids"] as String?).map { $0.split(separator: ",").map(String.init) } ?? [])
+                      gpuIDs: (row["gpu_ids"] as String?).map { $0.split(separator: ",").map(String.init) } ?? [],
+                      configVersion: row["config_version"], podiumVersion: row["podium_version"])
     }
 
     // MARK: logs, artifacts, grades

@@ -159,7 +159,7 @@ struct Report: ParsableCommand {
     @Flag(help: "Count missing results as failures instead of dropping incomplete seeds.") var padMissing = false
     @Option(help: "Aggregate a directory of MLE-bench grading reports instead of the sweep's state.") var gradingReports: String?
     @Option(help: "With --grading-reports: the group to aggregate when the reports come from several agents/budgets/profiles (the error lists them).") var group: String?
-    @Flag(help: "With --grading-reports: pool reports of different agents/budgets/profiles into one figure (refused without it).") var pool = false
+    @Flag(help: "Pool into one figure what is otherwise kept apart: a sweep's configuration versions, or with --grading-reports reports of different agents/budgets/profiles.") var pool = false
     @Option(help: "Also write the sweep's grades as MLE-bench grading reports (one per seed of each agent/budget/profile) under this directory.")
     var exportGradingReports: String?
     @Option(help: "Bootstrap resamples for the paired comparisons.") var bootstrap = 2000
@@ -171,6 +171,7 @@ struct Report: ParsableCommand {
         var budget: String
         var profile: String
         var attempt: Int
+        var config_version: Int
         var state: String
         var epoch: Int
         var attempts_recorded: Int
@@ -206,7 +207,7 @@ struct Report: ParsableCommand {
     func validate() throws {
         if format == .html && output == nil { throw ValidationError("--format html writes a file: add --output FILE (e.g. report.html)") }
         if bootstrap < 100 { throw ValidationError("--bootstrap \(bootstrap): use at least 100 resamples") }
-        if gradingReports == nil, let flag = [("--split", split), ("--competitions", competitions), ("--mlebench-dir", mlebenchDir), ("--group", group), ("--pool", pool ? "" : nil)].first(where: { $0.1 != nil })?.0 {
+        if gradingReports == nil, let flag = [("--split", split), ("--competitions", competitions), ("--mlebench-dir", mlebenchDir), ("--group", group)].first(where: { $0.1 != nil })?.0 {
             throw ValidationError("\(flag) selects competitions of --grading-reports; a sweep's report covers the sweep's own grid (drop \(flag))")
         }
         if gradingReports != nil && (config != nil || stateOptions.state != nil) {
@@ -229,9 +230,11 @@ struct Report: ParsableCommand {
             let files = try SweepResults.exportGradingReports(store: store, sweep: name, directory: dir)
             printError("podium: wrote \(files.count) grading reports under \(dir)")
         }
-        if format == .html { return try emit(SweepReportHTML.render(store: store, sweep: name, padMissing: padMissing, bootstrap: bootstrap)) }
-        let groups = summarize(results, padMissing: padMissing)
-        let comparisons = ComparisonAxis.allCases.flatMap { PairedComparison.all(results, axis: $0, samples: bootstrap) }
+        if format == .html {
+            return try emit(SweepReportHTML.render(store: store, sweep: name, padMissing: padMissing, bootstrap: bootstrap, poolVersions: pool))
+        }
+        let groups = summarize(results, padMissing: padMissing, poolVersions: pool)
+        let comparisons = PairedComparison.everyAxis(results, samples: bootstrap, poolVersions: pool)
         let curves = TimeCurve.curves(try SweepResults.timedGrades(store: store, sweep: name))
         let accounting = try SweepResults.accounting(store: store, sweep: name)
         switch format {
@@ -241,7 +244,7 @@ struct Report: ParsableCommand {
             let provenance = try SweepResults.provenance(store: store, sweep: name)
             let rows = zip(runs, results).map { r, x in
                 RunRow(id: r.id, competition: r.spec.competition, agent: r.spec.agent, budget: r.spec.budget.description, profile: r.spec.profile,
-                       attempt: r.spec.attempt, state: r.state.rawValue, epoch: r.epoch, attempts_recorded: x.attemptsRecorded,
+                       attempt: r.spec.attempt, config_version: r.spec.configVersion, state: r.state.rawValue, epoch: r.epoch, attempts_recorded: x.attemptsRecorded,
                        graded: x.graded, score: x.score,
                        submission_exists: x.submissionExists, valid_submission: x.validSubmission, any_medal: x.anyMedal,
                        gold_medal: x.gold, silver_medal: x.silver, bronze_medal: x.bronze, above_median: x.aboveMedian,
@@ -256,7 +259,8 @@ struct Report: ParsableCommand {
         case .html:
             break  // written above
         case .text, .markdown:
-            var text = ReportText.render(sweep: name, results: results, padMissing: padMissing, style: format == .markdown ? .markdown : .text)
+            var text = ReportText.render(sweep: name, results: results, padMissing: padMissing, style: format == .markdown ? .markdown : .text,
+                                         poolVersions: pool)
             let style: TableStyle = format == .markdown ? .markdown : .text
             if !comparisons.isEmpty {
                 text += "\n\n" + (format == .markdown ? "### " : "") + "paired comparisons (B − A in percentage points, per competition; bootstrap 95% CI)\n\n"

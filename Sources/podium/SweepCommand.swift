@@ -25,12 +25,11 @@ struct Sweep: ParsableCommand {
 
     enum EventsFormat: String, ExpressibleByArgument { case jsonl }
 
+    @Flag(help: "Resume with a sweep file whose agent, image, hardware or data differ from the stored ones: a new configuration version with runs of its own (the earlier version's unfinished runs are cancelled; reports keep the versions apart).")
+    var acceptConfigChange = false
+
     func run() throws {
-        let setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
-        try runPreflight(setup, probeNodes: !skipNodeChecks)
-        for c in setup.competitions where GraderDescription.engine(for: c).hasPrefix("none") {
-            printError("podium: warning: \(c.id) cannot be graded here: \(GraderDescription.engine(for: c)); its runs will be recorded but not scored")
-        }
+        var setup = try SweepSetup.load(configPath: sweep.config, overrides: sweep.overrides)
         try FileManager.default.createDirectory(atPath: directoryOf(setup.config.state), withIntermediateDirectories: true)
         // One coordinator per state: a second one would dispatch the same runs.
         guard let lock = try CoordinatorLock.acquire(statePath: setup.config.state) else {
@@ -41,6 +40,14 @@ struct Sweep: ParsableCommand {
         }
         defer { withExtendedLifetime(lock) {} }
         let store = try StateStore(path: setup.config.state)
+        // The stored configuration is the sweep's identity: a changed one is refused (or made a new version) before
+        // anything reaches a node.
+        let version = try ConfigVersioning.resolve(&setup, store: store, accept: acceptConfigChange)
+        if let note = version.note { printError(note) }
+        try runPreflight(setup, probeNodes: !skipNodeChecks)
+        for c in setup.competitions where GraderDescription.engine(for: c).hasPrefix("none") {
+            printError("podium: warning: \(c.id) cannot be graded here: \(GraderDescription.engine(for: c)); its runs will be recorded but not scored")
+        }
 
         // Signals go to one thread that forwards them to the loop; children start with the default mask.
         var mask = sigset_t()

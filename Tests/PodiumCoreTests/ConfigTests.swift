@@ -224,3 +224,50 @@ final class ConfigErrorWordsTests: XCTestCase {
         }
     }
 }
+
+/// The sweep's identity: what changes what an attempt does, field by field; what does not is left out.
+final class SweepIdentityTests: XCTestCase {
+    func config(_ edit: (inout String) -> Void = { _ in }) throws -> SweepConfig {
+        var text = """
+        {"sweep": "s", "agent": {"name": "a", "image": "img:1", "env": {"K": "v"}}, "competitions": ["c"], "attempts": 2,
+         "budgets": ["24h"], "hardware": [{"name": "gpu", "gpus": 1, "cpus": 4, "memory": "16g"}],
+         "mlebench_dir": "/m", "data_dir": "/d", "state": "/s.sqlite", "inventory": "/i.json", "lost_after": "10m"}
+        """
+        edit(&text)
+        return try decodeConfig(SweepConfig.self, from: Data(text.utf8), file: "sweep.json")
+    }
+
+    func testAChangedImageIsTheOneChangeListed() throws {
+        let a = SweepIdentity(config: try config(), agentJSON: nil)
+        let b = SweepIdentity(config: try config { $0 = $0.replacingOccurrences(of: "img:1", with: "img:2") }, agentJSON: nil)
+        XCTAssertEqual(a.changes(to: b), [.init(path: "agent.image", old: "\"img:1\"", new: "\"img:2\"")])
+        XCTAssertEqual(a.changes(to: a), [])
+    }
+
+    func testEnvHardwareAndResolvedAgentAreIdentityTheGridAndOperationsAreNot() throws {
+        let base = SweepIdentity(config: try config(), agentJSON: #"{"id":"aide","source":"mlebench","image":"img:1","config_path":"/x/config.yaml","config_sha256":"aa","arguments":["a=1"]}"#)
+        let env = SweepIdentity(config: try config { $0 = $0.replacingOccurrences(of: "\"v\"", with: "\"w\"") }, agentJSON: nil)
+        XCTAssertTrue(SweepIdentity(config: try config(), agentJSON: nil).changes(to: env).map(\.path) == ["agent.env.K"])
+        let memory = SweepIdentity(config: try config { $0 = $0.replacingOccurrences(of: "16g", with: "32g") }, agentJSON: nil)
+        XCTAssertEqual(SweepIdentity(config: try config(), agentJSON: nil).changes(to: memory).map(\.path), ["hardware[gpu].memory"])
+        // More attempts, another budget, another inventory, state or lost_after: the same attempts.
+        let grown = SweepIdentity(config: try config {
+            $0 = $0.replacingOccurrences(of: "\"attempts\": 2", with: "\"attempts\": 8").replacingOccurrences(of: "[\"24h\"]", with: "[\"24h\", \"100h\"]")
+                .replacingOccurrences(of: "/i.json", with: "/j.json").replacingOccurrences(of: "10m", with: "1h")
+        }, agentJSON: base.fields.isEmpty ? nil : #"{"id":"aide","source":"mlebench","image":"img:1","config_path":"/moved/config.yaml","config_sha256":"aa","arguments":["a=1"]}"#)
+        XCTAssertEqual(base.changes(to: grown), [], "a moved agent checkout is the same agent")
+        let kwargs = SweepIdentity(config: try config(), agentJSON: #"{"id":"aide","source":"mlebench","image":"img:1","config_sha256":"bb","arguments":["a=2"]}"#)
+        XCTAssertEqual(base.changes(to: kwargs).map(\.path), ["agent.resolved.arguments", "agent.resolved.config_sha256"])
+    }
+
+    func testDurationsNeedAUnit() throws {
+        for bad in [#"["24"]"#, "[24]", #"["1.5"]"#] {
+            XCTAssertThrowsError(try config { $0 = $0.replacingOccurrences(of: #"["24h"]"#, with: bad) }, bad) { e in
+                let text = "\(e)"
+                XCTAssertTrue(text.contains("$.budgets[0]") && text.contains("write the unit") && text.contains("24h"), text)
+            }
+        }
+        XCTAssertThrowsError(try config { $0 = $0.replacingOccurrences(of: "\"10m\"", with: "\"600\"") })
+        XCTAssertEqual(try config { $0 = $0.replacingOccurrences(of: #"["24h"]"#, with: #"["90s", "1h30m"]"#) }.budgets.map(\.seconds), [90, 5400])
+    }
+}

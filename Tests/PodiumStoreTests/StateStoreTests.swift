@@ -112,3 +112,37 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(try StateStore(path: dir + "/state.sqlite").nodeData().map(\.competition), ["c1"])
     }
 }
+
+/// Configuration versions in the state: never overwritten; a new version ends the earlier one's unfinished runs.
+final class ConfigVersionStoreTests: XCTestCase {
+    func testANewVersionCancelsUnstartedRunsAsksLiveOnesToStopAndKeepsResults() throws {
+        let dir = NSTemporaryDirectory() + "podium-versions-\(UInt64.random(in: 0...UInt64.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try StateStore(path: dir + "/s.sqlite")
+        let grid = expandGrid(sweep: "s", agent: "a", competitions: ["c0", "c1", "c2"], budgets: [BudgetDuration(seconds: 60)],
+                              profiles: ["cpu"], attempts: 1)
+        try store.addConfigVersion(sweep: "s", version: 1, configJSON: "{}", agentJSON: #"{"image":"one"}"#)
+        XCTAssertEqual(try store.register(sweep: "s", configJSON: "{}", runs: grid), 3)
+        // c0 completed, c1 running, c2 pending.
+        for e in [RunEvent.dispatch(epoch: 1), .started, .finished(.completed), .collected, .graded] {
+            try store.apply(e, to: grid[0].id, node: "n", maxInfraRetries: 3)
+        }
+        try store.apply(.dispatch(epoch: 1), to: grid[1].id, node: "n", maxInfraRetries: 3)
+        try store.apply(.started, to: grid[1].id, maxInfraRetries: 3)
+        let ended = try store.addConfigVersion(sweep: "s", version: 2, configJSON: "{}", agentJSON: #"{"image":"two"}"#)
+        XCTAssertEqual(ended.cancelled, 1)
+        XCTAssertEqual(ended.stopping, 1)
+        let v2 = grid.map { $0.inVersion(2) }
+        XCTAssertEqual(Set(v2.map(\.id)).intersection(grid.map(\.id)), [], "a later version's runs have ids of their own")
+        XCTAssertEqual(try store.register(sweep: "s", configJSON: "{}", runs: v2), 3)
+        let runs = try store.runs(sweep: "s")
+        XCTAssertEqual(runs.map(\.state), [.completed, .running, .cancelled, .pending, .pending, .pending])
+        XCTAssertEqual(runs.map(\.spec.configVersion), [1, 1, 1, 2, 2, 2])
+        XCTAssertEqual(runs.map(\.sequence), [0, 1, 2, 3, 4, 5], "version 2 comes after version 1")
+        XCTAssertEqual(try store.openRequests(sweep: "s").map(\.runID), [grid[1].id], "the live attempt is asked to stop")
+        XCTAssertEqual(try store.configVersions(sweep: "s").map(\.agent), [#"{"image":"one"}"#, #"{"image":"two"}"#])
+        XCTAssertEqual(try store.attempts(sweep: "s").first?.configVersion, 1)
+        XCTAssertEqual(try store.attempts(sweep: "s").first?.podiumVersion, podiumVersion)
+    }
+}
