@@ -14,6 +14,8 @@ public struct NodeReport: Codable, Sendable {
     public var transport: String
     public var ok: Bool
     public var error: String?
+    /// What kind of SSH failure `error` is, where it needs a person: "host_key_changed", "host_key_unknown", "auth".
+    public var error_kind: String?
     public var host_key: String?
     public var os: String?
     public var cpus: Int?
@@ -149,6 +151,14 @@ public enum NodeProbe {
                 if let slurmProbe { slurmOutput = String(decoding: try s.run(slurmProbe, timeout: 60).output, as: UTF8.self) }
             } catch {
                 r.error = "\(error)"
+                if let e = error as? SSHError {
+                    switch e.kind {
+                    case .hostKeyChanged: r.error_kind = "host_key_changed"
+                    case .hostKeyUnknown: r.error_kind = "host_key_unknown"
+                    case .auth: r.error_kind = "auth"
+                    default: break
+                    }
+                }
                 return r
             }
         }

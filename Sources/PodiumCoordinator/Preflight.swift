@@ -66,7 +66,18 @@ public enum Preflight {
         let reports = NodeProbe.checkAll(setup.inventory.nodes, localWorker: localWorker, images: [image])
         for (n, r) in zip(setup.inventory.nodes, reports) {
             if r.os == nil {
-                warning("node \(n.name) is unreachable now (\(r.error ?? "no answer")); its runs go elsewhere until it is back")
+                // A changed or unknown host key and a refused key never clear by themselves, and a changed key can mean
+                // interception: a person must look before anything is sent there.
+                switch r.error_kind {
+                case "host_key_changed":
+                    fail("node \(n.name): \(r.error ?? "its host key changed") — fix: if the node was reinstalled, remove its line from known_hosts and run `podium nodes add \(n.name) … --accept-new-host-key`; otherwise find out who answers at \(n.host ?? n.name)")
+                case "host_key_unknown":
+                    fail("node \(n.name): \(r.error ?? "its host key is unknown")")
+                case "auth":
+                    fail("node \(n.name): the node refused podium's key (\(r.error ?? "authentication failed")) — fix: add the public key of \(n.identityFile.map { "\($0).pub" } ?? "your ssh-agent's key") to ~\(n.user ?? "root")/.ssh/authorized_keys on \(n.host ?? n.name), or set the node's user/identity_file")
+                default:
+                    warning("node \(n.name) is unreachable now (\(r.error ?? "no answer")); its runs go elsewhere until it is back")
+                }
                 continue
             }
             if r.worker == nil { fail("node \(n.name): podium-worker not found (install it: workers/install.sh, or set worker_command)") }

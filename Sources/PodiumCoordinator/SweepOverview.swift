@@ -7,6 +7,9 @@ import PodiumCore
 import PodiumReport
 import PodiumStore
 import PodiumSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One sweep's state at a glance: what `podium status --format json` prints and what the dashboard's
 /// `/api/v1/sweeps` serves, computed by this one function so the two always agree.
@@ -30,6 +33,9 @@ public struct SweepOverview: Encodable, Sendable {
     public var data_caches: [DataCacheView]?
     /// Attempts by the backend of the node they ran on (docker, process, slurm), per the sweep's inventory.
     public var attempts_by_backend: [String: Int]?
+    /// Each node up or down, since when and why, by the coordinator's last word on it (the inventory's nodes, and any
+    /// other node the state has heard of).
+    public var node_states: [NodeStateView] = []
 
     /// Whether every run has reached a terminal state.
     public var finished: Bool { runs_total > 0 && RunState.allCases.filter { !$0.isTerminal }.allSatisfy { (runs[$0.rawValue] ?? 0) == 0 } }
@@ -53,6 +59,8 @@ public struct SweepOverview: Encodable, Sendable {
                                 coordinator_running: CoordinatorLock.isHeld(statePath: path),
                                 eta: SweepETA(runs: runs, attempts: attempts, now: now))
         let inventory = inventoryPath.flatMap { try? Inventory.load(path: $0) }
+        out.node_states = NodeStateView.all(try store.lastNodeEvents(), inventory: inventory?.nodes.map(\.name) ?? [], live: nodes,
+                                            coordinatorRunning: out.coordinator_running)
         out.data_caches = try DataCacheView.all(store: store, inventory: inventory)
         if let inventory {
             let runtime = Dictionary(inventory.nodes.map { ($0.name, $0.runtime.rawValue) }, uniquingKeysWith: { a, _ in a })
@@ -103,4 +111,56 @@ public struct DataCacheView: Encodable, Sendable {
                     c.held.isEmpty ? "-" : c.held.prefix(6).joined(separator: ", ") + (c.held.count > 6 ? " …" : "")]
         })
     }
+}
+
+/// One node as the coordinator last saw it.
+public struct NodeStateView: Encodable, Sendable, Equatable {
+    public var node: String
+    /// The coordinator's last word on the node was that it is up (and, while none runs, that word is all there is).
+    public var up: Bool
+    /// When that word was said (Unix seconds); nil for a node not contacted yet.
+    public var since: Double?
+    /// Why it is down or drained (the connection error, the disk-full drain…); nil while up.
+    public var reason: String?
+    public var live_attempts: Int
+
+    enum CodingKeys: String, CodingKey { case node, up, since, reason, live_attempts }
+
+    /// Every field written, nulls included: a script reads `reason` without asking whether it exists.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(node, forKey: .node); try c.encode(up, forKey: .up); try c.encode(since, forKey: .since)
+        try c.encode(reason, forKey: .reason); try c.encode(live_attempts, forKey: .live_attempts)
+    }
+
+    static func all(_ events: [String: StateStore.EventRecord], inventory: [String], live: [String: Int], coordinatorRunning: Bool) -> [NodeStateView] {
+        var names = inventory
+        for n in events.keys.sorted() where !names.contains(n) { names.append(n) }
+        return names.map { n in
+            guard let e = events[n] else {
+                return NodeStateView(node: n, up: false, since: nil, reason: "not contacted yet", live_attempts: live[n] ?? 0)
+            }
+            let detail = e.detail.map { d in d.hasPrefix(n + ": ") ? String(d.dropFirst(n.count + 2)) : d }
+            let up = e.kind == "node_up"
+            return NodeStateView(node: n, up: up, since: e.at, reason: up ? nil : (e.kind == "node_drained" ? "drained: " : "") + (detail ?? "unknown"),
+                                 live_attempts: live[n] ?? 0)
+        }
+    }
+
+    /// "gpu01 up since 12:04:11 (2 live attempts)", "gpu02 down since … : reason".
+    public var line: String {
+        let when = since.map { "since \(formatUTC($0))" } ?? ""
+        return "node \(node): \(up ? "up" : "down") \(when)" + (live_attempts > 0 ? " (\(live_attempts) live attempts)" : "")
+            + (reason.map { " — \($0)" } ?? "")
+    }
+}
+
+/// Unix seconds as "2026-12-07 17:30:05 UTC".
+func formatUTC(_ t: Double) -> String {
+    var secs = time_t(t)
+    var parts = Glibc.tm()
+    gmtime_r(&secs, &parts)
+    let tm = parts
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    return "\(tm.tm_year + 1900)-\(two(tm.tm_mon + 1))-\(two(tm.tm_mday)) \(two(tm.tm_hour)):\(two(tm.tm_min)):\(two(tm.tm_sec)) UTC"
 }

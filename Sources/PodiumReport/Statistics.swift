@@ -1,7 +1,7 @@
-/// Mean and standard error (ddof = 1) of per-seed percentages, as MLE-bench aggregates seeds, and a 95% interval that
-/// stays in [0, 100]: mean ± 1.96·SEM printed "81.3% ± 12.0 [57.8, 104.7]", a rate above 100%. The interval is
-/// Wilson's score interval for a proportion with the sample size the seeds' own spread implies
-/// (n = p(1 − p) / SEM²): close to mean ± 1.96·SEM away from the ends, and bent inside [0, 100] near them.
+/// Mean and standard error (ddof = 1) of per-seed percentages, as MLE-bench aggregates seeds — its mean ± SEM — and
+/// beside it Wilson's 95% score interval on the pooled competition × seed
+/// outcomes (n = the outcomes behind the mean). Wilson's interval never claims certainty from a handful of seeds:
+/// 0 golds in 2 seeds of 10 competitions is [0.0, 16.1], not [0.0, 0.0].
 public struct MeanSEM: Codable, Sendable, Equatable {
     public var mean: Double
     public var standardError: Double
@@ -10,7 +10,7 @@ public struct MeanSEM: Codable, Sendable, Equatable {
     /// How the interval was made, for whoever reads the numbers.
     public var ciMethod: String = MeanSEM.method
 
-    public static let method = "wilson-score-95 (effective n = p(1-p)/SEM^2 from the seeds)"
+    public static let method = "wilson-score-95 on the pooled competition x seed outcomes"
 
     enum CodingKeys: String, CodingKey {
         case mean
@@ -20,7 +20,8 @@ public struct MeanSEM: Codable, Sendable, Equatable {
         case ciMethod = "ci_method"
     }
 
-    public init(_ values: [Double]) {
+    /// `values`: one percentage per seed; `trials`: how many outcomes (competitions) each one is of (1 each if nil).
+    public init(_ values: [Double], trials: [Int]? = nil) {
         let n = Double(values.count)
         mean = values.isEmpty ? 0 : values.reduce(0, +) / n
         if values.count > 1 {
@@ -30,18 +31,21 @@ public struct MeanSEM: Codable, Sendable, Equatable {
         } else {
             standardError = 0
         }
-        (ciLower, ciUpper) = Self.wilson(percent: mean, standardError: standardError)
+        let counts = trials ?? Array(repeating: 1, count: values.count)
+        let total = counts.reduce(0, +)
+        let successes = zip(values, counts).reduce(0.0) { $0 + $1.0 / 100 * Double($1.1) }
+        (ciLower, ciUpper) = Self.wilson(successes: successes, trials: total)
     }
 
-    /// Wilson's 95% score interval, in percent, for a proportion whose standard error is `standardError` (percent).
-    static func wilson(percent: Double, standardError: Double, z: Double = 1.96) -> (Double, Double) {
-        let p = min(1, max(0, percent / 100)), se = standardError / 100
-        guard se > 0, p > 0, p < 1 else { return (100 * p, 100 * p) }  // the seeds agree: nothing to spread
-        let n = p * (1 - p) / (se * se)
+    /// Wilson's 95% score interval, in percent, for `successes` of `trials` (0 trials: no interval, [0, 100]).
+    static func wilson(successes: Double, trials: Int, z: Double = 1.96) -> (Double, Double) {
+        guard trials > 0 else { return (0, 100) }
+        let n = Double(trials), p = min(1, max(0, successes / n))
         let z2n = z * z / n
         let center = (p + z2n / 2) / (1 + z2n)
         let half = z / (1 + z2n) * (p * (1 - p) / n + z2n / (4 * n)).squareRoot()
-        return (100 * max(0, center - half), 100 * min(1, center + half))
+        // At p = 0 and p = 1 the bound is exactly 0 or 100 (not a rounding error away from it).
+        return (p == 0 ? 0 : 100 * max(0, center - half), p == 1 ? 100 : 100 * min(1, center + half))
     }
 }
 

@@ -101,7 +101,7 @@ public struct GroupSummary: Codable, Sendable, Equatable {
         }
         numSeeds = perSeed.count
         func pct(_ f: (RunResult) -> Bool) -> MeanSEM {
-            MeanSEM(perSeed.map { rs in 100 * Double(rs.filter(f).count) / Double(max(rs.count, 1)) })
+            MeanSEM(perSeed.map { rs in 100 * Double(rs.filter(f).count) / Double(max(rs.count, 1)) }, trials: perSeed.map(\.count))
         }
         anyMedalPercentage = pct(\.anyMedal)
         goldMedalPercentage = pct(\.gold)

@@ -16,6 +16,9 @@ extension StateStore {
         public var from: String?
         public var to: String?
         public var detail: String?
+        public init(at: Double, epoch: Int?, kind: String, from: String?, to: String?, detail: String?) {
+            self.at = at; self.epoch = epoch; self.kind = kind; self.from = from; self.to = to; self.detail = detail
+        }
     }
 
     /// One run's events with their times, oldest first (at most `limit`, the newest kept).

@@ -128,6 +128,7 @@ struct Status: ParsableCommand {
             lines.append(TextTable.render(header: ["attempt outcome", "attempts"], rows: out.attempts_by_outcome.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] }))
         }
         lines.append(out.eta.line)
+        for n in out.node_states { lines.append(n.line) }
         if let caches = out.data_caches, !caches.isEmpty { lines.append(DataCacheView.table(caches)) }
         if let by = out.attempts_by_backend, !by.isEmpty {
             lines.append("attempts by backend: " + by.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))

@@ -47,3 +47,23 @@ final class RunListingTests: XCTestCase {
         }
     }
 }
+
+/// `podium status` says each node's state: up or down, since when, and why.
+final class NodeStateViewTests: XCTestCase {
+    func testUpDownDrainedAndNeverContacted() throws {
+        let events: [String: StateStore.EventRecord] = [
+            "gpu01": .init(at: 100, epoch: nil, kind: "node_up", from: nil, to: nil, detail: "gpu01: worker 0.1.0, runtime docker, 8 GPU(s)"),
+            "gpu02": .init(at: 200, epoch: nil, kind: "node_down", from: nil, to: nil, detail: "gpu02: connection refused"),
+            "gpu03": .init(at: 300, epoch: nil, kind: "node_drained", from: nil, to: nil, detail: "gpu03: disk full while staging c0"),
+        ]
+        let states = NodeStateView.all(events, inventory: ["gpu01", "gpu02", "gpu03", "gpu04"], live: ["gpu01": 2], coordinatorRunning: true)
+        XCTAssertEqual(states.map(\.node), ["gpu01", "gpu02", "gpu03", "gpu04"])
+        XCTAssertEqual(states.map(\.up), [true, false, false, false])
+        XCTAssertEqual(states.map(\.since), [100, 200, 300, nil])
+        XCTAssertEqual(states.map(\.reason), [nil, "connection refused", "drained: disk full while staging c0", "not contacted yet"])
+        XCTAssertEqual(states[0].live_attempts, 2)
+        XCTAssertTrue(states[1].line.hasPrefix("node gpu02: down since 1970-01-01 00:03:20 UTC"), states[1].line)
+        let json = String(decoding: try JSONEncoder().encode(states[0]), as: UTF8.self)
+        XCTAssertTrue(json.contains("\"reason\":null"), json)
+    }
+}

@@ -99,6 +99,43 @@ final class SSHTests: XCTestCase {
         }
     }
 
+    /// `podium plan` (and so `podium sweep`) stops on a node whose host key changed, or that refuses podium's key: exit 2,
+    /// the node and the fingerprints named, never "its runs go elsewhere".
+    func testPlanRefusesAChangedHostKeyAndARefusedKey() throws {
+        let podium = directoryOf(workerBinary) + "/podium"
+        guard FileManager.default.isExecutableFile(atPath: podium) else { throw XCTSkip("podium not built at \(podium)") }
+        let otherPub = try String(contentsOfFile: sshd.dir + "/host2_ed25519.pub", encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")
+        let dir = makeTempDir("hostkey")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let changed = dir + "/known_hosts"
+        try "[127.0.0.1]:\(sshd.port) \(otherPub)\n".write(toFile: changed, atomically: true, encoding: .utf8)
+        func plan(knownHosts: String, identity: String) throws -> (Int32, String) {
+            try """
+            {"nodes": [{"name": "gpu02", "transport": "ssh", "host": "127.0.0.1", "port": \(sshd.port), "user": "\(sshd.user)",
+              "identity_file": "\(identity)", "known_hosts": "\(knownHosts)", "runtime": "process",
+              "worker_command": ["\(workerBinary)"], "cpus": 2, "memory": "4g"}]}
+            """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+            try """
+            {"sweep": "hk", "agent": {"name": "a", "image": "unused", "command": ["true"]}, "competitions": ["wine-cultivar"],
+             "budgets": ["1m"], "hardware": [{"name": "cpu", "cpus": 1, "memory": "512m"}], "inventory": "inventory.json",
+             "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+            """.write(toFile: dir + "/sweep.json", atomically: true, encoding: .utf8)
+            let log = dir + "/plan.log"
+            let child = try ChildProcess(arguments: ["/bin/sh", "-c", "exec \"$0\" plan \"$1\" > '\(log)' 2>&1", podium, dir + "/sweep.json"],
+                                         stdinPipe: false, stdoutPipe: false)
+            let code = child.wait(timeout: 120)
+            return (code, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+        }
+        let (code, out) = try plan(knownHosts: changed, identity: sshd.userKey)
+        XCTAssertEqual(code, 2, out)
+        XCTAssertTrue(out.contains("node gpu02") && out.contains("HAS CHANGED"), out)
+        XCTAssertEqual(out.components(separatedBy: "SHA256:").count, 3, "both fingerprints: \(out)")
+        XCTAssertFalse(out.contains("runs go elsewhere"), out)
+        let (refusedCode, refused) = try plan(knownHosts: sshd.knownHosts, identity: sshd.dir + "/other_ed25519")
+        XCTAssertEqual(refusedCode, 2, refused)
+        XCTAssertTrue(refused.contains("node gpu02: the node refused podium's key") && refused.contains("authorized_keys"), refused)
+    }
+
     func testUnknownHostKeyRefusedUnlessEnrolled() throws {
         try "".write(toFile: sshd.knownHosts, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try SSHSession(target: sshd.target())) { XCTAssertEqual(($0 as? SSHError)?.kind, .hostKeyUnknown) }

@@ -30,10 +30,16 @@ final class StatisticsTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(m.ciUpper, m.mean, "\(seeds)")
             XCTAssertGreaterThan(m.ciUpper - m.ciLower, 0, "\(seeds): seeds that differ give an interval")
         }
-        // Near the middle it is the normal interval MLE-bench users expect.
-        let mid = MeanSEM([45, 50, 55, 50])
-        XCTAssertEqual(mid.ciUpper - mid.mean, 1.96 * mid.standardError, accuracy: 0.05)
-        XCTAssertEqual(MeanSEM([100, 100]).ciUpper, 100)
+        // Certainty is never claimed from a few seeds: 0 golds (or all) in 2 seeds of 10 competitions.
+        let none = MeanSEM([0, 0], trials: [10, 10]), all = MeanSEM([100, 100], trials: [10, 10])
+        XCTAssertEqual(none.ciLower, 0)
+        XCTAssertEqual(none.ciUpper, 16.11, accuracy: 0.01, "Wilson's upper bound for 0 of 20")
+        XCTAssertEqual(all.ciLower, 83.89, accuracy: 0.01)
+        XCTAssertEqual(all.ciUpper, 100)
+        // More outcomes, a narrower interval; mean ± SEM is kept beside it.
+        let few = MeanSEM([40, 60], trials: [5, 5]), many = MeanSEM([40, 60], trials: [50, 50])
+        XCTAssertLessThan(many.ciUpper - many.ciLower, few.ciUpper - few.ciLower)
+        XCTAssertEqual(few.standardError, many.standardError)
         XCTAssertEqual(MeanSEM([10, 20, 30]).ciMethod, MeanSEM.method)
         let json = String(decoding: try! JSONEncoder().encode(MeanSEM([10, 20])), as: UTF8.self)
         XCTAssertTrue(json.contains("\"ci_method\""), json)
