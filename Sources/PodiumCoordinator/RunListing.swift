@@ -39,7 +39,7 @@ public struct RunListing: Encodable, Sendable, Equatable {
     /// Runs named by full id, unique id prefix, or label (`competition/budget/profile/aN`).
     public static func resolve(_ names: [String], runs: [RunRecord], statePath: String) throws -> [RunRecord] {
         try names.map { name in
-            if let exact = runs.first(where: { $0.id == name || $0.spec.label == name }) { return exact }
+            if let exact = runs.first(where: { $0.id == name || $0.spec.label == name || $0.spec.label == canonicalLabel(name) }) { return exact }
             let matches = runs.filter { $0.id.hasPrefix(name) }
             guard !matches.isEmpty else {
                 throw ConfigError(path: "RUN", found: "no run '\(name)' in \(statePath)",
@@ -51,4 +51,12 @@ public struct RunListing: Encodable, Sendable, Equatable {
             return matches[0]
         }
     }
+}
+
+/// A label with its budget in the canonical spelling (`wine/60s/cpu/a1` → `wine/1m/cpu/a1`); other names unchanged.
+func canonicalLabel(_ name: String) -> String {
+    var parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == 4, !BudgetDuration.isBareNumber(parts[1]), let b = BudgetDuration(parsing: parts[1]) else { return name }
+    parts[1] = b.description
+    return parts.joined(separator: "/")
 }

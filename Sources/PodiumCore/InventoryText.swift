@@ -31,6 +31,8 @@ public enum InventoryText {
         if let u = n.user { parts.append("\"user\": \(quote(u))") }
         if let k = n.identityFile { parts.append("\"identity_file\": \(quote(k))") }
         if let k = n.knownHosts { parts.append("\"known_hosts\": \(quote(k))") }
+        if let w = n.workDir { parts.append("\"work_dir\": \(quote(w))") }
+        if let c = n.workerCommand { parts.append("\"worker_command\": [" + c.map(quote).joined(separator: ", ") + "]") }
         parts.append("\"gpus\": \(n.gpus)")
         parts.append("\"cpus\": \(n.cpus == n.cpus.rounded() ? String(Int(n.cpus)) : String(n.cpus))")
         parts.append("\"memory\": \(quote(size(n.memoryBytes)))")

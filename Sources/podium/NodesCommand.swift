@@ -137,6 +137,10 @@ struct Nodes: ParsableCommand {
         @Option(help: "GPUs the node offers to the scheduler (default: what nvidia-smi finds there).") var gpus: Int?
         @Option(help: "CPUs the node offers (default: its nproc).") var cpus: Double?
         @Option(help: "Memory the node offers, e.g. 512g (default: its MemTotal).") var memory: String?
+        @Option(help: "The daemon's work directory on the node, as `workers/install.sh --work-dir` set it (default: /var/lib/podium-worker).")
+        var workDir: String?
+        @Option(help: "How to start podium-worker there, as words separated by spaces (e.g. \"sudo -n /usr/local/bin/podium-worker\" for a non-root SSH user reaching the root daemon).")
+        var workerCommand: String?
         @OptionGroup var inv: InventoryOption
 
         func run() throws {
@@ -145,7 +149,8 @@ struct Nodes: ParsableCommand {
             let existing = FileManager.default.fileExists(atPath: path) ? try Inventory.load(path: path) : Inventory(nodes: [])
             if let node = existing.nodes.first(where: { $0.name == name }) {
                 let given = [("--host", host != nil), ("--port", port != nil), ("--user", user != nil), ("--identity-file", identityFile != nil),
-                             ("--known-hosts", knownHosts != nil), ("--gpus", gpus != nil), ("--cpus", cpus != nil), ("--memory", memory != nil)]
+                             ("--known-hosts", knownHosts != nil), ("--gpus", gpus != nil), ("--cpus", cpus != nil), ("--memory", memory != nil),
+                             ("--work-dir", workDir != nil), ("--worker-command", workerCommand != nil)]
                 if let flag = given.first(where: { $0.1 })?.0 {
                     throw ConfigError(file: path, path: flag, found: "node '\(name)' is already in the inventory",
                                       expected: "no settings for a node the inventory defines", fix: "edit \(path) to change it, then run `podium nodes add \(name) --accept-new-host-key` again")
@@ -177,6 +182,17 @@ struct Nodes: ParsableCommand {
             node.user = user
             node.identityFile = identityFile.map(absolutePath)
             node.knownHosts = knownHosts.map(absolutePath)
+            if let workDir {
+                guard workDir.hasPrefix("/") else {
+                    throw ConfigError(path: "--work-dir", found: "'\(workDir)'", expected: "an absolute path on the node, such as /var/lib/podium-worker")
+                }
+                node.workDir = workDir
+            }
+            if let workerCommand {
+                let words = workerCommand.split(separator: " ").map(String.init)
+                guard !words.isEmpty else { throw ConfigError(path: "--worker-command", found: "nothing", expected: "a command such as podium-worker") }
+                node.workerCommand = words
+            }
             var target = SSHTarget.from(node: node)
             target.acceptNewHostKey = acceptNewHostKey
             let s = try SSHSession(target: target)

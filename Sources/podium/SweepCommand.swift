@@ -69,7 +69,7 @@ struct Sweep: ParsableCommand {
             while sigwait(&m, &sig) == 0 { inbox.push(.interrupt(sig)) }
         }
         let e = setup.estimate
-        printError("podium: sweep \(setup.config.sweep): \(setup.runs.count) runs (\(setup.competitions.count) competitions × \(setup.config.budgets.count) budgets × \(setup.config.hardware.count) profiles × \(setup.config.attempts) attempts), lower bound \(String(format1(e.makespanLowerBoundHours * 60))) min; state \(setup.config.state)")
+        printError("podium: sweep \(setup.config.sweep): \(setup.runs.count) runs (\(plural(setup.competitions.count, "competition")) × \(plural(setup.config.budgets.count, "budget")) × \(plural(setup.config.hardware.count, "profile")) × \(plural(setup.config.attempts, "attempt"))), lower bound \(String(format1(e.makespanLowerBoundHours * 60))) min; state \(setup.config.state)")
         let outcome = try runner.run()
         if outcome.interrupted { throw ExitCode(130) }
         let (_, results, _) = try SweepResults.collect(store: store, sweep: setup.config.sweep)
@@ -98,3 +98,6 @@ func workerExecutable() -> String {
     let candidate = directoryOf(currentExecutablePath()) + "/podium-worker"
     return access(candidate, X_OK) == 0 ? candidate : "podium-worker"
 }
+
+/// "1 budget", "2 budgets".
+func plural(_ n: Int, _ word: String) -> String { "\(n) \(word)\(n == 1 ? "" : "s")" }

@@ -67,3 +67,14 @@ final class NodeStateViewTests: XCTestCase {
         XCTAssertTrue(json.contains("\"reason\":null"), json)
     }
 }
+
+final class LabelSpellingTests: XCTestCase {
+    /// `podium logs wine/60s/cpu/a1` finds the run labelled `wine/1m/cpu/a1`: any spelling of a budget names it.
+    func testBudgetsInLabelsAcceptAnyEquivalentSpelling() {
+        XCTAssertEqual(canonicalLabel("wine-cultivar/60s/cpu/a1"), "wine-cultivar/1m/cpu/a1")
+        XCTAssertEqual(canonicalLabel("c/90m/gpu/a2@v2"), "c/1h30m/gpu/a2@v2")
+        XCTAssertEqual(canonicalLabel("c/24h/gpu/a1"), "c/24h/gpu/a1")
+        XCTAssertEqual(canonicalLabel("r0123abc"), "r0123abc")
+        XCTAssertEqual(canonicalLabel("c/60/gpu/a1"), "c/60/gpu/a1", "no unit: not a budget spelling")
+    }
+}

@@ -271,3 +271,18 @@ final class SweepIdentityTests: XCTestCase {
         XCTAssertEqual(try config { $0 = $0.replacingOccurrences(of: #"["24h"]"#, with: #"["90s", "1h30m"]"#) }.budgets.map(\.seconds), [90, 5400])
     }
 }
+
+final class InventoryEntryTests: XCTestCase {
+    /// `podium nodes add --work-dir --worker-command` writes both, and the line reads back as the same node.
+    func testWorkDirAndWorkerCommandAreWrittenAndReadBack() throws {
+        var n = NodeSpec(name: "gpu01", transport: .ssh, gpus: 8, cpus: 64, memoryBytes: 512 << 30)
+        n.host = "gpu01.lab"
+        n.workDir = "/srv/podium-worker"
+        n.workerCommand = ["sudo", "-n", "/usr/local/bin/podium-worker"]
+        let line = InventoryText.entry(n)
+        XCTAssertTrue(line.contains(#""work_dir": "/srv/podium-worker""#), line)
+        let back = try decodeConfig(Inventory.self, from: Data("{\"nodes\": [\(line)]}".utf8), file: "inventory.json").nodes[0]
+        XCTAssertEqual(back.workDir, "/srv/podium-worker")
+        XCTAssertEqual(back.workerCommand, ["sudo", "-n", "/usr/local/bin/podium-worker"])
+    }
+}

@@ -158,7 +158,10 @@ final class SSHTests: XCTestCase {
     func testWrongUserKeyRefused() throws {
         var t = sshd.target()
         t.identityFile = sshd.dir + "/other_ed25519"
-        XCTAssertThrowsError(try SSHSession(target: t)) { XCTAssertEqual(($0 as? SSHError)?.kind, .auth) }
+        XCTAssertThrowsError(try SSHSession(target: t)) {
+            XCTAssertEqual(($0 as? SSHError)?.kind, .auth)
+            XCTAssertTrue("\($0)".contains("authorized_keys"), "libssh2's words come with what to check: \($0)")
+        }
     }
 
     func testStoppedPeerDetectedWithinBound() throws {
