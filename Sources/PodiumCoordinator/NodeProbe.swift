@@ -31,6 +31,8 @@ public struct NodeReport: Codable, Sendable {
     public var mismatches: [String] = []
     /// Differences that do not fail the node (stand-in GPU slots, declared oversubscription).
     public var notes: [String] = []
+    /// Work directories of the podium-worker daemons running there now (from their command lines).
+    public var daemon_work_dirs: [String] = []
     /// A Slurm target: the cluster's partitions as `sinfo` lists them, and whether a test job could write to the
     /// work directory (the shared filesystem) from a compute node.
     public var slurm_partitions: [SlurmPartition]?
@@ -101,6 +103,8 @@ public enum NodeProbe {
         echo "docker=$(docker version --format '{{.Server.Version}}' 2>/dev/null)"
         echo "worker=$(\(w) --version 2>/dev/null)"
         echo "time=$(date +%s.%N)"
+        for f in /proc/[0-9]*/cmdline; do c=$(tr '\\0' '\\037' < "$f" 2>/dev/null) || continue
+          case "$c" in *podium-worker*daemon*) printf 'daemon=%s\\n' "$c";; esac; done
         """
     }
 
@@ -178,6 +182,11 @@ public enum NodeProbe {
             case "gpu": r.gpus.append(v)
             case "docker": r.docker = v.isEmpty ? nil : v
             case "worker": r.worker = v.isEmpty ? nil : v
+            case "daemon":
+                let argv = v.split(separator: "\u{1f}").map(String.init)
+                if argv.contains("daemon"), let i = argv.firstIndex(of: "--work-dir"), i + 1 < argv.count, !r.daemon_work_dirs.contains(argv[i + 1]) {
+                    r.daemon_work_dirs.append(argv[i + 1])
+                }
             case "time": if let t = Double(v) { r.clock_skew_seconds = ((t - (before + after) / 2) * 1000).rounded() / 1000 }
             case "image":
                 // "<length of name>:<name>=<id or nothing>": the length keeps a name with '=' in it whole.
@@ -211,6 +220,11 @@ public enum NodeProbe {
             compareSlurm(node, &r)
             return
         }
+        let workDir = node.workDir ?? "/var/lib/podium-worker"
+        // (A local node's daemon lives beside each sweep's state by design: only SSH nodes have one work_dir to match.)
+        if node.transport == .ssh && !r.daemon_work_dirs.isEmpty && !r.daemon_work_dirs.contains(workDir) {
+            r.notes.append("a podium-worker daemon runs there with --work-dir \(r.daemon_work_dirs.joined(separator: ", ")), but this inventory's work_dir is \(workDir): a sweep would start a daemon of its own beside it; if the running one is the node's (systemd, install.sh), set work_dir to its directory (`podium nodes add NAME --work-dir DIR`)")
+        }
         if node.gpus > 0 && r.gpus.isEmpty {
             r.notes.append("declares \(node.gpus) GPUs, nvidia-smi finds none: \(node.gpus) stand-in slots (scheduling only; no GPU behind them)")
         } else if !r.gpus.isEmpty && node.gpus != r.gpus.count {
@@ -222,7 +236,7 @@ public enum NodeProbe {
         var over = [String]()
         if let cpus = r.cpus, node.cpus > Double(cpus) { over.append("declares \(fixed(node.cpus, 0)) CPUs, the machine has \(cpus)") }
         if let mem = r.memory_bytes, Double(node.memoryBytes) > Double(mem) * 1.05 {
-            over.append("declares \(node.memoryBytes >> 30) GiB of memory, the machine has \(fixed(Double(mem) / Double(1 << 30), 1)) GiB")
+            over.append("declares \(formatMemory(node.memoryBytes)) of memory, the machine has \(formatMemory(mem))")
         }
         if let disk = node.diskBytes, let free = r.disk_free_bytes, disk > free {
             over.append("declares \(disk >> 30) GiB of scratch disk, \(free >> 30) GiB are free in its work directory")

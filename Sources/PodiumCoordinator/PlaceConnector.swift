@@ -21,7 +21,7 @@ final class PlaceConnector: Sendable {
                 guard let item = jobs.pop(timeout: 3600) else { continue }
                 guard let name = item else { return }
                 guard let node = setup.inventory.nodes.first(where: { $0.name == name }) else {
-                    done(.connectFailed(place: name, reason: "not in the inventory"))
+                    done(.connectFailed(place: name, reason: "not in the inventory", refused: false))
                     continue
                 }
                 let generation = generations.withLock { $0 += 1; return $0 }
@@ -35,7 +35,9 @@ final class PlaceConnector: Sendable {
                     }
                     done(.connected(conn))
                 } catch {
-                    done(.connectFailed(place: name, reason: "\(error)"))
+                    let kind = (error as? SSHError)?.kind
+                    let refused = kind == .hostKeyChanged || kind == .hostKeyUnknown || kind == .auth
+                    done(.connectFailed(place: name, reason: "\(error)", refused: refused))
                 }
             }
         }

@@ -80,6 +80,7 @@ public enum Preflight {
                 }
                 continue
             }
+            for note in r.notes where note.hasPrefix("a podium-worker daemon runs there") { warning("node \(n.name): \(note)") }
             if r.worker == nil { fail("node \(n.name): podium-worker not found (install it: workers/install.sh, or set worker_command)") }
             if n.runtime == .docker {
                 if r.docker == nil {

@@ -43,7 +43,7 @@ final class Progress: @unchecked Sendable {
         let eta = etaHours.map { max(0, $0 * 3600 - (monotonicSeconds() - etaAt)) }
         let live = (counts[.dispatched] ?? 0) + (counts[.running] ?? 0)
         let staging = counts[.staging] ?? 0
-        let line = "[\(done)/\(total) done] running \(live), \(staging > 0 ? "staging data \(staging), " : "")pending \(counts[.pending] ?? 0), collecting \((counts[.collecting] ?? 0) + (counts[.grading] ?? 0)), failed \(counts[.failed] ?? 0) · \(fmt(rate)) runs/min · elapsed \(clock(elapsed)) · ETA \(eta.map(clock) ?? "?")"
+        let line = "[\(done)/\(total) done] running \(live), \(staging > 0 ? "staging data \(staging), " : "")pending \(counts[.pending] ?? 0), collecting \((counts[.collecting] ?? 0) + (counts[.grading] ?? 0)), failed \(counts[.failed] ?? 0) · \(fmt(rate)) runs/min · elapsed \(clock(elapsed)) · ETA \(done == total ? "done" : eta.map(clock) ?? "?")"
         if tty {
             if line != lastLine { printErrorRaw("\r\u{1b}[2K" + line); lastLine = line }
         } else if monotonicSeconds() - lastPlain >= 15 || (done == total && line != lastLine) {
@@ -56,6 +56,16 @@ final class Progress: @unchecked Sendable {
     /// A line that stays (graded results): clears the redrawn line first on a TTY.
     func note(_ s: String) {
         guard enabled else { return }
+        say(s)
+    }
+
+    /// A warning: always printed (progress on or off), never onto the end of the redrawn line.
+    func warn(_ s: String) {
+        guard enabled else { printError(s); return }
+        say(s)
+    }
+
+    private func say(_ s: String) {
         lock.withLock { _ in
             if tty { printErrorRaw("\r\u{1b}[2K" + s + "\n"); if !lastLine.isEmpty { printErrorRaw(lastLine) } } else { printError(s) }
         }

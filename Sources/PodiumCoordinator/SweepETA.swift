@@ -50,7 +50,7 @@ public struct SweepETA: Codable, Sendable, Equatable {
         guard let h = etaHours else {
             return "ETA: unknown — \(remainingRuns) runs remain and none is live (start `podium sweep` to resume)"
         }
-        let t = h >= 1 ? "\(fixed(h, 1)) h" : "\(Int((h * 60).rounded())) min"
+        let t = h >= 1 ? "\(fixed(h, 1)) h" : h * 60 >= 1 ? "\(Int((h * 60).rounded())) min" : "1 min"
         return "ETA: ≤ \(t) (\(remainingRuns) runs left, \(liveAttempts) live; \(fixed(remainingBudgetHours, 1)) budget-hours remain; assumes full budgets)"
     }
 }

@@ -25,7 +25,8 @@ public final class SweepRunner: @unchecked Sendable {
         case interrupt(Int32)
         /// A place's connection is open and its data staged, or it could not be.
         case connected(WorkerConnection)
-        case connectFailed(place: String, reason: String)
+        /// `refused`: a host key or user key refusal, which needs a person (the place is drained).
+        case connectFailed(place: String, reason: String, refused: Bool)
         case event(CoordinatorEvent)
         /// Work off the loop failed in a way the sweep cannot go on from (the coordinator's disk is full).
         case failed(String)
@@ -229,8 +230,8 @@ public final class SweepRunner: @unchecked Sendable {
             return .placeConnected(place: conn.node, generation: conn.generation,
                                    offer: PlaceOffer(gpus: conn.welcome?.gpus, gpuModel: conn.welcome?.gpuModel,
                                                      workerVersion: conn.welcome?.workerVersion ?? "?", runtime: spec?.runtime.rawValue ?? "?"))
-        case .connectFailed(let place, let reason):
-            return .placeUnreachable(place: place, generation: nil, reason: reason)
+        case .connectFailed(let place, let reason, let refused):
+            return refused ? .placeRefused(place: place, reason: reason) : .placeUnreachable(place: place, generation: nil, reason: reason)
         case .event(let e):
             return e
         case .failed(let message):
@@ -309,7 +310,7 @@ public final class SweepRunner: @unchecked Sendable {
                 progress.note(s)
                 journal.log(s)
             case .warn(let s):
-                printError(s)
+                progress.warn(s)
                 journal.log(s.trimmingCharacters(in: .whitespacesAndNewlines))
             case .abort(let message):
                 if message.hasPrefix("no node could be reached") { throw ConnectionError(node: "all", message: message) }

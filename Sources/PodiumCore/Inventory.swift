@@ -320,7 +320,19 @@ public struct Inventory: Codable, Sendable, Equatable {
     }
 
     public static func load(path: String) throws -> Inventory {
-        var inv = try decodeConfigFile(Inventory.self, path: path)
+        var inv: Inventory
+        do {
+            inv = try decodeConfigFile(Inventory.self, path: path)
+        } catch var e as ConfigError {
+            // A sweep file where an inventory belongs (`--inventory sweep.json`): say which file is which.
+            struct SweepShape: Decodable { var sweep: String; var inventory: String? }
+            if let data = FileManager.default.contents(atPath: path), let sweep = try? JSONDecoder().decode(SweepShape.self, from: data) {
+                e.found = "a sweep file (sweep '\(sweep.sweep)'), not an inventory"
+                e.expected = "an inventory: {\"nodes\": [...]}"
+                e.fix = "give the sweep file as the command's first argument (it names its inventory: \(sweep.inventory ?? "workers/local.json")), or --inventory the inventory file itself"
+            }
+            throw e
+        }
         let base = absolutePath(directoryOf(path))
         for i in inv.nodes.indices {
             if let w = inv.nodes[i].workDir { inv.nodes[i].workDir = resolvePath(w, relativeTo: base) }

@@ -25,3 +25,10 @@ public func formatBytes(_ n: Int64) -> String {
 }
 
 private func pow10(_ n: Int) -> Double { n == 0 ? 1 : n == 1 ? 10 : 100 }
+
+/// Memory as every command prints it: binary GiB with one decimal ("23.5 GiB"); sizes in config files keep their
+/// own units ("24g").
+public func formatMemory(_ bytes: Int64) -> String {
+    let tenths = (Double(bytes) / Double(1 << 30) * 10).rounded() / 10
+    return (tenths == tenths.rounded() ? String(Int64(tenths)) : String(tenths)) + " GiB"
+}

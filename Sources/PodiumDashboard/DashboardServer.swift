@@ -129,7 +129,9 @@ public struct DashboardServer: Sendable {
                 let name = try context.parameters.require("name")
                 return try json(state.memo("api:runs:" + name) { all in
                     guard let v = all.first(where: { $0.name == name }) else { throw NotFound(what: "sweep") }
-                    return try jsonText(RunsBody(sweep: name, runs: v.runs.map { RunBody($0, medal: v.medal($0)) }))
+                    var nodes = [AttemptKey: String]()
+                    for a in v.attempts { nodes[a.key] = a.node }
+                    return try jsonText(RunsBody(sweep: name, runs: v.runs.map { RunBody($0, medal: v.medal($0), lastNode: nodes[$0.key]) }))
                 })
             }
         }
@@ -241,9 +243,22 @@ struct LiveBody: Encodable {
 struct RunBody: Encodable {
     var id: String, competition: String, agent: String, budget: String, profile: String, attempt: Int
     var state: String, epoch: Int, node: String?, infra_failures: Int, medal: String?
-    init(_ r: RunRecord, medal: String?) {
+    /// `node`: where the run is now, else where its current attempt ran (nil only before its first dispatch).
+    init(_ r: RunRecord, medal: String?, lastNode: String? = nil) {
         id = r.id; competition = r.spec.competition; agent = r.spec.agent; budget = r.spec.budget.description; profile = r.spec.profile
-        attempt = r.spec.attempt; state = r.state.rawValue; epoch = r.epoch; node = r.node; infra_failures = r.infraFailures; self.medal = medal
+        attempt = r.spec.attempt; state = r.state.rawValue; epoch = r.epoch; node = r.node ?? lastNode; infra_failures = r.infraFailures
+        self.medal = medal
+    }
+
+    enum CodingKeys: String, CodingKey { case id, competition, agent, budget, profile, attempt, state, epoch, node, infra_failures, medal }
+
+    /// Every field written (a null node, a null medal), so clients need not ask whether a key exists.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id); try c.encode(competition, forKey: .competition); try c.encode(agent, forKey: .agent)
+        try c.encode(budget, forKey: .budget); try c.encode(profile, forKey: .profile); try c.encode(attempt, forKey: .attempt)
+        try c.encode(state, forKey: .state); try c.encode(epoch, forKey: .epoch); try c.encode(node, forKey: .node)
+        try c.encode(infra_failures, forKey: .infra_failures); try c.encode(medal, forKey: .medal)
     }
 }
 
@@ -267,7 +282,7 @@ struct RunDetailBody: Encodable {
     var events: [Event]
 
     init(_ d: DashboardState.RunDetail) {
-        run = RunBody(d.run, medal: nil)
+        run = RunBody(d.run, medal: nil, lastNode: d.attempts.last { $0.epoch == d.run.epoch }?.node)
         attempts = d.attempts.map {
             Attempt(epoch: $0.epoch, node: $0.node, outcome: $0.outcome?.rawValue, exit_code: $0.exitCode, elapsed_seconds: $0.elapsedSeconds,
                     message: $0.message, dispatched_at: $0.dispatchedAt, started_at: $0.startedAt, log_bytes: $0.logBytes,

@@ -243,7 +243,7 @@ enum Pages {
         var h = "<h1>run \(htmlEscape(r.id))</h1>\n<table class=\"kv\">"
         for (k, val) in [("competition", r.spec.competition), ("agent", r.spec.agent), ("budget", r.spec.budget.description),
                          ("profile", r.spec.profile), ("attempt", String(r.spec.attempt)), ("sweep", r.spec.sweep),
-                         ("node", r.node ?? "-"), ("current epoch", String(r.epoch)), ("infra failures", String(r.infraFailures))] {
+                         ("node", r.node ?? d.attempts.last { $0.epoch == r.epoch }?.node ?? "-"), ("current epoch", String(r.epoch)), ("infra failures", String(r.infraFailures))] {
             h += "<tr><th>\(k)</th><td>\(htmlEscape(val))</td></tr>"
         }
         h += "<tr><th>state</th><td><span id=\"runstate\" class=\"badge s-\(r.state.rawValue)\">\(r.state.rawValue)</span></td></tr></table>\n"
@@ -293,7 +293,7 @@ enum Pages {
 
     static func prettyJSON(_ s: String) -> String {
         guard let o = try? JSONSerialization.jsonObject(with: Data(s.utf8)),
-              let d = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys]) else { return s }
+              let d = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else { return s }
         return String(decoding: d, as: UTF8.self)
     }
 

@@ -52,7 +52,7 @@ struct Nodes: ParsableCommand {
             }
             if format == .json { try printJSON(rows); return }
             print(TextTable.render(header: ["node", "transport", "gpus", "cpus", "memory", "data cache"], rows: rows.map {
-                [$0.node, $0.transport, String($0.gpus), fixed($0.cpus, 1), formatBytes($0.memory_bytes), $0.data_cache ?? "- (holds data_dir)"]
+                [$0.node, $0.transport, String($0.gpus), fixed($0.cpus, 1), formatMemory($0.memory_bytes), $0.data_cache ?? "- (holds data_dir)"]
             }))
             let used = caches.filter { c in inventory.nodes.contains { $0.name == c.node } }
             if !used.isEmpty { print(DataCacheView.table(used)) }
@@ -60,10 +60,19 @@ struct Nodes: ParsableCommand {
     }
 
     struct InventoryOption: ParsableArguments {
-        @Option(help: "Inventory file (default: the inventory of ./scheduler.json, else workers/local.json).") var inventory: String?
+        @Option(help: "Inventory file, or a sweep file (its inventory is used) (default: the inventory of ./scheduler.json, else workers/local.json).")
+        var inventory: String?
 
         var path: String {
-            if let inventory { return inventory }
+            if let inventory {
+                // A sweep file, as every other command takes it: its inventory.
+                struct SweepShape: Decodable { var sweep: String }
+                if let data = FileManager.default.contents(atPath: inventory), (try? JSONDecoder().decode(SweepShape.self, from: data)) != nil,
+                   let c = try? SweepConfig.load(path: inventory) {
+                    return c.inventory
+                }
+                return inventory
+            }
             if let c = try? SweepConfig.load(path: "scheduler.json") { return c.inventory }
             return "workers/local.json"
         }
@@ -97,7 +106,7 @@ struct Nodes: ParsableCommand {
             let inventory = try Inventory.load(path: inv.path)
             let reports = NodeProbe.checkAll(inventory.nodes, localWorker: [workerExecutable()], images: images)
             if format == .json { try printJSON(reports) } else {
-                func gib(_ b: Int64?) -> String { b.map { fixed(Double($0) / Double(1 << 30), 1) + " GiB" } ?? "-" }
+                func gib(_ b: Int64?) -> String { b.map(formatMemory) ?? "-" }
                 print(TextTable.render(
                     header: ["node", "ok", "os", "cpus", "memory", "disk free", "gpus", "docker", "worker", "skew s"],
                     rows: reports.map { r in
@@ -204,7 +213,7 @@ struct Nodes: ParsableCommand {
             node.cpus = cpus ?? Double(probe.cpus ?? 1)
             node.memoryBytes = memoryBytes ?? probe.memory_bytes.map { ($0 >> 30) << 30 } ?? (8 << 30)
             if gpus == nil || cpus == nil || memory == nil {
-                print("\(name): probed \(probe.gpus.count) GPU(s), \(probe.cpus.map(String.init) ?? "?") CPUs, \(probe.memory_bytes.map { "\($0 >> 30)" } ?? "?") GiB of memory")
+                print("\(name): probed \(probe.gpus.count) GPU(s), \(probe.cpus.map(String.init) ?? "?") CPUs, \(probe.memory_bytes.map(formatMemory) ?? "? GiB") of memory")
             }
             try InventoryText.append(node, toFile: path)
             print("\(name): added to \(path); `podium nodes check` compares it with the machine")
@@ -291,7 +300,7 @@ struct Nodes: ParsableCommand {
             let targets = try nodes.isEmpty ? inventory.nodes.filter { $0.runtime == .docker } : nodes.map { try inv.node($0) }
             let engine = DockerEngine()
             guard let id = try engine.imageID(image) else {
-                throw ConfigError(path: "IMAGE", found: "no image '\(image)' in this machine's Docker Engine", expected: "an image built or loaded here",
+                throw ConfigError(path: "podium nodes push-image \(image)", found: "no image '\(image)' in this machine's Docker Engine", expected: "an image built or loaded here",
                                   fix: "build it first (`docker images` lists what is here)")
             }
             var failed = false

@@ -223,4 +223,19 @@ final class StartupMessagesTests: InstanceTestCase {
         es = j.on(.placeUnreachable(place: "b", generation: 1, reason: "reset"), now: 5)
         XCTAssertEqual(warnings(es).filter { $0.contains("node b is unreachable (reset); retrying") }.count, 1)
     }
+
+    /// A changed host key or a refused key during a sweep never clears by itself: the place is drained with a loud,
+    /// recorded reason (not retried in silence), and the runs go to the other places.
+    func testRefusedConnectionDrainsThePlaceLoudly() {
+        let runs = specs(2).enumerated().map { RunRecord(spec: $1, sequence: $0, state: .pending, epoch: 0, infraFailures: 0, node: nil) }
+        var i = make(runs: runs, places: ["p": 1, "q": 1])
+        _ = i.start(now: 0)
+        let ds = i.on(.placeRefused(place: "p", reason: "REMOTE HOST KEY HAS CHANGED — refusing to connect"), now: 1)
+        XCTAssertTrue(i.drained.contains("p"))
+        XCTAssertEqual(records(ds, "node_drained").count, 1)
+        XCTAssertTrue(ds.contains { if case .warn(let w) = $0 { return w.contains("drained") && w.contains("HOST KEY HAS CHANGED") } else { return false } })
+        let up = bringUp(&i, "q", at: 2)
+        XCTAssertEqual(starts(up).count, 1, "q takes work; p does not")
+        XCTAssertTrue(starts(bringUp(&i, "p", generation: 2, at: 3)).isEmpty, "a drained place takes no work even when it answers again")
+    }
 }

@@ -33,6 +33,21 @@ final class DeclaredVersusMeasuredTests: XCTestCase {
         try JSONDecoder().decode(Inventory.self, from: Data("{\"nodes\": [\(json)]}".utf8)).nodes[0]
     }
 
+    /// A daemon already running on the node in another work directory (a systemd one) is said, with the fix.
+    func testADaemonInAnotherWorkDirIsNoted() throws {
+        let n = try node(#"{"name": "g", "host": "h", "cpus": 2, "memory": "1g"}"#)
+        var r = NodeReport(node: "g", transport: "ssh", ok: false, gpus: [])
+        r.cpus = 2; r.memory_bytes = 4 << 30
+        r.daemon_work_dirs = ["/srv/podium"]
+        NodeProbe.compare(n, &r)
+        XCTAssertTrue(r.notes.contains { $0.contains("--work-dir /srv/podium") && $0.contains("/var/lib/podium-worker") && $0.contains("--work-dir DIR") }, "\(r.notes)")
+        var same = NodeReport(node: "g", transport: "ssh", ok: false, gpus: [])
+        same.cpus = 2; same.memory_bytes = 4 << 30
+        same.daemon_work_dirs = ["/var/lib/podium-worker"]
+        NodeProbe.compare(n, &same)
+        XCTAssertFalse(same.notes.contains { $0.contains("daemon runs there") })
+    }
+
     func testEveryOverstatementIsFlagged() throws {
         let n = try node(#"{"name": "big", "host": "h", "gpus": 8, "cpus": 96, "memory": "1t", "disk": "2t"}"#)
         var r = NodeReport(node: "big", transport: "ssh", ok: false, gpus: [])

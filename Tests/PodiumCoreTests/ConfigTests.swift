@@ -286,3 +286,16 @@ final class InventoryEntryTests: XCTestCase {
         XCTAssertEqual(back.workerCommand, ["sudo", "-n", "/usr/local/bin/podium-worker"])
     }
 }
+
+final class InventoryOrSweepTests: XCTestCase {
+    /// `--inventory lab-sweep.json` says that the file is a sweep file and which argument it belongs to.
+    func testASweepFileGivenAsTheInventorySaysWhichIsWhich() throws {
+        let path = NSTemporaryDirectory() + "podium-sweep-as-inventory-\(UInt32.random(in: 0...UInt32.max)).json"
+        try #"{"sweep": "lab", "inventory": "lab-nodes.json", "agent": {"name": "a", "image": "i"}}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertThrowsError(try Inventory.load(path: path)) { e in
+            let text = "\(e)"
+            XCTAssertTrue(text.contains("a sweep file (sweep 'lab')") && text.contains("lab-nodes.json"), text)
+        }
+    }
+}

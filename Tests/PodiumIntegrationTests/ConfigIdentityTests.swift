@@ -54,6 +54,15 @@ final class ConfigIdentityTests: XCTestCase {
         func images(_ report: [String: Any]) -> [String] {
             ((report["runs"] as? [[String: Any]]) ?? []).compactMap { ($0["provenance"] as? [String: Any])?["image"] as? String }.sorted()
         }
+        // Each node's state, with since and reason (null while up).
+        let status = try cli([podium, "status", config, "--format", "json"], in: dir)
+        let statusLine = status.out.split(separator: "\n").last { $0.hasPrefix("{") }.map(String.init) ?? "{}"
+        let nodeStates = (try JSONSerialization.jsonObject(with: Data(statusLine.utf8)) as? [String: Any])?["node_states"] as? [[String: Any]]
+        XCTAssertEqual(nodeStates?.count, 1, status.out)
+        XCTAssertEqual(nodeStates?.first?["node"] as? String, "local")
+        XCTAssertEqual(nodeStates?.first?["up"] as? Bool, true)
+        XCTAssertNotNil(nodeStates?.first?["since"] as? Double)
+        XCTAssertTrue(nodeStates?.first?.keys.contains("reason") ?? false, "reason is written, null while up")
         let before = try report()
         XCTAssertEqual(images(before), [baselineImage, baselineImage])
 

@@ -95,6 +95,9 @@ public enum CoordinatorEvent: Sendable {
     case placeConnected(place: String, generation: Int, offer: PlaceOffer)
     /// A connection attempt failed (generation nil) or an open connection ended.
     case placeUnreachable(place: String, generation: Int?, reason: String)
+    /// A connection attempt was refused in a way that never clears by itself (a changed or unknown host key, a key the
+    /// node refuses): the place is drained until a person looks.
+    case placeRefused(place: String, reason: String)
     /// A worker's reply.
     case reply(place: String, Reply)
     /// The start request could not be handed to the place's connection.

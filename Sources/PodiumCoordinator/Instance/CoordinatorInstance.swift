@@ -225,6 +225,10 @@ public struct CoordinatorInstance: Sendable {
             placeConnected(place, generation: generation, offer: offer, now: now)
         case .placeUnreachable(let place, let generation, let reason):
             placeUnreachable(place, generation: generation, reason: reason, now: now)
+        case .placeRefused(let place, let reason):
+            placeUnreachable(place, generation: nil, reason: reason, now: now)
+            drain(place, reason: "its SSH connection was refused in a way that needs a person (\(reason))",
+                  remedy: "check the node (see the reason), then run the sweep again", now: now)
         case .reply(let place, let reply):
             handle(reply, from: place, now: now)
         case .startFailed(let key, let reason):

@@ -112,11 +112,11 @@ extension CoordinatorInstance {
 
     /// A place that reported a fault of its own (disk full) gets no new work for the rest of this coordinator run;
     /// its live attempts go on. Freeing the space and running `podium sweep` again brings it back.
-    mutating func drain(_ name: String, reason: String, now: Double) {
+    mutating func drain(_ name: String, reason: String, remedy: String = "free the space and run the sweep again", now: Double) {
         guard drained.insert(name).inserted else { return }
         schedule(.nodeDown(name: name), now: now)
         unstageRuns(on: name, reason: "node \(name) drained (\(reason)); placed again", now: now)
-        out.append(.warn("podium: node \(name) drained: \(reason); no new work goes there until space is freed and the sweep restarted"))
+        out.append(.warn("podium: node \(name) drained: \(reason); no new work goes there this run; \(remedy)"))
         out.append(.record(kind: "node_drained", detail: "\(name): \(reason)"))
     }
 
