@@ -17,6 +17,10 @@ import PodiumSystem
 public final class WorkerServer: @unchecked Sendable {
     public let node: String
     public let workDir: String
+    /// This daemon's identity (made once per work directory, kept in `<work-dir>/daemon-id`): its containers carry it,
+    /// and it only ever removes containers that carry it — never another daemon's on the same engine, even one that
+    /// calls its node by the same name.
+    public let daemonID: String
     let runtime: any AgentRuntime
     let version: String
     let capacity: (gpus: Int, cpus: Double, memoryBytes: Int64)
@@ -40,6 +44,7 @@ public final class WorkerServer: @unchecked Sendable {
     public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter? = nil, version: String,
                 capacity: (cpus: Double, memoryBytes: Int64), gpus: [GPUDevice] = [], stopOnDisconnect: Bool = true) {
         self.node = node; self.workDir = workDir; self.runtime = runtime
+        self.daemonID = Self.daemonIdentity(workDir: workDir)
         self.version = version; self.capacity = (gpus.count, capacity.cpus, capacity.memoryBytes)
         self.gpuPool = GPUPool(devices: gpus)
         self.stopOnDisconnect = stopOnDisconnect
@@ -196,7 +201,8 @@ public final class WorkerServer: @unchecked Sendable {
             return
         }
         let labels = ["podium.sweep": r.sweep, "podium.run": r.runID, "podium.epoch": String(r.epoch),
-                      "podium.node": node, "podium.attempt": r.env["AGENT_SEED"] ?? "1"]
+                      "podium.node": node, "podium.attempt": r.env["AGENT_SEED"] ?? "1",
+                      "podium.daemon": daemonID, "podium.work_dir": workDir]
         let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
         launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus,
                              services: services(runID: r.runID, epoch: r.epoch)) { [weak self] in self?.emit($0) },
@@ -390,10 +396,11 @@ public final class WorkerServer: @unchecked Sendable {
         while !live.withLock({ $0.isEmpty }) && monotonicSeconds() < until { sleepSeconds(0.1) }
     }
 
-    /// Removes this node's containers that no attempt on disk accounts for (started, then the daemon died before
-    /// recording them); containers of recorded attempts are left for `recover`.
+    /// Removes this daemon's containers that no attempt on disk accounts for (started, then the daemon died before
+    /// recording them); containers of recorded attempts are left for `recover`. Only containers labelled with this
+    /// daemon's id: another daemon's (another work directory, another user, the same node name) are never touched.
     public func removeOrphans(engine: DockerEngine) {
-        guard let containers = try? engine.list(label: "podium.node=\(node)") else { return }
+        guard let containers = try? engine.list(label: "podium.daemon=\(daemonID)") else { return }
         let fm = FileManager.default
         let recorded = Set(attemptDirectories().compactMap { a -> String? in
             guard !fm.fileExists(atPath: a.dir + "/result.json"), let d = fm.contents(atPath: a.dir + "/attempt.json"),
@@ -404,5 +411,21 @@ public final class WorkerServer: @unchecked Sendable {
             log("removing orphaned container \(c.id.prefix(12)) of run \(c.labels["podium.run"] ?? "?") epoch \(c.labels["podium.epoch"] ?? "?")")
             try? engine.remove(c.id)
         }
+    }
+
+    /// The work directory's daemon id: read from `daemon-id`, or made (random, 128 bits) and written durably the first
+    /// time. Unreadable and unwritable both fall back to a digest of the work directory's path (still unique per
+    /// directory on one host).
+    static func daemonIdentity(workDir: String) -> String {
+        let path = workDir + "/daemon-id"
+        if let d = FileManager.default.contents(atPath: path) {
+            let text = String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.count >= 16, text.allSatisfy(\.isHexDigit) { return text }
+        }
+        var g = SystemRandomNumberGenerator()
+        let id = (0..<2).map { _ in String(g.next() as UInt64, radix: 16) }.map { String(repeating: "0", count: 16 - $0.count) + $0 }.joined()
+        try? FileManager.default.createDirectory(atPath: workDir, withIntermediateDirectories: true)
+        let written: Bool = (try? Data((id + "\n").utf8).withUnsafeBytes { try writeFileDurably(path, $0) }) != nil
+        return written ? id : SHA256.hex(workDir).prefix(32).description
     }
 }
