@@ -88,9 +88,9 @@ struct Plan: ParsableCommand {
             out.staging_hours = staged.stagingHours
         }
         if format == .json { try printJSON(out); return }
-        print("sweep \(out.sweep): \(out.runs) runs = \(out.competitions) competitions × \(setup.config.budgets.count) budgets × \(out.profiles.count) profiles × \(out.attempts) attempts")
+        print("sweep \(out.sweep): \(plural(out.runs, "run")) = \(plural(out.competitions, "competition")) × \(plural(setup.config.budgets.count, "budget")) × \(plural(out.profiles.count, "profile")) × \(plural(out.attempts, "attempt"))")
         print("budgets: \(setup.config.budgets.map(\.description).joined(separator: ", ")); profiles: \(out.profiles.joined(separator: ", "))")
-        print("inventory: \(out.nodes) nodes, \(out.gpus) GPUs, \(out.cpus) CPUs")
+        print("inventory: \(plural(out.nodes, "node")), \(out.gpus) GPUs, \(out.cpus) CPUs")
         print("GPU-hours: \(fixed(out.gpu_hours, 2)); CPU-hours: \(fixed(out.cpu_hours, 2))")
         print("makespan lower bound: \(fixed(out.makespan_lower_bound_hours, 3)) h (\(fixed(out.makespan_lower_bound_hours * 60, 1)) min); simulated: \(fixed(out.simulated_makespan_hours, 3)) h")
         print("splits: " + splits.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
