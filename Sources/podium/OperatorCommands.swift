@@ -96,7 +96,16 @@ struct Retry: ParsableCommand {
         let (config, runIDs) = splitConfigArgument(arguments)
         let opened = try openState(config: config, options.stateOptions)
         let all = try opened.store.runs(sweep: opened.sweep)
-        let targets = allFailed ? all.filter { $0.state == .failed } : try OperatorCommand.resolve(runIDs, runs: all, statePath: opened.statePath)
+        // A run of an earlier configuration version would run with the current version's agent and be credited to
+        // the old one: only the current version's runs are retried.
+        let current = all.map(\.spec.configVersion).max() ?? 1
+        var targets = allFailed ? all.filter { $0.state == .failed } : try OperatorCommand.resolve(runIDs, runs: all, statePath: opened.statePath)
+        if let old = targets.first(where: { $0.spec.configVersion < current }), !allFailed {
+            throw ConfigError(path: "RUN", found: "\(old.spec.label) belongs to configuration version \(old.spec.configVersion); the sweep runs version \(current)",
+                              expected: "runs of the current configuration version",
+                              fix: "retry its counterpart \(old.spec.inVersion(current).label) instead (the same cell in version \(current))")
+        }
+        targets.removeAll { $0.spec.configVersion < current }
         guard !targets.isEmpty else { print("nothing to retry: no failed run in \(opened.sweep)"); return }
         try OperatorCommand.submit(.retry, runs: targets, opened: opened, options: options)
     }

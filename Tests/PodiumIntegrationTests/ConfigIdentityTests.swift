@@ -98,6 +98,11 @@ final class ConfigIdentityTests: XCTestCase {
         XCTAssertNil(pooled.first?["config_version"])
         let text = try cli([podium, "report", config], in: dir)
         XCTAssertTrue(text.out.contains("configuration versions v1, v2 reported apart"), text.out)
+        // A version-1 run retried would run version 2's agent under version 1's name: refused, naming its counterpart.
+        let v1 = try XCTUnwrap(runs.first { $0.spec.configVersion == 1 })
+        let retry = try cli([podium, "retry", config, v1.spec.label], in: dir)
+        XCTAssertEqual(retry.code, 2, retry.out)
+        XCTAssertTrue(retry.out.contains(v1.spec.inVersion(2).label), retry.out)
     }
 
     func testABudgetWithoutAUnitIsRefused() throws {
