@@ -325,8 +325,7 @@ public struct Inventory: Codable, Sendable, Equatable {
             inv = try decodeConfigFile(Inventory.self, path: path)
         } catch var e as ConfigError {
             // A sweep file where an inventory belongs (`--inventory sweep.json`): say which file is which.
-            struct SweepShape: Decodable { var sweep: String; var inventory: String? }
-            if let data = FileManager.default.contents(atPath: path), let sweep = try? JSONDecoder().decode(SweepShape.self, from: data) {
+            if let sweep = SweepConfig.sweepShape(path: path) {
                 e.found = "a sweep file (sweep '\(sweep.sweep)'), not an inventory"
                 e.expected = "an inventory: {\"nodes\": [...]}"
                 e.fix = "give the sweep file as the command's first argument (it names its inventory: \(sweep.inventory ?? "workers/local.json")), or --inventory the inventory file itself"

@@ -46,6 +46,7 @@ public enum InventoryText {
         return "\(b)"
     }
 
+    /// A string as a JSON literal (slashes unescaped), for text a person reads or a canonical form compares.
     static func quote(_ s: String) -> String {
         let data = (try? JSONEncoder().encode(s)) ?? Data("\"\"".utf8)
         return String(decoding: data, as: UTF8.self).replacingOccurrences(of: "\\/", with: "/")

@@ -362,6 +362,14 @@ public struct SweepConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// The sweep name and inventory of a file shaped like a sweep file (nil for anything else, an inventory included):
+    /// where an inventory is expected, says which file is which.
+    public static func sweepShape(path: String) -> (sweep: String, inventory: String?)? {
+        struct Shape: Decodable { var sweep: String; var inventory: String? }
+        guard let data = FileManager.default.contents(atPath: path), let s = try? JSONDecoder().decode(Shape.self, from: data) else { return nil }
+        return (s.sweep, s.inventory)
+    }
+
     /// Loads a sweep file, resolving its relative paths against the file's directory.
     public static func load(path: String) throws -> SweepConfig {
         var config = try decodeConfigFile(SweepConfig.self, path: path)

@@ -74,26 +74,9 @@ extension JSONValue {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .number(let n): return n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
-        case .string(let s): return jsonQuoted(s)
+        case .string(let s): return InventoryText.quote(s)
         case .array(let a): return "[" + a.map(\.canonical).joined(separator: ", ") + "]"
-        case .object(let o): return "{" + o.keys.sorted().map { "\(jsonQuoted($0)): \(o[$0]!.canonical)" }.joined(separator: ", ") + "}"
+        case .object(let o): return "{" + o.keys.sorted().map { "\(InventoryText.quote($0)): \(o[$0]!.canonical)" }.joined(separator: ", ") + "}"
         }
     }
-}
-
-/// A string as a JSON literal.
-func jsonQuoted(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16) }
-            else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
 }

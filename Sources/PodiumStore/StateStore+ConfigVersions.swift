@@ -60,11 +60,4 @@ extension StateStore {
             return (idle.count, live.count)
         }
     }
-
-    /// The agent JSON of each configuration version (provenance of the runs of each).
-    public func agentJSONByVersion(sweep: String) throws -> [Int: String] {
-        var out = [Int: String]()
-        for v in try configVersions(sweep: sweep) { if let a = v.agent { out[v.version] = a } }
-        return out
-    }
 }

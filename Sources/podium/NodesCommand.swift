@@ -66,9 +66,7 @@ struct Nodes: ParsableCommand {
         var path: String {
             if let inventory {
                 // A sweep file, as every other command takes it: its inventory.
-                struct SweepShape: Decodable { var sweep: String }
-                if let data = FileManager.default.contents(atPath: inventory), (try? JSONDecoder().decode(SweepShape.self, from: data)) != nil,
-                   let c = try? SweepConfig.load(path: inventory) {
+                if SweepConfig.sweepShape(path: inventory) != nil, let c = try? SweepConfig.load(path: inventory) {
                     return c.inventory
                 }
                 return inventory
