@@ -13,7 +13,7 @@ final class PlaceConnector: Sendable {
 
     /// `deliver` gets each connection's replies; `done` each outcome (both from other threads). With lazy data (a node
     /// declares a data_cache) nothing is staged here: runs wait for their data where they are placed (`CacheStager`).
-    init(setup: SweepSetup, store: StateStore, workerCommand: [String], progress: Progress, manifests: Locked<[String: DataManifest]>,
+    init(setup: SweepSetup, store: StateStore, tenant: Tenant?, workerCommand: [String], progress: Progress, manifests: Locked<[String: DataManifest]>,
          deliver: @escaping @Sendable (NodeInput) -> Void, done: @escaping @Sendable (SweepRunner.Input) -> Void) {
         let jobs = self.jobs, generations = self.generations
         BlockingThread.start {
@@ -26,7 +26,7 @@ final class PlaceConnector: Sendable {
                 }
                 let generation = generations.withLock { $0 += 1; return $0 }
                 do {
-                    let conn = try Self.open(node, generation: generation, setup: setup, workerCommand: workerCommand, deliver: deliver)
+                    let conn = try Self.open(node, generation: generation, tenant: tenant, setup: setup, workerCommand: workerCommand, deliver: deliver)
                     do {
                         if !setup.lazyData { try DataStager(setup: setup, store: store, progress: progress, manifests: manifests).stage(on: node) }
                     } catch {
@@ -47,16 +47,16 @@ final class PlaceConnector: Sendable {
     func stop() { jobs.push(nil, wait: false) }
 
     /// Connects one node (local: `podium-worker attach` as a child; ssh: the same over a verified session).
-    static func open(_ node: NodeSpec, generation: Int, setup: SweepSetup, workerCommand: [String],
+    static func open(_ node: NodeSpec, generation: Int, tenant: Tenant?, setup: SweepSetup, workerCommand: [String],
                      deliver: @escaping @Sendable (NodeInput) -> Void) throws -> WorkerConnection {
         let stateDir = directoryOf(setup.config.state)
         let logPath = stateDir + "/worker-\(node.name).log"
         switch node.transport {
         case .local:
-            return try WorkerConnection.local(node: node, generation: generation, workerCommand: node.workerCommand ?? workerCommand,
+            return try WorkerConnection.local(node: node, generation: generation, tenant: tenant, workerCommand: node.workerCommand ?? workerCommand,
                                               workDir: node.workDir ?? (stateDir + "/worker-" + node.name), stderrPath: logPath, deliver: deliver)
         case .ssh:
-            return try WorkerConnection.ssh(node: node, generation: generation, target: SSHTarget.from(node: node),
+            return try WorkerConnection.ssh(node: node, generation: generation, tenant: tenant, target: SSHTarget.from(node: node),
                                             workerCommand: node.workerCommand ?? ["podium-worker"],
                                             workDir: node.workDir ?? "/var/lib/podium-worker", stderrPath: logPath, deliver: deliver)
         }

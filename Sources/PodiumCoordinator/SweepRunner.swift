@@ -73,6 +73,18 @@ public final class SweepRunner: @unchecked Sendable {
     /// Where the sweep's log file is.
     public var journalPath: String { journal.path }
 
+    /// Who this coordinator is on the nodes' daemons (protocol 5): they show it only its own sweep's attempts.
+    var tenant: Tenant?
+
+    /// The sweep's identity on the daemons: its name plus a digest of when this state registered it (never the same for
+    /// two users' sweeps of one name), and a generation that grows with every start, so a stale coordinator of the same
+    /// state is refused by the daemon instead of replacing this one.
+    static func tenant(sweep: String, store: StateStore) throws -> Tenant {
+        let created = try store.sweepCreatedAt(sweep: sweep) ?? 0
+        let digest = SHA256.hex("\(sweep)|\(created)").prefix(12)
+        return Tenant(id: "\(sweep).\(digest)", sweep: sweep, generation: Int(wallClockSeconds() * 1000))
+    }
+
     /// Central copies: `<state dir>/runs/<sweep>/<run>/e<epoch>/`.
     public var artifactsRoot: String { storage.root }
 
@@ -121,6 +133,7 @@ public final class SweepRunner: @unchecked Sendable {
         }
         try store.register(sweep: setup.config.sweep, configJSON: setup.configJSON, runs: setup.runs)
         try store.setAgent(sweep: setup.config.sweep, json: setup.agentIdentityJSON)
+        tenant = try Self.tenant(sweep: setup.config.sweep, store: store)
         instance = CoordinatorInstance(config: Self.instanceConfig(setup, options, dataBytes: Self.lazyDataBytes(setup)), recovered: try recover())
         let inbox = self.inbox
         let scratch = directoryOf(setup.config.state) + "/validations"
@@ -131,7 +144,7 @@ public final class SweepRunner: @unchecked Sendable {
            validated: { job, verdict in inbox.push(.event(.validated(job, verdict))) })
         let storageThread = StorageThread(inbox: inbox)
         let manifests = Locked([String: DataManifest]())
-        let connector = PlaceConnector(setup: setup, store: store, workerCommand: options.workerCommand, progress: progress,
+        let connector = PlaceConnector(setup: setup, store: store, tenant: tenant, workerCommand: options.workerCommand, progress: progress,
                                        manifests: manifests, deliver: { inbox.push(.node($0)) }, done: { inbox.push($0) })
         let stagingThreads = min(8, max(1, instance.config.places.count * instance.config.maxStagesPerPlace))
         stager = setup.lazyData ? CacheStager(setup: setup, store: store, progress: progress, workerCommand: options.workerCommand,
@@ -340,7 +353,7 @@ public final class SweepRunner: @unchecked Sendable {
             if let v = ProcessInfo.processInfo.environment[name] { env[name] = v }
         }
         var request = StartRequest(
-            runID: key.runID, epoch: key.epoch, sweep: r.spec.sweep, competition: r.spec.competition, image: setup.config.agent.image,
+            runID: key.runID, epoch: key.epoch, sweep: tenant?.id ?? r.spec.sweep, competition: r.spec.competition, image: setup.config.agent.image,
             command: setup.config.agent.command, env: env, secretNames: setup.config.agent.secrets,
             dataDir: setup.publicDataDir(r.spec.competition, node: setup.inventory.nodes.first { $0.name == place }),
             budgetSeconds: r.spec.budget.seconds,

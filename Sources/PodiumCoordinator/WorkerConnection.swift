@@ -33,25 +33,25 @@ public final class WorkerConnection: @unchecked Sendable {
     private let writerDone = Locked(false)
 
     /// `local` transport: `podium-worker attach` as a child process (it starts the node's daemon if none runs).
-    public static func local(node: NodeSpec, generation: Int, workerCommand: [String], workDir: String, stderrPath: String,
+    public static func local(node: NodeSpec, generation: Int, tenant: Tenant?, workerCommand: [String], workDir: String, stderrPath: String,
                              deliver: @escaping @Sendable (NodeInput) -> Void) throws -> WorkerConnection {
         let child = try ChildProcess(arguments: attachArguments(node, workerCommand: workerCommand, workDir: workDir),
                                      stderr: .file(stderrPath))
         let conn = WorkerConnection(node: node.name, generation: generation, writer: FrameWriter(fd: child.stdinFD), child: child, ssh: nil)
-        try conn.handshake(reader: FrameReader(fd: child.stdoutFD), deliver: deliver)
+        try conn.handshake(reader: FrameReader(fd: child.stdoutFD), tenant: tenant, deliver: deliver)
         return conn
     }
 
     /// `ssh` transport: `podium-worker attach` on the node over an exec channel of a verified SSH session;
     /// the worker's stderr lands in `stderrPath` on the coordinator.
-    public static func ssh(node: NodeSpec, generation: Int, target: SSHTarget, workerCommand: [String], workDir: String, stderrPath: String,
+    public static func ssh(node: NodeSpec, generation: Int, tenant: Tenant?, target: SSHTarget, workerCommand: [String], workDir: String, stderrPath: String,
                            deliver: @escaping @Sendable (NodeInput) -> Void) throws -> WorkerConnection {
         let session = try SSHSession(target: target)
         do {
             let command = attachArguments(node, workerCommand: workerCommand, workDir: workDir).map(shellQuote).joined(separator: " ")
             let exec = try session.exec(command, stderrPath: stderrPath)
             let conn = WorkerConnection(node: node.name, generation: generation, writer: FrameWriter(fd: exec.fd), child: nil, ssh: (session, exec))
-            try conn.handshake(reader: FrameReader(fd: exec.fd), deliver: deliver)
+            try conn.handshake(reader: FrameReader(fd: exec.fd), tenant: tenant, deliver: deliver)
             return conn
         } catch {
             session.disconnect()
@@ -69,8 +69,8 @@ public final class WorkerConnection: @unchecked Sendable {
         self.node = node; self.generation = generation; self.writer = writer; self.child = child; self.ssh = ssh
     }
 
-    private func handshake(reader: FrameReader, deliver: @escaping @Sendable (NodeInput) -> Void) throws {
-        try writer.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "podium \(podiumVersion)"))
+    private func handshake(reader: FrameReader, tenant: Tenant?, deliver: @escaping @Sendable (NodeInput) -> Void) throws {
+        try writer.send(Request.hello(protocolVersion: podiumProtocolVersion, coordinator: "podium \(podiumVersion)", tenant: tenant))
         let first: Reply
         do { first = try reader.next(Reply.self) } catch {
             throw ConnectionError(node: node, message: "the worker did not answer the handshake: \(error) (see its log)")
@@ -81,6 +81,9 @@ public final class WorkerConnection: @unchecked Sendable {
                 throw ConnectionError(node: node, message: FrameError.versionMismatch(ours: podiumProtocolVersion, theirs: v).description)
             }
             welcome = (wv, gpus, cpus, mem, model)
+        case .error(_, let m) where m.contains("protocol version mismatch") && !m.contains("this side speaks \(podiumProtocolVersion)"):
+            // An older worker's words: say which side to upgrade, from here.
+            throw ConnectionError(node: node, message: m + "; this coordinator speaks protocol \(podiumProtocolVersion): upgrade podium-worker on \(node) (copy the new binary there, then run `podium-worker stop --work-dir DIR`; running attempts are taken over)")
         case .error(_, let m):
             throw ConnectionError(node: node, message: m)
         default:

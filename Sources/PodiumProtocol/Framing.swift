@@ -26,7 +26,10 @@ public enum FrameError: Error, CustomStringConvertible, Equatable {
         case .io(let s): return "frame I/O failed: \(s)"
         case .decode(let s): return "undecodable frame: \(s)"
         case .versionMismatch(let o, let t):
-            return "protocol version mismatch: this side speaks \(o), the peer \(t) — install the same podium version on coordinator and workers"
+            return "protocol version mismatch: this side speaks \(o), the peer \(t) — " + (o > t
+                ? "the peer is older: upgrade it to this side's podium version"
+                : "this side is older: upgrade it to the peer's podium version")
+                + " (a worker: copy the new podium-worker onto the node, then `podium-worker stop --work-dir DIR` there; its running attempts are taken over by the new daemon)"
         }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 import PodiumCore
 
 /// Version of the coordinator↔worker frame protocol. Bump on any incompatible change.
-public let podiumProtocolVersion = 4
+public let podiumProtocolVersion = 5
 
 /// What a worker needs to start one attempt of a run.
 public struct StartRequest: Codable, Sendable, Equatable {
@@ -150,9 +150,22 @@ public struct HeldAttempt: Codable, Sendable, Equatable {
     }
 }
 
+/// The sweep a coordinator speaks for (protocol 5): a daemon serves several at once, and each sees, streams, collects,
+/// cancels and acknowledges only its own attempts. `id` cannot collide between users who give their sweeps the same
+/// name (it is the name plus a digest of when the state was created) and names the directory of its attempts on the
+/// node; `generation` grows with every coordinator start of that state, so a stale coordinator of the same sweep is
+/// refused rather than replacing the current one.
+public struct Tenant: Codable, Sendable, Equatable {
+    public var id: String
+    public var sweep: String
+    public var generation: Int
+    public init(id: String, sweep: String, generation: Int) { self.id = id; self.sweep = sweep; self.generation = generation }
+}
+
 /// Coordinator → worker.
 public enum Request: Codable, Sendable, Equatable {
-    case hello(protocolVersion: Int, coordinator: String)
+    /// `tenant` nil (tests, `podium-worker serve`): the connection sees every attempt of the node.
+    case hello(protocolVersion: Int, coordinator: String, tenant: Tenant? = nil)
     case start(StartRequest)
     case cancel(runID: String, epoch: Int)
     /// Which attempts does the node hold? Answered by `.held`.

@@ -61,3 +61,11 @@ extension StateStore {
         }
     }
 }
+
+extension StateStore {
+    /// When the sweep was first registered in this state (a digest of it and the name is the sweep's identity on the
+    /// nodes' daemons: two users' sweeps of one name never share it).
+    public func sweepCreatedAt(sweep: String) throws -> Double? {
+        try db.read { db in try Double.fetchOne(db, sql: "SELECT created_at FROM sweeps WHERE name = ?", arguments: [sweep]) }
+    }
+}

@@ -20,6 +20,7 @@ struct LogDigest {
 /// flight per attempt, at whatever pace the connection allows, resuming from where the coordinator says it stands.
 final class LogFollower: @unchecked Sendable {
     let path: String
+    let sweep: String
     let runID: String
     let epoch: Int
     weak var server: WorkerServer?
@@ -33,8 +34,8 @@ final class LogFollower: @unchecked Sendable {
     private let finished = Locked(false)
     private let drained = Locked(false)
 
-    init(path: String, runID: String, epoch: Int, from: Int64, server: WorkerServer) {
-        self.path = path; self.runID = runID; self.epoch = epoch; self.server = server
+    init(path: String, sweep: String, runID: String, epoch: Int, from: Int64, server: WorkerServer) {
+        self.path = path; self.sweep = sweep; self.runID = runID; self.epoch = epoch; self.server = server
         offset = Locked(from)
         hashed = from == 0 ? LogDigest() : nil
     }
@@ -78,14 +79,14 @@ final class LogFollower: @unchecked Sendable {
                         hashed!.hasher.update(buf[0..<n])
                         hashed!.bytes += Int64(n)
                     }
-                    let sent = buf.withUnsafeBytes { server.sendLog(runID: runID, epoch: epoch, offset: from, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                    let sent = buf.withUnsafeBytes { server.sendLog(sweep: sweep, runID: runID, epoch: epoch, offset: from, bytes: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                     guard sent else {
                         sentAll = false
                         break
                     }
                     offset.withLock { if $0 == from { $0 = from + Int64(n) } }
                 }
-                if done && (sentAll || !server.isConnected) { return }
+                if done && (sentAll || !server.isConnected(sweep)) { return }
             }
         }
     }

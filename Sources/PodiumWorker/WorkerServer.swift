@@ -26,19 +26,25 @@ public final class WorkerServer: @unchecked Sendable {
     let capacity: (gpus: Int, cpus: Double, memoryBytes: Int64)
     public let gpuPool: GPUPool
     let stopOnDisconnect: Bool
+    /// The connection `serve` mode starts with (taken by its first `serve`).
     private let output = Locked<FrameWriter?>(nil)
-    /// runID → newest epoch seen (also from attempt directories on disk); an older epoch is refused (fencing).
+    /// The open connection of each sweep (tenant id; "" for a connection without one), several at once: each sees only
+    /// its own sweep's attempts, and a new connection of a sweep replaces only that sweep's earlier one.
+    private let connections = Locked<[String: Connection]>([:])
+    struct Connection { var tenant: Tenant?; var writer: FrameWriter }
+    /// sweep directory/runID → newest epoch seen (also from attempt directories on disk); an older epoch is refused.
     private let epochs = Locked<[String: Int]>([:])
+    /// sweep directory/runID → its live attempt.
     private let live = Locked<[String: RunSupervisor]>([:])
-    /// "run#epoch" → attempt directory, so requests do not walk the whole work directory.
-    private let knownDirs = Locked<[AttemptKey: String]>([:])
+    /// Attempt → its directory, so requests do not walk the whole work directory.
+    private let knownDirs = Locked<[OwnedKey: String]>([:])
     /// Set by `exitWhenIdle` on a daemon: exit once no attempt is live.
     public let exitRequested = Locked(false)
-    /// Log senders of live attempts, by "run#epoch".
-    let followers = Locked<[AttemptKey: LogFollower]>([:])
+    /// Log senders of live attempts.
+    let followers = Locked<[OwnedKey: LogFollower]>([:])
     /// SHA-256 of each finished attempt's log prefix as its follower read it (by "run#epoch"): collection hashes
     /// only what follows instead of re-reading gigabytes. Dropped on acknowledge; a daemon restart hashes in full.
-    let logDigests = Locked<[AttemptKey: LogDigest]>([:])
+    let logDigests = Locked<[OwnedKey: LogDigest]>([:])
 
     /// `gpus` are the node's devices (from `GPUInventory.resolve`); the count reported to the coordinator is theirs.
     public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter? = nil, version: String,
@@ -57,40 +63,53 @@ public final class WorkerServer: @unchecked Sendable {
             while true {
                 guard let job = queue.pop(timeout: 3600) else { continue }
                 guard let self else { return }
-                self.sendArtifacts(runID: job.runID, epoch: job.epoch, logBytes: job.logBytes)
+                self.sendArtifacts(OwnedKey(sweep: job.sweep, key: AttemptKey(job.runID, job.epoch)), logBytes: job.logBytes)
             }
         }
     }
 
-    private let artifactQueue = BlockingQueue<(runID: String, epoch: Int, logBytes: Int64)>()
+    private let artifactQueue = BlockingQueue<(sweep: String, runID: String, epoch: Int, logBytes: Int64)>()
 
-    /// Sends to the connected coordinator; false when there is none or the send failed.
+    /// Sends to the coordinator of the sweep whose attempts live in directory `sweep`; false when it is not connected
+    /// or the send failed.
     @discardableResult
-    func send(_ r: Reply) -> Bool { toCoordinator { try $0.send(r) } }
+    func send(_ r: Reply, sweep: String) -> Bool { toCoordinator(of: sweep) { try $0.send(r) } }
 
     /// `send(.log(…))` from a buffer, without copying megabytes into a reply first.
-    func sendLog(runID: String, epoch: Int, offset: Int64, bytes: UnsafeRawBufferPointer) -> Bool {
-        toCoordinator { try $0.sendLog(runID: runID, epoch: epoch, offset: offset, bytes: bytes) }
+    func sendLog(sweep: String, runID: String, epoch: Int, offset: Int64, bytes: UnsafeRawBufferPointer) -> Bool {
+        toCoordinator(of: sweep) { try $0.sendLog(runID: runID, epoch: epoch, offset: offset, bytes: bytes) }
     }
 
-    private func toCoordinator(_ write: (FrameWriter) throws -> Void) -> Bool {
-        guard let w = output.withLock({ $0 }) else { return false }
-        do { try write(w); return true } catch { log("cannot send to the coordinator: \(error)"); return false }
+    /// The connection that owns the sweep directory: its tenant's, else one without a tenant (which sees everything).
+    func writer(of sweep: String) -> FrameWriter? {
+        connections.withLock { c in (c[sweep] ?? c[""])?.writer }
     }
+
+    private func toCoordinator(of sweep: String, _ write: (FrameWriter) throws -> Void) -> Bool {
+        guard let w = writer(of: sweep) else { return false }
+        do { try write(w); return true } catch { log("cannot send to the coordinator of \(sweep): \(error)"); return false }
+    }
+
+    /// Whether a connection of `tenant` may see the attempts in sweep directory `sweep`.
+    static func owns(_ tenant: Tenant?, _ sweep: String) -> Bool { tenant.map { $0.id == sweep } ?? true }
 
     func log(_ s: String) { printError("podium-worker[\(node)]: \(s)") }
 
     public var liveCount: Int { live.withLock { $0.count } }
+    /// Open coordinator connections (of any sweep).
+    public var connectionCount: Int { connections.withLock { $0.count } }
 
     /// Serves one connection until it closes. Once its handshake is done, `output` replaces any earlier connection's.
     public func serve(input: FrameReader, output connection: FrameWriter? = nil) {
-        // Until `welcome` has gone out, this connection is not `output`: replies other threads send (a live attempt's
-        // log follower, a finished attempt) must never reach the coordinator before the handshake's answer.
+        // Until `welcome` has gone out, this connection is not in `connections`: replies other threads send (a live
+        // attempt's log follower, a finished attempt) must never reach the coordinator before the handshake's answer.
         let mine = connection ?? output.withLock { o -> FrameWriter? in let w = o; o = nil; return w }
         guard let mine else { return }
-        defer { output.withLock { if $0 === mine { $0 = nil } } }
+        var slot: String?
+        defer { if let slot { connections.withLock { if $0[slot]?.writer === mine { $0[slot] = nil } } } }
+        var tenant: Tenant?
         do {
-            guard case .hello(let v, let who) = try input.next(Request.self) else {
+            guard case .hello(let v, let who, let t) = try input.next(Request.self) else {
                 try? mine.send(Reply.error(runID: nil, message: "expected hello as the first frame"))
                 return
             }
@@ -98,74 +117,134 @@ public final class WorkerServer: @unchecked Sendable {
                 try? mine.send(Reply.error(runID: nil, message: FrameError.versionMismatch(ours: podiumProtocolVersion, theirs: v).description))
                 return
             }
-            log("coordinator \(who) connected")
+            tenant = t
+            if let t {
+                guard isSafeName(t.id) else {
+                    try? mine.send(Reply.error(runID: nil, message: "sweep id '\(t.id)' is not a safe directory name"))
+                    return
+                }
+                // A coordinator of this sweep that started earlier than one already seen is stale: refused, so it can
+                // never fence or acknowledge what the newer one runs.
+                if let newer = tenantGeneration(t.id), newer > t.generation {
+                    try? mine.send(Reply.error(runID: nil, message: "a newer coordinator of sweep \(t.sweep) (generation \(newer)) has connected since this one (\(t.generation)) started; this coordinator is stale — stop it"))
+                    return
+                }
+                recordTenant(t)
+            }
+            log("coordinator \(who) connected" + (t.map { " for sweep \($0.id)" } ?? ""))
             // A coordinator is here again: an earlier "exit when idle" (the previous sweep was over) no longer holds.
             exitRequested.withLock { $0 = false }
             try mine.send(Reply.welcome(protocolVersion: podiumProtocolVersion, workerVersion: version, node: node,
                                         gpus: capacity.gpus, cpus: capacity.cpus, memoryBytes: capacity.memoryBytes,
                                         gpuModel: gpuPool.model))
-            output.withLock { $0 = mine }
+            let key = t?.id ?? ""
+            slot = key
+            let replaced = connections.withLock { c -> Bool in
+                let had = c[key] != nil
+                c[key] = Connection(tenant: t, writer: mine)
+                return had
+            }
+            if replaced { log("a new connection of \(t.map { "sweep \($0.id)" } ?? "the coordinator") replaces its earlier one") }
             while true {
                 let req = try input.next(Request.self)
                 if case .shutdown = req { break }
-                handle(req)
+                // Superseded by a newer connection of the same sweep: this one's requests are stale.
+                guard connections.withLock({ $0[key]?.writer === mine }) else {
+                    try? mine.send(Reply.error(runID: nil, message: "a newer connection of this sweep replaced this one; its requests are ignored"))
+                    break
+                }
+                handle(req, tenant: t)
             }
         } catch FrameError.closed {
             log("coordinator disconnected")
         } catch {
             log("connection failed: \(error)")
         }
-        // Validations waiting on this connection get their answer now: the coordinator is gone.
-        for q in pendingValidations.withLock({ Array($0.values) }) {
-            q.push(.error(503, "Coordinator unreachable", "podium's coordinator disconnected while validating; the run goes on — try again later"), wait: false)
+        // Validations of this sweep waiting on this connection get their answer now: its coordinator is gone.
+        let stillConnected = slot.map { key in connections.withLock { $0[key].map { $0.writer !== mine } ?? false } } ?? false
+        if !stillConnected {
+            for q in pendingValidations.withLock({ $0.values.filter { Self.owns(tenant, $0.sweep) }.map(\.queue) }) {
+                q.push(.error(503, "Coordinator unreachable", "podium's coordinator disconnected while validating; the run goes on — try again later"), wait: false)
+            }
         }
         if stopOnDisconnect { stopAll() }
     }
 
-    func handle(_ req: Request) {
+    /// Newest coordinator generation seen for a sweep (kept in `<work-dir>/tenants/<id>`, so a daemon restart still
+    /// refuses a stale coordinator).
+    func tenantGeneration(_ id: String) -> Int? {
+        guard let d = FileManager.default.contents(atPath: "\(workDir)/tenants/\(id)"),
+              let t = try? JSONDecoder().decode(Tenant.self, from: d) else { return nil }
+        return t.generation
+    }
+
+    private func recordTenant(_ t: Tenant) {
+        try? FileManager.default.createDirectory(atPath: workDir + "/tenants", withIntermediateDirectories: true)
+        if let d = try? JSONEncoder().encode(t) { try? d.withUnsafeBytes { try writeFileDurably("\(workDir)/tenants/\(t.id)", $0) } }
+    }
+
+    /// The live attempt of a run of the sweep's, when its epoch is `epoch` (nil: any epoch).
+    func liveAttempt(_ tenant: Tenant?, _ runID: String, _ epoch: Int? = nil) -> RunSupervisor? {
+        live.withLock { l in
+            l.values.first { Self.owns(tenant, $0.request.sweep) && $0.request.runID == runID && (epoch == nil || $0.request.epoch == epoch) }
+        }
+    }
+
+    func handle(_ req: Request, tenant: Tenant? = nil) {
+        let me = tenant?.id ?? ""
         switch req {
         case .hello:
-            send(.error(runID: nil, message: "hello sent twice"))
+            _ = writer(of: me).map { try? $0.send(Reply.error(runID: nil, message: "hello sent twice")) }
         case .start(let r):
+            guard Self.owns(tenant, r.sweep) else {
+                _ = writer(of: me).map { try? $0.send(Reply.error(runID: r.runID, message: "start of \(r.runID) names sweep \(r.sweep), not this connection's \(me)")) }
+                return
+            }
             start(r)
         case .cancel(let runID, let epoch):
-            live.withLock { $0[runID] }.flatMap { $0.request.epoch == epoch ? $0 : nil }?.cancel()
+            liveAttempt(tenant, runID, epoch)?.cancel()
         case .list:
-            send(.held(held()))
+            _ = writer(of: me).map { try? $0.send(Reply.held(held(for: tenant))) }
         case .streamLog(let runID, let epoch, let from):
-            if let f = followers.withLock({ $0[AttemptKey(runID, epoch)] }) { f.reposition(from) } else { streamLog(runID: runID, epoch: epoch, from: from) }
+            guard let dir = attemptDir(tenant, runID: runID, epoch: epoch) else { return }
+            if let f = followers.withLock({ $0[dir.key] }) { f.reposition(from) } else { streamLog(dir, from: from) }
         case .fetchArtifacts(let runID, let epoch, let logBytes):
-            artifactQueue.push((runID, epoch, logBytes ?? 0), wait: false)
+            guard let dir = attemptDir(tenant, runID: runID, epoch: epoch) else {
+                _ = writer(of: me).map { try? $0.send(Reply.error(runID: runID, message: "no artifacts for \(runID) epoch \(epoch) on node \(node)")) }
+                return
+            }
+            artifactQueue.push((dir.key.sweep, runID, epoch, logBytes ?? 0), wait: false)
         case .acknowledge(let runID, let epoch):
-            if let dir = attemptDir(runID: runID, epoch: epoch), !isLive(runID, epoch) {
-                try? FileManager.default.removeItem(atPath: dir)
-                logDigests.withLock { $0[AttemptKey(runID, epoch)] = nil }
+            if let dir = attemptDir(tenant, runID: runID, epoch: epoch), liveAttempt(tenant, runID, epoch) == nil {
+                try? FileManager.default.removeItem(atPath: dir.path)
+                logDigests.withLock { $0[dir.key] = nil }
+                knownDirs.withLock { $0[dir.key] = nil }
             }
         case .exitWhenIdle:
             exitRequested.withLock { $0 = true }
         case .validationResult(let id, let result, let error, let status):
             let answer: ValidationAnswer = result.map { .result($0) }
                 ?? .error(status, error ?? "Validation failed", "podium's coordinator could not validate the submission")
-            pendingValidations.withLock { $0[id] }?.push(answer, wait: false)
+            pendingValidations.withLock { $0[id] }.flatMap { Self.owns(tenant, $0.sweep) ? $0.queue : nil }?.push(answer, wait: false)
         case .shutdown:
             break
         }
     }
 
     /// Validations waiting for the coordinator's answer, by request id.
-    let pendingValidations = Locked<[UInt64: BlockingQueue<ValidationAnswer>]>([:])
+    let pendingValidations = Locked<[UInt64: (sweep: String, queue: BlockingQueue<ValidationAnswer>)]>([:])
     let nextValidationID = Locked<UInt64>(0)
     /// How long an agent's /validate waits for the coordinator (grading a large submission takes a while).
     static let validationTimeout: Double = 300
 
     /// Relays one /validate of an attempt to the coordinator and waits for its answer. No coordinator connected: 503 at
     /// once, and the attempt goes on (the agent may try again; its budget is not paused).
-    func relayValidation(runID: String, epoch: Int, data: Data) -> ValidationAnswer {
+    func relayValidation(sweep: String, runID: String, epoch: Int, data: Data) -> ValidationAnswer {
         let id = nextValidationID.withLock { $0 += 1; return $0 }
         let answer = BlockingQueue<ValidationAnswer>(capacity: 1)
-        pendingValidations.withLock { $0[id] = answer }
+        pendingValidations.withLock { $0[id] = (sweep, answer) }
         defer { pendingValidations.withLock { $0[id] = nil } }
-        guard send(.validate(runID: runID, epoch: epoch, requestID: id, data: data)) else {
+        guard send(.validate(runID: runID, epoch: epoch, requestID: id, data: data), sweep: sweep) else {
             return .error(503, "Coordinator unreachable",
                           "podium's coordinator is not connected to this node, so the submission could not be validated; the run goes on — try again later")
         }
@@ -174,30 +253,32 @@ public final class WorkerServer: @unchecked Sendable {
     }
 
     /// What an attempt gets from the node besides its container.
-    func services(runID: String, epoch: Int) -> AttemptServices {
+    func services(sweep: String, runID: String, epoch: Int) -> AttemptServices {
         AttemptServices(validate: { [weak self] data in
-            self?.relayValidation(runID: runID, epoch: epoch, data: data)
+            self?.relayValidation(sweep: sweep, runID: runID, epoch: epoch, data: data)
                 ?? .error(503, "Coordinator unreachable", "the worker is shutting down")
         })
     }
 
-    func isLive(_ runID: String, _ epoch: Int) -> Bool { live.withLock { $0[runID]?.request.epoch == epoch } }
+    /// Runs and their epochs are the sweep's own: two sweeps' runs of one id never fence each other.
+    static func runKey(_ sweep: String, _ runID: String) -> String { sweep + "/" + runID }
 
     private func start(_ r: StartRequest) {
+        let runKey = Self.runKey(r.sweep, r.runID)
         let fenced = epochs.withLock { seen -> Int? in
-            if let e = seen[r.runID], e >= r.epoch { return e }
-            seen[r.runID] = r.epoch
+            if let e = seen[runKey], e >= r.epoch { return e }
+            seen[runKey] = r.epoch
             return nil
         }
         if let newer = fenced {
-            send(.error(runID: r.runID, message: "refused epoch \(r.epoch) of \(r.runID): epoch \(newer) was already seen (stale dispatch)"))
+            send(.error(runID: r.runID, message: "refused epoch \(r.epoch) of \(r.runID): epoch \(newer) was already seen (stale dispatch)"), sweep: r.sweep)
             return
         }
         // A newer epoch fences any older attempt of the same run still live here.
-        if let old = live.withLock({ $0[r.runID] }), old.request.epoch < r.epoch { old.cancel() }
-        let owner = AttemptKey(r.runID, r.epoch).description
+        if let old = live.withLock({ $0[runKey] }), old.request.epoch < r.epoch { old.cancel() }
+        let owner = r.sweep + "/" + AttemptKey(r.runID, r.epoch).description
         guard let gpus = gpuPool.acquire(r.gpus, for: owner) else {
-            send(.error(runID: r.runID, message: "node \(node) has no \(r.gpus) free GPU(s) for \(r.runID) epoch \(r.epoch)"))
+            send(.error(runID: r.runID, message: "node \(node) has no \(r.gpus) free GPU(s) for \(r.runID) epoch \(r.epoch)"), sweep: r.sweep)
             return
         }
         let labels = ["podium.sweep": r.sweep, "podium.run": r.runID, "podium.epoch": String(r.epoch),
@@ -205,61 +286,63 @@ public final class WorkerServer: @unchecked Sendable {
                       "podium.daemon": daemonID, "podium.work_dir": workDir]
         let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
         launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus,
-                             services: services(runID: r.runID, epoch: r.epoch)) { [weak self] in self?.emit($0) },
+                             services: services(sweep: r.sweep, runID: r.runID, epoch: r.epoch)) { [weak self] in self?.emit($0, sweep: r.sweep) },
                owner: owner)
-        send(.started(runID: r.runID, epoch: r.epoch, container: "podium-\(r.runID)-e\(r.epoch)"))
+        send(.started(runID: r.runID, epoch: r.epoch, container: "podium-\(r.runID)-e\(r.epoch)"), sweep: r.sweep)
     }
 
     private func launch(_ sup: RunSupervisor, owner: String, logFrom: Int64 = 0) {
-        let runID = sup.request.runID, epoch = sup.request.epoch
-        let follower = LogFollower(path: sup.layout.agentLog, runID: runID, epoch: epoch, from: logFrom, server: self)
-        followers.withLock { $0[AttemptKey(runID, epoch)] = follower }
-        live.withLock { $0[runID] = sup }
-        knownDirs.withLock { $0[AttemptKey(runID, epoch)] = sup.layout.root }
+        let runID = sup.request.runID, epoch = sup.request.epoch, sweep = sup.request.sweep
+        let key = OwnedKey(sweep: sweep, key: AttemptKey(runID, epoch)), runKey = Self.runKey(sweep, runID)
+        let follower = LogFollower(path: sup.layout.agentLog, sweep: sweep, runID: runID, epoch: epoch, from: logFrom, server: self)
+        followers.withLock { $0[key] = follower }
+        live.withLock { $0[runKey] = sup }
+        knownDirs.withLock { $0[key] = sup.layout.root }
         follower.start()
         BlockingThread.start { [self] in
             let result = sup.run()
             gpuPool.release(owner: owner)
             // The log's tail goes out before `finished`, so the coordinator rarely needs any of it again at collection.
             follower.finish(timeout: 30)
-            if let d = follower.digest { logDigests.withLock { $0[AttemptKey(runID, epoch)] = d } }
-            followers.withLock { $0[AttemptKey(runID, epoch)] = nil }
-            live.withLock { if $0[runID] === sup { $0[runID] = nil } }
-            send(.finished(runID: runID, epoch: epoch, result: result))
+            if let d = follower.digest { logDigests.withLock { $0[key] = d } }
+            followers.withLock { $0[key] = nil }
+            live.withLock { if $0[runKey] === sup { $0[runKey] = nil } }
+            send(.finished(runID: runID, epoch: epoch, result: result), sweep: sweep)
         }
     }
 
     /// What a supervisor reports: log growth only wakes the attempt's follower (which reads the file and sends it at
     /// the coordinator's pace), so an agent never waits on the network; everything else goes straight out.
-    private func emit(_ r: Reply) {
+    private func emit(_ r: Reply, sweep: String) {
         if case .log(let runID, let epoch, _, _) = r {
-            followers.withLock { $0[AttemptKey(runID, epoch)] }?.wake()
+            followers.withLock { $0[OwnedKey(sweep: sweep, key: AttemptKey(runID, epoch))] }?.wake()
             return
         }
-        send(r)
+        send(r, sweep: sweep)
     }
 
-    var isConnected: Bool { output.withLock { $0 != nil } }
+    /// Whether the coordinator of the sweep directory is connected.
+    func isConnected(_ sweep: String) -> Bool { writer(of: sweep) != nil }
 
 
-    /// Live attempts, and finished ones whose artifacts the coordinator has not acknowledged.
-    func held() -> [HeldAttempt] {
-        var out = live.withLock { $0.values.map { s in
+    /// Live attempts of the sweep's, and finished ones whose artifacts its coordinator has not acknowledged. Another
+    /// sweep's attempts are not in it: to this coordinator they do not exist (never "stale", never fenced).
+    func held(for tenant: Tenant? = nil) -> [HeldAttempt] {
+        var out = live.withLock { $0.values.filter { Self.owns(tenant, $0.request.sweep) }.map { s in
             HeldAttempt(runID: s.request.runID, epoch: s.request.epoch, running: true, logBytes: fileSize(s.layout.agentLog))
         } }
-        let liveKeys = Set(out.map { AttemptKey($0.runID, $0.epoch) })
-        for a in attemptDirectories() where !liveKeys.contains(AttemptKey(a.runID, a.epoch)) {
-            guard let data = FileManager.default.contents(atPath: a.dir + "/result.json"),
+        let liveKeys = Set(live.withLock { $0.values.map { OwnedKey(sweep: $0.request.sweep, key: AttemptKey($0.request.runID, $0.request.epoch)) } })
+        for a in attemptDirectories() where Self.owns(tenant, a.key.sweep) && !liveKeys.contains(a.key) {
+            guard let data = FileManager.default.contents(atPath: a.path + "/result.json"),
                   let result = try? JSONDecoder().decode(AttemptResult.self, from: data) else { continue }
-            out.append(HeldAttempt(runID: a.runID, epoch: a.epoch, running: false, result: result, logBytes: fileSize(a.dir + "/agent.log")))
+            out.append(HeldAttempt(runID: a.key.key.runID, epoch: a.key.key.epoch, running: false, result: result, logBytes: fileSize(a.path + "/agent.log")))
         }
         return out.sorted { ($0.runID, $0.epoch) < ($1.runID, $1.epoch) }
     }
 
     /// Sends the log from `from` to its current end; chunks written later arrive live (the connection is already current).
-    private func streamLog(runID: String, epoch: Int, from: Int64) {
-        guard let dir = attemptDir(runID: runID, epoch: epoch) else { return }
-        let fd = open(dir + "/agent.log", O_RDONLY | O_CLOEXEC)
+    private func streamLog(_ dir: AttemptDirectory, from: Int64) {
+        let fd = open(dir.path + "/agent.log", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
         var offset = from
@@ -267,21 +350,25 @@ public final class WorkerServer: @unchecked Sendable {
         while true {
             let n = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
             if n <= 0 { break }
-            send(.log(runID: runID, epoch: epoch, offset: offset, data: Data(buf[0..<n])))
+            send(.log(runID: dir.key.key.runID, epoch: dir.key.key.epoch, offset: offset, data: Data(buf[0..<n])), sweep: dir.key.sweep)
             offset += Int64(n)
         }
     }
 
-    struct AttemptDirectory { var runID: String; var epoch: Int; var dir: String }
+    /// An attempt of a sweep: the sweep's directory on the node (its tenant id) and the run's epoch.
+    struct OwnedKey: Hashable, Sendable { var sweep: String; var key: AttemptKey }
+    struct AttemptDirectory { var key: OwnedKey; var path: String }
 
     /// Every `<work>/<sweep>/<run>/e<epoch>` on disk.
     func attemptDirectories() -> [AttemptDirectory] {
         let fm = FileManager.default
         var out = [AttemptDirectory]()
-        for sweep in (try? fm.contentsOfDirectory(atPath: workDir)) ?? [] where isSafeName(sweep) {
+        for sweep in (try? fm.contentsOfDirectory(atPath: workDir)) ?? [] where isSafeName(sweep) && sweep != "tenants" {
             for run in (try? fm.contentsOfDirectory(atPath: "\(workDir)/\(sweep)")) ?? [] where isSafeName(run) {
                 for e in (try? fm.contentsOfDirectory(atPath: "\(workDir)/\(sweep)/\(run)")) ?? [] where e.hasPrefix("e") {
-                    if let epoch = Int(e.dropFirst()) { out.append(AttemptDirectory(runID: run, epoch: epoch, dir: "\(workDir)/\(sweep)/\(run)/\(e)")) }
+                    if let epoch = Int(e.dropFirst()) {
+                        out.append(AttemptDirectory(key: OwnedKey(sweep: sweep, key: AttemptKey(run, epoch)), path: "\(workDir)/\(sweep)/\(run)/\(e)"))
+                    }
                 }
             }
         }
@@ -290,16 +377,22 @@ public final class WorkerServer: @unchecked Sendable {
 
     private func loadEpochs() {
         let dirs = attemptDirectories()
-        epochs.withLock { seen in for a in dirs { seen[a.runID] = max(seen[a.runID] ?? 0, a.epoch) } }
-        knownDirs.withLock { known in for a in dirs { known[AttemptKey(a.runID, a.epoch)] = a.dir } }
+        epochs.withLock { seen in
+            for a in dirs { seen[Self.runKey(a.key.sweep, a.key.key.runID), default: 0] = max(seen[Self.runKey(a.key.sweep, a.key.key.runID)] ?? 0, a.key.key.epoch) }
+        }
+        knownDirs.withLock { known in for a in dirs { known[a.key] = a.path } }
     }
 
-    private func attemptDir(runID: String, epoch: Int) -> String? {
+    /// The directory of the sweep's attempt (for a connection without a sweep: of any sweep's).
+    private func attemptDir(_ tenant: Tenant?, runID: String, epoch: Int) -> AttemptDirectory? {
         guard isSafeName(runID) else { return nil }
         let key = AttemptKey(runID, epoch)
-        if let dir = knownDirs.withLock({ $0[key] }), FileManager.default.fileExists(atPath: dir) { return dir }
-        let found = attemptDirectories().first { $0.runID == runID && $0.epoch == epoch }?.dir
-        knownDirs.withLock { $0[key] = found }
+        if let tenant {
+            let owned = OwnedKey(sweep: tenant.id, key: key)
+            if let dir = knownDirs.withLock({ $0[owned] }), FileManager.default.fileExists(atPath: dir) { return AttemptDirectory(key: owned, path: dir) }
+        }
+        let found = attemptDirectories().first { $0.key.key == key && Self.owns(tenant, $0.key.sweep) }
+        if let found { knownDirs.withLock { $0[found.key] = found.path } }
         return found
     }
 
@@ -307,15 +400,15 @@ public final class WorkerServer: @unchecked Sendable {
     public func recover() {
         for a in attemptDirectories() {
             let fm = FileManager.default
-            guard !fm.fileExists(atPath: a.dir + "/result.json"), let data = fm.contents(atPath: a.dir + "/attempt.json"),
+            guard !fm.fileExists(atPath: a.path + "/result.json"), let data = fm.contents(atPath: a.path + "/attempt.json"),
                   let record = try? JSONDecoder().decode(AttemptRecord.self, from: data) else { continue }
             let r = record.request
-            let owner = AttemptKey(r.runID, r.epoch).description
+            let owner = r.sweep + "/" + AttemptKey(r.runID, r.epoch).description
             _ = gpuPool.acquire(record.gpus.count, for: owner)
             let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
             log("taking over \(r.runID) epoch \(r.epoch) (\(record.runtime) \(record.identity.prefix(12)), started \(Int(wallClockSeconds() - record.startedAt)) s ago)")
             launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: record.labels, gpus: record.gpus,
-                                 services: services(runID: r.runID, epoch: r.epoch), adopting: record) { [weak self] in self?.emit($0) }, owner: owner,
+                                 services: services(sweep: r.sweep, runID: r.runID, epoch: r.epoch), adopting: record) { [weak self] in self?.emit($0, sweep: r.sweep) }, owner: owner,
                    logFrom: fileSize(layout.agentLog))  // the coordinator says where its copy stands when it reconnects
         }
     }
@@ -326,11 +419,13 @@ public final class WorkerServer: @unchecked Sendable {
 
     /// Sends the agent log, the submission directory, every snapshot and the logs/ and code/ directories — regular files
     /// only (a symlink could point anywhere on the node) — each with its sha256, large ones in chunks; then `artifactsDone`.
-    private func sendArtifacts(runID: String, epoch: Int, logBytes: Int64 = 0) {
-        guard let dir = attemptDir(runID: runID, epoch: epoch) else {
-            send(.error(runID: runID, message: "no artifacts for \(runID) epoch \(epoch) on node \(node)"))
+    private func sendArtifacts(_ owned: OwnedKey, logBytes: Int64 = 0) {
+        let runID = owned.key.runID, epoch = owned.key.epoch, sweep = owned.sweep
+        guard let path = knownDirs.withLock({ $0[owned] }) ?? attemptDirectories().first(where: { $0.key == owned })?.path else {
+            send(.error(runID: runID, message: "no artifacts for \(runID) epoch \(epoch) on node \(node)"), sweep: sweep)
             return
         }
+        let dir = path
         let fm = FileManager.default
         var names = ["agent.log"]
         for sub in ["submission", "snapshots", "logs", "code"] {
@@ -343,21 +438,22 @@ public final class WorkerServer: @unchecked Sendable {
             guard lstat(dir + "/" + name, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { continue }
             let size = Int64(st.st_size)
             guard size <= budget else {
-                send(.error(runID: runID, message: "\(name) (\(size) bytes) exceeds what is left of the \(WorkerServer.artifactBudgetBytes >> 30) GiB artifact budget; not returned"))
+                send(.error(runID: runID, message: "\(name) (\(size) bytes) exceeds what is left of the \(WorkerServer.artifactBudgetBytes >> 30) GiB artifact budget; not returned"), sweep: sweep)
                 continue
             }
             budget -= size
             // The coordinator streamed most of a large log already: send the rest (the sha256 covers the whole file).
             let from = name == "agent.log" && size > Int64(WorkerServer.chunkBytes) && logBytes > 0 && logBytes <= size ? logBytes : 0
-            if sendFile(runID: runID, epoch: epoch, name: name, path: dir + "/" + name, size: size, from: from) { count += 1 }
+            if sendFile(owned, name: name, path: dir + "/" + name, size: size, from: from) { count += 1 }
         }
-        send(.artifactsDone(runID: runID, epoch: epoch, count: count))
+        send(.artifactsDone(runID: runID, epoch: epoch, count: count), sweep: sweep)
     }
 
-    private func sendFile(runID: String, epoch: Int, name: String, path: String, size: Int64, from: Int64 = 0) -> Bool {
+    private func sendFile(_ owned: OwnedKey, name: String, path: String, size: Int64, from: Int64 = 0) -> Bool {
+        let runID = owned.key.runID, epoch = owned.key.epoch, sweep = owned.sweep
         if size <= Int64(WorkerServer.chunkBytes) && from == 0 {
             guard let data = FileManager.default.contents(atPath: path) else { return false }
-            send(.file(runID: runID, epoch: epoch, name: name, sha256: SHA256.hex(Array(data)), data: data))
+            send(.file(runID: runID, epoch: epoch, name: name, sha256: SHA256.hex(Array(data)), data: data), sweep: sweep)
             return true
         }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -367,7 +463,7 @@ public final class WorkerServer: @unchecked Sendable {
         var offset: Int64 = 0
         // The log's prefix was hashed as its follower read it: start after it unless something before `from` must be
         // sent again (then the bytes are read anyway).
-        if name == "agent.log", let d = logDigests.withLock({ $0[AttemptKey(runID, epoch)] }), d.bytes <= size, d.bytes <= from {
+        if name == "agent.log", let d = logDigests.withLock({ $0[owned] }), d.bytes <= size, d.bytes <= from {
             hasher = d.hasher
             offset = d.bytes
         }
@@ -378,11 +474,11 @@ public final class WorkerServer: @unchecked Sendable {
             hasher.update(buf[0..<n])
             if offset + Int64(n) > from {
                 let skip = Int(max(0, from - offset))
-                send(.fileChunk(runID: runID, epoch: epoch, name: name, offset: offset + Int64(skip), data: Data(buf[skip..<n])))
+                send(.fileChunk(runID: runID, epoch: epoch, name: name, offset: offset + Int64(skip), data: Data(buf[skip..<n])), sweep: sweep)
             }
             offset += Int64(n)
         }
-        send(.fileEnd(runID: runID, epoch: epoch, name: name, sha256: hasher.hexDigest(), bytes: offset))
+        send(.fileEnd(runID: runID, epoch: epoch, name: name, sha256: hasher.hexDigest(), bytes: offset), sweep: sweep)
         return true
     }
 
@@ -403,7 +499,7 @@ public final class WorkerServer: @unchecked Sendable {
         guard let containers = try? engine.list(label: "podium.daemon=\(daemonID)") else { return }
         let fm = FileManager.default
         let recorded = Set(attemptDirectories().compactMap { a -> String? in
-            guard !fm.fileExists(atPath: a.dir + "/result.json"), let d = fm.contents(atPath: a.dir + "/attempt.json"),
+            guard !fm.fileExists(atPath: a.path + "/result.json"), let d = fm.contents(atPath: a.path + "/attempt.json"),
                   let r = try? JSONDecoder().decode(AttemptRecord.self, from: d) else { return nil }
             return r.identity
         })

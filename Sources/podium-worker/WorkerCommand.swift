@@ -139,7 +139,7 @@ struct Daemon: ParsableCommand {
         BlockingThread.start {
             while true {
                 sleepSeconds(1)
-                if server.exitRequested.withLock({ $0 }) && server.liveCount == 0 {
+                if server.exitRequested.withLock({ $0 }) && server.liveCount == 0 && server.connectionCount == 0 {
                     printError("podium-worker[\(server.node)]: idle and asked to exit")
                     unlink(socketPath)
                     Glibc.exit(0)

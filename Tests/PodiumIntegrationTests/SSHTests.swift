@@ -471,7 +471,9 @@ final class LostNodeTests: XCTestCase {
         let fenced = try store.events(kind: "fenced")
         XCTAssertEqual(fenced.count, 1, "\(fenced)")
         let lostRun = try XCTUnwrap(try store.runs(sweep: "lost").first { (try? store.attempts(runID: $0.id))?.first?.node == "remote" })
-        let resultFile = dir + "/remote-work/lost/\(lostRun.id)/e1/result.json"
+        // The node keeps the sweep's attempts under its tenant id (the name plus a digest of the state's creation).
+        let tenantDir = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: dir + "/remote-work").first { $0.hasPrefix("lost.") })
+        let resultFile = dir + "/remote-work/\(tenantDir)/\(lostRun.id)/e1/result.json"
         if let data = FileManager.default.contents(atPath: resultFile) {
             let outcome = (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["outcome"] as? String
             XCTAssertEqual(outcome, "cancelled", "the fenced attempt did not run to completion")

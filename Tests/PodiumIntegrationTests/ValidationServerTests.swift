@@ -114,7 +114,7 @@ final class ValidationServerTests: XCTestCase {
         // A daemon whose coordinator is not connected answers 503 at once, with MLE-bench's error shape.
         let server = WorkerServer(node: "n", workDir: makeTempDir("val"), runtime: ProcessRuntime(), version: "t", capacity: (1, 1 << 30))
         let began = monotonicSeconds()
-        let answer = server.relayValidation(runID: "r", epoch: 1, data: Data("id,y\n".utf8))
+        let answer = server.relayValidation(sweep: "it", runID: "r", epoch: 1, data: Data("id,y\n".utf8))
         XCTAssertEqual(answer.status, 503)
         XCTAssertTrue(answer.body["error"]?.contains("Coordinator unreachable") == true, "\(answer)")
         XCTAssertLessThan(monotonicSeconds() - began, 5, "no wait for a coordinator that is not there")
@@ -132,7 +132,7 @@ final class ValidationRelayTests: XCTestCase {
         guard case .welcome = try connection.replies.next(Reply.self) else { return XCTFail("no welcome") }
         // An agent validates; the request reaches the coordinator's end of the connection.
         let answer = Locked<ValidationAnswer?>(nil)
-        BlockingThread.start { let a = server.relayValidation(runID: "r", epoch: 1, data: Data("id,y\n".utf8)); answer.withLock { $0 = a } }
+        BlockingThread.start { let a = server.relayValidation(sweep: "it", runID: "r", epoch: 1, data: Data("id,y\n".utf8)); answer.withLock { $0 = a } }
         guard case .validate(let runID, let epoch, let requestID, let data) = try connection.replies.next(Reply.self) else {
             return XCTFail("expected the relayed validation")
         }
@@ -145,7 +145,7 @@ final class ValidationRelayTests: XCTestCase {
         XCTAssertEqual(answer.withLock { $0 }, .result("Submission is valid."))
         // ...then a second validation is pending when the coordinator disconnects: 503 at once.
         let second = Locked<ValidationAnswer?>(nil)
-        BlockingThread.start { let a = server.relayValidation(runID: "r", epoch: 1, data: Data("id,y\n".utf8)); second.withLock { $0 = a } }
+        BlockingThread.start { let a = server.relayValidation(sweep: "it", runID: "r", epoch: 1, data: Data("id,y\n".utf8)); second.withLock { $0 = a } }
         guard case .validate = try connection.replies.next(Reply.self) else { return XCTFail("expected the second validation") }
         connection.close()
         let until2 = monotonicSeconds() + 10

@@ -148,7 +148,7 @@ final class LogDigestTests: XCTestCase {
         let size = Int64(streamed.count)
         XCTAssertEqual(size, 20 << 20)
         XCTAssertEqual(SHA256.hex(streamed), SHA256.hex(fileAt: logPath))
-        XCTAssertEqual(server.logDigests.withLock { $0[AttemptKey("rdig", 1)]?.bytes }, size, "the follower hashed the whole log as it sent it")
+        XCTAssertEqual(server.logDigests.withLock { $0[.init(sweep: "it", key: AttemptKey("rdig", 1))]?.bytes }, size, "the follower hashed the whole log as it sent it")
 
         // The coordinator has everything, part of it, or (after a damaged copy) nothing: each time the rest it gets plus
         // what it had is the file, and fileEnd's sha256 is the whole file's.
