@@ -27,17 +27,17 @@ public final class WorkerServer: @unchecked Sendable {
     public let gpuPool: GPUPool
     let stopOnDisconnect: Bool
     /// The connection `serve` mode starts with (taken by its first `serve`).
-    private let output = Locked<FrameWriter?>(nil)
+    let output = Locked<FrameWriter?>(nil)
     /// The open connection of each sweep (tenant id; "" for a connection without one), several at once: each sees only
     /// its own sweep's attempts, and a new connection of a sweep replaces only that sweep's earlier one.
-    private let connections = Locked<[String: Connection]>([:])
+    let connections = Locked<[String: Connection]>([:])
     struct Connection { var tenant: Tenant?; var writer: FrameWriter }
     /// sweep directory/runID → newest epoch seen (also from attempt directories on disk); an older epoch is refused.
-    private let epochs = Locked<[String: Int]>([:])
+    let epochs = Locked<[String: Int]>([:])
     /// sweep directory/runID → its live attempt.
-    private let live = Locked<[String: RunSupervisor]>([:])
+    let live = Locked<[String: RunSupervisor]>([:])
     /// Attempt → its directory, so requests do not walk the whole work directory.
-    private let knownDirs = Locked<[OwnedKey: String]>([:])
+    let knownDirs = Locked<[OwnedKey: String]>([:])
     /// Set by `exitWhenIdle` on a daemon: exit once no attempt is live.
     public let exitRequested = Locked(false)
     /// Log senders of live attempts.
@@ -68,7 +68,7 @@ public final class WorkerServer: @unchecked Sendable {
         }
     }
 
-    private let artifactQueue = BlockingQueue<(sweep: String, runID: String, epoch: Int, logBytes: Int64)>()
+    let artifactQueue = BlockingQueue<(sweep: String, runID: String, epoch: Int, logBytes: Int64)>()
 
     /// Sends to the coordinator of the sweep whose attempts live in directory `sweep`; false when it is not connected
     /// or the send failed.
@@ -85,7 +85,7 @@ public final class WorkerServer: @unchecked Sendable {
         connections.withLock { c in (c[sweep] ?? c[""])?.writer }
     }
 
-    private func toCoordinator(of sweep: String, _ write: (FrameWriter) throws -> Void) -> Bool {
+    func toCoordinator(of sweep: String, _ write: (FrameWriter) throws -> Void) -> Bool {
         guard let w = writer(of: sweep) else { return false }
         do { try write(w); return true } catch { log("cannot send to the coordinator of \(sweep): \(error)"); return false }
     }
@@ -170,67 +170,6 @@ public final class WorkerServer: @unchecked Sendable {
         if stopOnDisconnect { stopAll() }
     }
 
-    /// Newest coordinator generation seen for a sweep (kept in `<work-dir>/tenants/<id>`, so a daemon restart still
-    /// refuses a stale coordinator).
-    func tenantGeneration(_ id: String) -> Int? {
-        guard let d = FileManager.default.contents(atPath: "\(workDir)/tenants/\(id)"),
-              let t = try? JSONDecoder().decode(Tenant.self, from: d) else { return nil }
-        return t.generation
-    }
-
-    private func recordTenant(_ t: Tenant) {
-        try? FileManager.default.createDirectory(atPath: workDir + "/tenants", withIntermediateDirectories: true)
-        if let d = try? JSONEncoder().encode(t) { try? d.withUnsafeBytes { try writeFileDurably("\(workDir)/tenants/\(t.id)", $0) } }
-    }
-
-    /// The live attempt of a run of the sweep's, when its epoch is `epoch` (nil: any epoch).
-    func liveAttempt(_ tenant: Tenant?, _ runID: String, _ epoch: Int? = nil) -> RunSupervisor? {
-        live.withLock { l in
-            l.values.first { Self.owns(tenant, $0.request.sweep) && $0.request.runID == runID && (epoch == nil || $0.request.epoch == epoch) }
-        }
-    }
-
-    func handle(_ req: Request, tenant: Tenant? = nil) {
-        let me = tenant?.id ?? ""
-        switch req {
-        case .hello:
-            _ = writer(of: me).map { try? $0.send(Reply.error(runID: nil, message: "hello sent twice")) }
-        case .start(let r):
-            guard Self.owns(tenant, r.sweep) else {
-                _ = writer(of: me).map { try? $0.send(Reply.error(runID: r.runID, message: "start of \(r.runID) names sweep \(r.sweep), not this connection's \(me)")) }
-                return
-            }
-            start(r)
-        case .cancel(let runID, let epoch):
-            liveAttempt(tenant, runID, epoch)?.cancel()
-        case .list:
-            _ = writer(of: me).map { try? $0.send(Reply.held(held(for: tenant))) }
-        case .streamLog(let runID, let epoch, let from):
-            guard let dir = attemptDir(tenant, runID: runID, epoch: epoch) else { return }
-            if let f = followers.withLock({ $0[dir.key] }) { f.reposition(from) } else { streamLog(dir, from: from) }
-        case .fetchArtifacts(let runID, let epoch, let logBytes):
-            guard let dir = attemptDir(tenant, runID: runID, epoch: epoch) else {
-                _ = writer(of: me).map { try? $0.send(Reply.error(runID: runID, message: "no artifacts for \(runID) epoch \(epoch) on node \(node)")) }
-                return
-            }
-            artifactQueue.push((dir.key.sweep, runID, epoch, logBytes ?? 0), wait: false)
-        case .acknowledge(let runID, let epoch):
-            if let dir = attemptDir(tenant, runID: runID, epoch: epoch), liveAttempt(tenant, runID, epoch) == nil {
-                try? FileManager.default.removeItem(atPath: dir.path)
-                logDigests.withLock { $0[dir.key] = nil }
-                knownDirs.withLock { $0[dir.key] = nil }
-            }
-        case .exitWhenIdle:
-            exitRequested.withLock { $0 = true }
-        case .validationResult(let id, let result, let error, let status):
-            let answer: ValidationAnswer = result.map { .result($0) }
-                ?? .error(status, error ?? "Validation failed", "podium's coordinator could not validate the submission")
-            pendingValidations.withLock { $0[id] }.flatMap { Self.owns(tenant, $0.sweep) ? $0.queue : nil }?.push(answer, wait: false)
-        case .shutdown:
-            break
-        }
-    }
-
     /// Validations waiting for the coordinator's answer, by request id.
     let pendingValidations = Locked<[UInt64: (sweep: String, queue: BlockingQueue<ValidationAnswer>)]>([:])
     let nextValidationID = Locked<UInt64>(0)
@@ -263,7 +202,7 @@ public final class WorkerServer: @unchecked Sendable {
     /// Runs and their epochs are the sweep's own: two sweeps' runs of one id never fence each other.
     static func runKey(_ sweep: String, _ runID: String) -> String { sweep + "/" + runID }
 
-    private func start(_ r: StartRequest) {
+    func start(_ r: StartRequest) {
         let runKey = Self.runKey(r.sweep, r.runID)
         let fenced = epochs.withLock { seen -> Int? in
             if let e = seen[runKey], e >= r.epoch { return e }
@@ -291,7 +230,7 @@ public final class WorkerServer: @unchecked Sendable {
         send(.started(runID: r.runID, epoch: r.epoch, container: "podium-\(r.runID)-e\(r.epoch)"), sweep: r.sweep)
     }
 
-    private func launch(_ sup: RunSupervisor, owner: String, logFrom: Int64 = 0) {
+    func launch(_ sup: RunSupervisor, owner: String, logFrom: Int64 = 0) {
         let runID = sup.request.runID, epoch = sup.request.epoch, sweep = sup.request.sweep
         let key = OwnedKey(sweep: sweep, key: AttemptKey(runID, epoch)), runKey = Self.runKey(sweep, runID)
         let follower = LogFollower(path: sup.layout.agentLog, sweep: sweep, runID: runID, epoch: epoch, from: logFrom, server: self)
@@ -313,7 +252,7 @@ public final class WorkerServer: @unchecked Sendable {
 
     /// What a supervisor reports: log growth only wakes the attempt's follower (which reads the file and sends it at
     /// the coordinator's pace), so an agent never waits on the network; everything else goes straight out.
-    private func emit(_ r: Reply, sweep: String) {
+    func emit(_ r: Reply, sweep: String) {
         if case .log(let runID, let epoch, _, _) = r {
             followers.withLock { $0[OwnedKey(sweep: sweep, key: AttemptKey(runID, epoch))] }?.wake()
             return
@@ -341,7 +280,7 @@ public final class WorkerServer: @unchecked Sendable {
     }
 
     /// Sends the log from `from` to its current end; chunks written later arrive live (the connection is already current).
-    private func streamLog(_ dir: AttemptDirectory, from: Int64) {
+    func streamLog(_ dir: AttemptDirectory, from: Int64) {
         let fd = open(dir.path + "/agent.log", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
@@ -375,16 +314,16 @@ public final class WorkerServer: @unchecked Sendable {
         return out
     }
 
-    private func loadEpochs() {
+    func loadEpochs() {
         let dirs = attemptDirectories()
         epochs.withLock { seen in
-            for a in dirs { seen[Self.runKey(a.key.sweep, a.key.key.runID), default: 0] = max(seen[Self.runKey(a.key.sweep, a.key.key.runID)] ?? 0, a.key.key.epoch) }
+            for a in dirs { seen[Self.runKey(a.key.sweep, a.key.key.runID)] = max(seen[Self.runKey(a.key.sweep, a.key.key.runID)] ?? 0, a.key.key.epoch) }
         }
         knownDirs.withLock { known in for a in dirs { known[a.key] = a.path } }
     }
 
     /// The directory of the sweep's attempt (for a connection without a sweep: of any sweep's).
-    private func attemptDir(_ tenant: Tenant?, runID: String, epoch: Int) -> AttemptDirectory? {
+    func attemptDir(_ tenant: Tenant?, runID: String, epoch: Int) -> AttemptDirectory? {
         guard isSafeName(runID) else { return nil }
         let key = AttemptKey(runID, epoch)
         if let tenant {
@@ -419,13 +358,12 @@ public final class WorkerServer: @unchecked Sendable {
 
     /// Sends the agent log, the submission directory, every snapshot and the logs/ and code/ directories — regular files
     /// only (a symlink could point anywhere on the node) — each with its sha256, large ones in chunks; then `artifactsDone`.
-    private func sendArtifacts(_ owned: OwnedKey, logBytes: Int64 = 0) {
+    func sendArtifacts(_ owned: OwnedKey, logBytes: Int64 = 0) {
         let runID = owned.key.runID, epoch = owned.key.epoch, sweep = owned.sweep
-        guard let path = knownDirs.withLock({ $0[owned] }) ?? attemptDirectories().first(where: { $0.key == owned })?.path else {
+        guard let dir = knownDirs.withLock({ $0[owned] }) ?? attemptDirectories().first(where: { $0.key == owned })?.path else {
             send(.error(runID: runID, message: "no artifacts for \(runID) epoch \(epoch) on node \(node)"), sweep: sweep)
             return
         }
-        let dir = path
         let fm = FileManager.default
         var names = ["agent.log"]
         for sub in ["submission", "snapshots", "logs", "code"] {
@@ -449,7 +387,7 @@ public final class WorkerServer: @unchecked Sendable {
         send(.artifactsDone(runID: runID, epoch: epoch, count: count), sweep: sweep)
     }
 
-    private func sendFile(_ owned: OwnedKey, name: String, path: String, size: Int64, from: Int64 = 0) -> Bool {
+    func sendFile(_ owned: OwnedKey, name: String, path: String, size: Int64, from: Int64 = 0) -> Bool {
         let runID = owned.key.runID, epoch = owned.key.epoch, sweep = owned.sweep
         if size <= Int64(WorkerServer.chunkBytes) && from == 0 {
             guard let data = FileManager.default.contents(atPath: path) else { return false }
