@@ -79,10 +79,10 @@ public final class SweepRunner: @unchecked Sendable {
     /// The sweep's identity on the daemons: its name plus a digest of when this state registered it (never the same for
     /// two users' sweeps of one name), and a generation that grows with every start, so a stale coordinator of the same
     /// state is refused by the daemon instead of replacing this one.
-    static func tenant(sweep: String, store: StateStore) throws -> Tenant {
+    static func tenant(sweep: String, store: StateStore, share: Double = 1) throws -> Tenant {
         let created = try store.sweepCreatedAt(sweep: sweep) ?? 0
         let digest = SHA256.hex("\(sweep)|\(created)").prefix(12)
-        return Tenant(id: "\(sweep).\(digest)", sweep: sweep, generation: Int(wallClockSeconds() * 1000))
+        return Tenant(id: "\(sweep).\(digest)", sweep: sweep, generation: Int(wallClockSeconds() * 1000), share: share)
     }
 
     /// Central copies: `<state dir>/runs/<sweep>/<run>/e<epoch>/`.
@@ -133,7 +133,7 @@ public final class SweepRunner: @unchecked Sendable {
         }
         try store.register(sweep: setup.config.sweep, configJSON: setup.configJSON, runs: setup.runs)
         try store.setAgent(sweep: setup.config.sweep, json: setup.agentIdentityJSON)
-        tenant = try Self.tenant(sweep: setup.config.sweep, store: store)
+        tenant = try Self.tenant(sweep: setup.config.sweep, store: store, share: setup.config.share)
         instance = CoordinatorInstance(config: Self.instanceConfig(setup, options, dataBytes: Self.lazyDataBytes(setup)), recovered: try recover())
         let inbox = self.inbox
         let scratch = directoryOf(setup.config.state) + "/validations"
@@ -359,6 +359,7 @@ public final class SweepRunner: @unchecked Sendable {
             budgetSeconds: r.spec.budget.seconds,
             graceSeconds: setup.config.gracePeriod.seconds, snapshotIntervalSeconds: setup.config.snapshotInterval.seconds,
             cpus: p.cpus, memoryBytes: p.memoryBytes, shmBytes: p.shmBytes, gpus: p.gpus, network: setup.config.network)
+        request.diskBytes = p.diskBytes ?? 0
         request.ociRuntime = p.ociRuntime ?? setup.config.agent.ociRuntime
         request.privileged = p.privileged
         request.user = setup.config.agent.user

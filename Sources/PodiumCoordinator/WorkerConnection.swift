@@ -62,6 +62,7 @@ public final class WorkerConnection: @unchecked Sendable {
     static func attachArguments(_ node: NodeSpec, workerCommand: [String], workDir: String) -> [String] {
         workerCommand + ["attach", "--node", node.name, "--work-dir", workDir, "--gpus", String(node.gpus),
                          "--cpus", String(node.cpus), "--memory", String(node.memoryBytes), "--runtime", node.runtime.rawValue]
+            + (node.diskBytes.map { ["--disk", String($0)] } ?? [])
             + (node.slurm.flatMap { try? JSONEncoder().encode($0) }.map { ["--slurm", String(decoding: $0, as: UTF8.self)] } ?? [])
     }
 

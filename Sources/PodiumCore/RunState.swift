@@ -21,12 +21,15 @@ public enum AttemptOutcome: String, Codable, Sendable, CaseIterable {
     /// The node stopped answering or the coordinator lost track of it; the attempt is fenced by a higher epoch.
     case lost
     case cancelled
+    /// The node refused the start: what it needs did not fit beside other sweeps' attempts there, or fair share held
+    /// the room for another sweep. Nothing ran; the run waits again and no retry is spent.
+    case nodeBusy = "node_busy"
 
     /// True when the attempt produced a result to collect and grade.
     public var isResult: Bool {
         switch self {
         case .completed, .agentError, .timedOut, .oomKilled: return true
-        case .infraError, .lost, .cancelled: return false
+        case .infraError, .lost, .cancelled, .nodeBusy: return false
         }
     }
 }
@@ -110,6 +113,9 @@ public struct RunLifecycle: Equatable, Sendable {
                 state = infraFailures > maxInfraRetries ? .failed : .pending
             case .cancelled:
                 state = .cancelled
+            case .nodeBusy:
+                guard state == .dispatched else { throw illegal("a refused start never ran") }
+                state = .pending
             }
         case (.collecting, .collected):
             state = .grading

@@ -281,6 +281,9 @@ public struct SweepConfig: Codable, Sendable, Equatable {
     public var maxInfraRetries: Int
     /// How long a node may stay unreachable before its attempts are declared lost and requeued elsewhere.
     public var lostAfter: BudgetDuration
+    /// This sweep's weight in the fair share of nodes it shares with other sweeps (default 1; 2 gets twice the contended
+    /// resources of a sweep of 1). An operational setting: not part of the sweep's identity.
+    public var share: Double = 1
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case sweep, agent, competitions, attempts, budgets, hardware
@@ -292,6 +295,7 @@ public struct SweepConfig: Codable, Sendable, Equatable {
         case state, network
         case maxInfraRetries = "max_infra_retries"
         case lostAfter = "lost_after"
+        case share
         case comment = "$comment"
     }
 
@@ -314,6 +318,7 @@ public struct SweepConfig: Codable, Sendable, Equatable {
         network = try c.decodeIfPresent(Bool.self, forKey: .network) ?? false
         maxInfraRetries = try c.decodeIfPresent(Int.self, forKey: .maxInfraRetries) ?? 3
         lostAfter = try c.decodeIfPresent(BudgetDuration.self, forKey: .lostAfter) ?? BudgetDuration(seconds: 600)
+        share = try c.decodeIfPresent(Double.self, forKey: .share) ?? 1
         try validate(codingPath: decoder.codingPath)
     }
 
@@ -334,6 +339,7 @@ public struct SweepConfig: Codable, Sendable, Equatable {
         try c.encode(network, forKey: .network)
         try c.encode(maxInfraRetries, forKey: .maxInfraRetries)
         try c.encode(lostAfter, forKey: .lostAfter)
+        if share != 1 { try c.encode(share, forKey: .share) }
     }
 
     /// Checks the values a flag may also have set; `codingPath` or `flag` says where to point the user.
@@ -356,6 +362,9 @@ public struct SweepConfig: Codable, Sendable, Equatable {
         }
         guard isSafeName(sweep) else {
             throw ConfigError(path: at(.sweep), found: "'\(sweep)'", expected: "a name of letters, digits, '-', '_' and '.'")
+        }
+        guard share > 0, share <= 1000, share.isFinite else {
+            throw ConfigError(path: at(.share), found: "\(share)", expected: "a fair-share weight above 0 (default 1; 2 gets twice the contended capacity of 1), at most 1000")
         }
         guard maxInfraRetries >= 0 else {
             throw ConfigError(path: at(.maxInfraRetries), found: "\(maxInfraRetries)", expected: "max_infra_retries ≥ 0")

@@ -69,7 +69,7 @@ extension Simulation {
             if let asked = validationsAsked[id], asked.place != name {
                 checker.violate("validation \(id) of \(asked.key) answered to \(name), not to \(asked.place) which asked")
             }
-        case .hello, .exitWhenIdle, .shutdown:
+        case .hello, .exitWhenIdle, .shutdown, .demand:
             break
         }
     }

@@ -6,7 +6,7 @@ import Foundation
 import PodiumCore
 
 /// Version of the coordinator↔worker frame protocol. Bump on any incompatible change.
-public let podiumProtocolVersion = 5
+public let podiumProtocolVersion = 6
 
 /// What a worker needs to start one attempt of a run.
 public struct StartRequest: Codable, Sendable, Equatable {
@@ -45,6 +45,8 @@ public struct StartRequest: Codable, Sendable, Equatable {
     public var privileged: Bool = false
     /// Image check, container creation and the contract's setup must finish within this; the budget starts after.
     public var setupTimeoutSeconds: Int = 600
+    /// Scratch disk the profile asks for (`disk`), reserved in the node's ledger (protocol 6; 0: none declared).
+    public var diskBytes: Int64 = 0
 
     public init(runID: String, epoch: Int, sweep: String, competition: String, image: String, command: [String],
                 env: [String: String], secretNames: [String] = [], dataDir: String, budgetSeconds: Int, graceSeconds: Int,
@@ -59,7 +61,7 @@ public struct StartRequest: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case runID, epoch, sweep, competition, image, command, env, secretNames, dataDir, budgetSeconds, graceSeconds
         case snapshotIntervalSeconds, cpus, memoryBytes, shmBytes, gpus, network, ociRuntime, user, pidsLimit
-        case contract, startArguments, privileged, setupTimeoutSeconds
+        case contract, startArguments, privileged, setupTimeoutSeconds, diskBytes
     }
 
     /// Fields added after protocol 3 are optional in what is decoded, so an `attempt.json` an older daemon wrote is
@@ -83,6 +85,7 @@ public struct StartRequest: Codable, Sendable, Equatable {
         startArguments = try c.decodeIfPresent([String].self, forKey: .startArguments) ?? []
         privileged = try c.decodeIfPresent(Bool.self, forKey: .privileged) ?? false
         setupTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .setupTimeoutSeconds) ?? 600
+        diskBytes = try c.decodeIfPresent(Int64.self, forKey: .diskBytes) ?? 0
     }
 }
 
@@ -136,6 +139,11 @@ public struct AttemptResult: Codable, Sendable, Equatable {
     }
 }
 
+extension StartRequest {
+    /// What the attempt holds in the node's ledger.
+    public var amount: ResourceAmount { ResourceAmount(gpus: gpus, cpus: cpus, memoryBytes: memoryBytes, diskBytes: diskBytes) }
+}
+
 /// A live or finished (not yet acknowledged) attempt the worker holds.
 public struct HeldAttempt: Codable, Sendable, Equatable {
     public var runID: String
@@ -159,7 +167,11 @@ public struct Tenant: Codable, Sendable, Equatable {
     public var id: String
     public var sweep: String
     public var generation: Int
-    public init(id: String, sweep: String, generation: Int) { self.id = id; self.sweep = sweep; self.generation = generation }
+    /// The sweep's weight in the node's fair share (the sweep file's `share`, default 1; protocol 6).
+    public var share: Double?
+    public init(id: String, sweep: String, generation: Int, share: Double? = nil) {
+        self.id = id; self.sweep = sweep; self.generation = generation; self.share = share
+    }
 }
 
 /// Coordinator → worker.
@@ -184,6 +196,9 @@ public enum Request: Codable, Sendable, Equatable {
     /// The answer to a `.validate` reply: MLE-bench's `{"result": …}` (valid or not), or an error the agent sees as HTTP
     /// `status` with `{"error", "details"}`.
     case validationResult(requestID: UInt64, result: String?, error: String?, status: Int)
+    /// The coordinator's runs waiting for a slot (protocol 6) and the smallest need among them: the daemon's fair share
+    /// holds freed room for a sweep below its entitlement only while it has runs waiting that fit.
+    case demand(waiting: Int, smallest: ResourceAmount)
 }
 
 /// Worker → coordinator.
@@ -208,4 +223,9 @@ public enum Reply: Codable, Sendable, Equatable {
     /// An agent posted a submission to /validate (mlebench contract): the coordinator grades it against the answers it
     /// alone holds and answers with `.validationResult`.
     case validate(runID: String, epoch: Int, requestID: UInt64, data: Data)
+    /// The node's load as this coordinator sees it (protocol 6): after `welcome` and whenever it changes.
+    case load(NodeLoad)
+    /// A start the node cannot take now (protocol 6): what it needs does not fit beside other sweeps' attempts, or fair
+    /// share holds the room for another sweep. Nothing ran; the run goes back to waiting without spending a retry.
+    case busy(runID: String, epoch: Int, message: String, load: NodeLoad)
 }

@@ -69,6 +69,15 @@ public struct Scheduler: Sendable {
             if let i = index(of: name) { nodes[i].online = false; indexDirty = true }
         case .nodeKnown(let name, let capacity, let model):
             setNode(name, capacity, model, online: false)
+        case .resize(let name, let capacity):
+            // Never below what this sweep's own placements hold there (a negative free would hide other nodes' room
+            // from the free total).
+            if let i = index(of: name) {
+                let u = nodes[i].used
+                let c = Resources(gpus: max(capacity.gpus, u.gpus), cpus: max(capacity.cpus, u.cpus),
+                                  memoryBytes: max(capacity.memoryBytes, u.memoryBytes), diskBytes: max(capacity.diskBytes, u.diskBytes))
+                if nodes[i].capacity != c { nodes[i].capacity = c; indexDirty = true }
+            }
         case .enqueue(let runs):
             for r in runs where placed[r.id] == nil && queued.insert(r.id).inserted {
                 queue.append(r)

@@ -103,6 +103,9 @@ public enum SchedulingPolicy: String, Sendable, CaseIterable, Codable {
 public enum SchedulerEvent: Equatable, Sendable {
     case nodeUp(name: String, capacity: Resources, gpuModel: String? = nil)
     case nodeDown(name: String)
+    /// What the node offers this sweep changed (a shared node's other sweeps took or freed some): its online state
+    /// stays as it is.
+    case resize(name: String, capacity: Resources)
     /// A node whose capacity is known but which takes no new work yet (its running attempts are being matched first).
     case nodeKnown(name: String, capacity: Resources, gpuModel: String? = nil)
     case enqueue([QueuedRun])

@@ -65,6 +65,8 @@ extension WorkerServer {
             let answer: ValidationAnswer = result.map { .result($0) }
                 ?? .error(status, error ?? "Validation failed", "podium's coordinator could not validate the submission")
             pendingValidations.withLock { $0[id] }.flatMap { Self.owns(tenant, $0.sweep) ? $0.queue : nil }?.push(answer, wait: false)
+        case .demand(let waiting, let smallest):
+            demand(tenant, waiting: waiting, smallest: smallest)
         case .shutdown:
             break
         }

@@ -45,11 +45,18 @@ public final class WorkerServer: @unchecked Sendable {
     /// SHA-256 of each finished attempt's log prefix as its follower read it (by "run#epoch"): collection hashes
     /// only what follows instead of re-reading gigabytes. Dropped on acknowledge; a daemon restart hashes in full.
     let logDigests = Locked<[OwnedKey: LogDigest]>([:])
+    /// The node's resources across every sweep (WorkerServer+Ledger.swift), and the load each sweep's coordinator was
+    /// last told.
+    let ledger: Locked<NodeLedger>
+    let sentLoads = Locked<[String: NodeLoad]>([:])
 
     /// `gpus` are the node's devices (from `GPUInventory.resolve`); the count reported to the coordinator is theirs.
     public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter? = nil, version: String,
-                capacity: (cpus: Double, memoryBytes: Int64), gpus: [GPUDevice] = [], stopOnDisconnect: Bool = true) {
+                capacity: (cpus: Double, memoryBytes: Int64), gpus: [GPUDevice] = [], diskBytes: Int64? = nil,
+                stopOnDisconnect: Bool = true) {
         self.node = node; self.workDir = workDir; self.runtime = runtime
+        self.ledger = Locked(NodeLedger(capacity: ResourceAmount(gpus: gpus.count, cpus: capacity.cpus, memoryBytes: capacity.memoryBytes,
+                                                                 diskBytes: diskBytes ?? ResourceAmount.unlimitedDisk)))
         self.daemonID = Self.daemonIdentity(workDir: workDir)
         self.version = version; self.capacity = (gpus.count, capacity.cpus, capacity.memoryBytes)
         self.gpuPool = GPUPool(devices: gpus)
@@ -66,6 +73,7 @@ public final class WorkerServer: @unchecked Sendable {
                 self.sendArtifacts(OwnedKey(sweep: job.sweep, key: AttemptKey(job.runID, job.epoch)), logBytes: job.logBytes)
             }
         }
+        startLoadTicker()
     }
 
     let artifactQueue = BlockingQueue<(sweep: String, runID: String, epoch: Int, logBytes: Int64)>()
@@ -145,6 +153,7 @@ public final class WorkerServer: @unchecked Sendable {
                 return had
             }
             if replaced { log("a new connection of \(t.map { "sweep \($0.id)" } ?? "the coordinator") replaces its earlier one") }
+            if let t { tenantConnected(t) }
             while true {
                 let req = try input.next(Request.self)
                 if case .shutdown = req { break }
@@ -162,6 +171,7 @@ public final class WorkerServer: @unchecked Sendable {
         }
         // Validations of this sweep waiting on this connection get their answer now: its coordinator is gone.
         let stillConnected = slot.map { key in connections.withLock { $0[key].map { $0.writer !== mine } ?? false } } ?? false
+        if !stillConnected, let tenant, slot != nil { tenantDisconnected(tenant) }
         if !stillConnected {
             for q in pendingValidations.withLock({ $0.values.filter { Self.owns(tenant, $0.sweep) }.map(\.queue) }) {
                 q.push(.error(503, "Coordinator unreachable", "podium's coordinator disconnected while validating; the run goes on — try again later"), wait: false)
@@ -216,8 +226,14 @@ public final class WorkerServer: @unchecked Sendable {
         // A newer epoch fences any older attempt of the same run still live here.
         if let old = live.withLock({ $0[runKey] }), old.request.epoch < r.epoch { old.cancel() }
         let owner = r.sweep + "/" + AttemptKey(r.runID, r.epoch).description
+        if case .busy(let why) = admit(r, owner: owner) {
+            send(.busy(runID: r.runID, epoch: r.epoch, message: "node \(node): \(why)", load: load(for: r.sweep)), sweep: r.sweep)
+            return
+        }
         guard let gpus = gpuPool.acquire(r.gpus, for: owner) else {
-            send(.error(runID: r.runID, message: "node \(node) has no \(r.gpus) free GPU(s) for \(r.runID) epoch \(r.epoch)"), sweep: r.sweep)
+            releaseHolding(owner)
+            send(.busy(runID: r.runID, epoch: r.epoch, message: "node \(node) has no \(r.gpus) free GPU(s) for \(r.runID) epoch \(r.epoch)",
+                       load: load(for: r.sweep)), sweep: r.sweep)
             return
         }
         let labels = ["podium.sweep": r.sweep, "podium.run": r.runID, "podium.epoch": String(r.epoch),
@@ -241,6 +257,7 @@ public final class WorkerServer: @unchecked Sendable {
         BlockingThread.start { [self] in
             let result = sup.run()
             gpuPool.release(owner: owner)
+            releaseHolding(owner)
             // The log's tail goes out before `finished`, so the coordinator rarely needs any of it again at collection.
             follower.finish(timeout: 30)
             if let d = follower.digest { logDigests.withLock { $0[key] = d } }
@@ -344,6 +361,7 @@ public final class WorkerServer: @unchecked Sendable {
             let r = record.request
             let owner = r.sweep + "/" + AttemptKey(r.runID, r.epoch).description
             _ = gpuPool.acquire(record.gpus.count, for: owner)
+            ledger.withLock { $0.reserve(owner, tenant: r.sweep, amount: r.amount) }
             let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
             log("taking over \(r.runID) epoch \(r.epoch) (\(record.runtime) \(record.identity.prefix(12)), started \(Int(wallClockSeconds() - record.startedAt)) s ago)")
             launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: record.labels, gpus: record.gpus,

@@ -62,6 +62,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "Declared GPU slots, used only when nvidia-smi finds no GPU (a stand-in for scheduling on machines without GPUs).") var gpus: Int = 0
     @Option(help: "CPUs to report.") var cpus: Double = 1
     @Option(help: "Memory to report, e.g. 16g.") var memory: String = "8g"
+    @Option(help: "Scratch disk for attempts, e.g. 500g (reserved per attempt by profiles' disk; default: no limit).") var disk: String?
     @Option(help: "Docker Engine socket (default: DOCKER_HOST or /var/run/docker.sock).") var dockerSocket: String?
     @Option(help: "docker (isolated containers), process (no isolation; for machines without Docker) or slurm (one Slurm job per attempt; run on the cluster's login node with --work-dir on the shared filesystem).") var runtime: String = "docker"
     @Option(help: "With --runtime slurm: the inventory node's \"slurm\" settings as JSON (partition, account, qos, constraint, sbatch_args, gpu_flag, conf, time_margin).") var slurm: String?
@@ -71,7 +72,7 @@ struct NodeOptions: ParsableArguments {
     /// The same options, to start a daemon with.
     var arguments: [String] {
         ["--node", node, "--work-dir", workDir, "--gpus", String(gpus), "--cpus", String(cpus), "--memory", memory,
-         "--runtime", runtime] + (dockerSocket.map { ["--docker-socket", $0] } ?? []) + (slurm.map { ["--slurm", $0] } ?? [])
+         "--runtime", runtime] + (disk.map { ["--disk", $0] } ?? []) + (dockerSocket.map { ["--docker-socket", $0] } ?? []) + (slurm.map { ["--slurm", $0] } ?? [])
     }
 
     func slurmSettings() throws -> SlurmSettings? {
@@ -84,6 +85,11 @@ struct NodeOptions: ParsableArguments {
     /// The node's server with its GPUs discovered, orphaned containers removed and unfinished attempts taken over.
     func makeServer(stopOnDisconnect: Bool, output: FrameWriter?) throws -> WorkerServer {
         guard let mem = parseByteSize(memory) else { throw WorkerCommand.failUsage("--memory: '\(memory)' is not a size such as 16g") }
+        var diskBytes: Int64?
+        if let disk {
+            guard let d = parseByteSize(disk) else { throw WorkerCommand.failUsage("--disk: '\(disk)' is not a size such as 500g") }
+            diskBytes = d
+        }
         guard let rt = makeRuntime(runtime, dockerSocket: dockerSocket, slurm: try slurmSettings(), workDir: workDir) else {
             throw WorkerCommand.failUsage("--runtime \(runtime): expected docker, process or slurm")
         }
@@ -95,7 +101,8 @@ struct NodeOptions: ParsableArguments {
             : devices.map { "\($0.index) \($0.name) \($0.uuid)" }.joined(separator: "; ")))
         if rt is ProcessRuntime { printError("podium-worker[\(node)]: warning: \(ProcessRuntime.warning)") }
         let server = WorkerServer(node: node, workDir: absolutePath(workDir), runtime: rt, output: output, version: podiumVersion,
-                                  capacity: (cpus, mem), gpus: devices, stopOnDisconnect: stopOnDisconnect)
+                                  capacity: (cpus, mem), gpus: devices, diskBytes: diskBytes,
+                                  stopOnDisconnect: stopOnDisconnect)
         if rt is DockerRuntime { server.removeOrphans(engine: DockerEngine(socketPath: dockerSocket)) }
         server.recover()
         return server

@@ -16,6 +16,7 @@ final class RunLifecycleTests: XCTestCase {
         case (.dispatched, .finished(.infraError)), (.dispatched, .finished(.lost)),
              (.running, .finished(.infraError)), (.running, .finished(.lost)): return .pending
         case (.dispatched, .finished(.cancelled)), (.running, .finished(.cancelled)): return .cancelled
+        case (.dispatched, .finished(.nodeBusy)): return .pending  // the node refused the start: nothing ran
         case (.running, .finished(let o)) where o.isResult: return .collecting
         case (.collecting, .collected): return .grading
         case (.collecting, .finished(.lost)): return .pending  // the node lost the artifacts before they were collected
@@ -48,6 +49,17 @@ final class RunLifecycleTests: XCTestCase {
         XCTAssertThrowsError(try m.apply(.dispatch(epoch: 1)), "a stale epoch is fenced")
         try m.apply(.dispatch(epoch: 2))
         XCTAssertEqual(m.epoch, 2)
+    }
+
+    func testNodeBusyWaitsAgainWithoutSpendingARetry() throws {
+        var m = RunLifecycle(maxInfraRetries: 0)
+        for epoch in 1...5 {
+            try m.apply(.dispatch(epoch: epoch))
+            try m.apply(.finished(.nodeBusy))
+        }
+        XCTAssertEqual(m.state, .pending)
+        XCTAssertEqual(m.infraFailures, 0)
+        XCTAssertEqual(m.epoch, 5, "each refused start was an attempt of its own epoch")
     }
 
     func testInfraRetriesAreBounded() throws {

@@ -42,6 +42,8 @@ public struct CoordinatorInstance: Sendable {
         public var maxInfraRetries: Int = 3
         /// Seconds before an infra-failed run is retried (doubling with each failure, up to 64×).
         public var retryBackoff: Double = 5
+        /// Seconds before a run a node refused as busy is placed again (no retry is spent).
+        public var busyBackoff: Double = 2
         /// How long a place may stay unreachable before its attempts are requeued elsewhere.
         public var lostAfter: Double = 600
         /// Reconnection backoff: first delay and ceiling, doubling in between.
@@ -93,6 +95,10 @@ public struct CoordinatorInstance: Sendable {
         var everTried = false
         /// `lost_after` has passed for this absence and its attempts were requeued.
         var lostDeclared = false
+        /// The node's load as its daemon last pushed it (shared nodes: what other sweeps hold, what is free to us).
+        var load: NodeLoad?
+        /// The waiting count last told to the daemon on this connection.
+        var demandSent: Int?
         var connected: Bool { generation != nil }
     }
 
@@ -259,6 +265,7 @@ public struct CoordinatorInstance: Sendable {
     }
 
     mutating func flush() -> [CoordinatorDirective] {
+        tellDemand()
         defer { out.removeAll(keepingCapacity: true) }
         return out
     }
@@ -361,6 +368,9 @@ public struct CoordinatorInstance: Sendable {
         case .collecting:
             collections[key] = Collection()
             requestArtifacts(after)
+        case .pending where outcome == .nodeBusy:
+            collections[key] = nil
+            retryAt.append((now + config.busyBackoff, r.id))
         case .pending:
             collections[key] = nil
             // A lost attempt has already waited `lost_after` and its place is out of the pool: requeue at once.

@@ -25,6 +25,8 @@ extension CoordinatorInstance {
         p.lostDeclared = false
         p.reconnectAt = nil
         p.reconnectDelay = config.reconnectInitial
+        p.load = nil
+        p.demandSent = nil
         places[name] = p
         down.remove(name)
         if startupOpen {
@@ -178,10 +180,47 @@ extension CoordinatorInstance {
         p.reconciled = true
         places[name] = p
         guard !drained.contains(name) else { return }
+        let (model, _) = effectiveGPUModel(declared: p.spec.gpuModel, reported: p.offer?.gpuModel)
+        schedule(.nodeUp(name: name, capacity: offered(p), gpuModel: model), now: now)
+    }
+
+    /// What a place offers this sweep: the inventory's capacity (with the GPUs its worker found), and on a node shared
+    /// with other sweeps no more than what this sweep holds there plus what the daemon would grant it now.
+    func offered(_ p: PlaceState) -> Resources {
         var capacity = p.spec.capacity
         capacity.gpus = p.offer?.gpus ?? capacity.gpus
-        let (model, _) = effectiveGPUModel(declared: p.spec.gpuModel, reported: p.offer?.gpuModel)
-        schedule(.nodeUp(name: name, capacity: capacity, gpuModel: model), now: now)
+        guard let l = p.load else { return capacity }
+        let mine = l.mine + l.available
+        return Resources(gpus: min(capacity.gpus, mine.gpus), cpus: min(capacity.cpus, mine.cpus),
+                         memoryBytes: min(capacity.memoryBytes, mine.memoryBytes), diskBytes: min(capacity.diskBytes, mine.diskBytes))
+    }
+
+    /// The daemon pushed the node's load: placement offers only what fits beside the other sweeps' attempts.
+    mutating func nodeLoad(_ name: String, _ load: NodeLoad, now: Double) {
+        guard var p = places[name], p.connected else { return }
+        p.load = load
+        places[name] = p
+        guard p.reconciled, !drained.contains(name) else { return }
+        schedule(.resize(name: name, capacity: offered(p)), now: now)
+    }
+
+    /// Tells each connected daemon how many runs wait (fair share holds freed room only for sweeps that have some).
+    mutating func tellDemand() {
+        let waiting = counts[.pending] ?? 0
+        for name in placeOrder {
+            guard let p = places[name], p.connected, p.reconciled, p.load != nil, p.demandSent != waiting else { continue }
+            places[name]!.demandSent = waiting
+            out.append(.send(place: name, .demand(waiting: waiting, smallest: smallestNeed)))
+        }
+    }
+
+    /// The component-wise smallest need of the sweep's profiles.
+    var smallestNeed: ResourceAmount {
+        let all = config.needs.values.map(\.resources)
+        guard let first = all.first else { return .zero }
+        let m = all.dropFirst().reduce(first) { Resources(gpus: min($0.gpus, $1.gpus), cpus: min($0.cpus, $1.cpus),
+                                                          memoryBytes: min($0.memoryBytes, $1.memoryBytes), diskBytes: min($0.diskBytes, $1.diskBytes)) }
+        return ResourceAmount(gpus: m.gpus, cpus: m.cpus, memoryBytes: m.memoryBytes, diskBytes: m.diskBytes)
     }
 }
 

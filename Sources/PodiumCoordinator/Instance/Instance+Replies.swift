@@ -86,6 +86,13 @@ extension CoordinatorInstance {
             }
         case .held(let list):
             reconcile(place, held: list, now: now)
+        case .load(let load):
+            nodeLoad(place, load, now: now)
+        case .busy(let runID, let epoch, let message, let load):
+            nodeLoad(place, load, now: now)
+            if let r = current(runID, epoch, "busy"), r.state == .dispatched, attemptPlace[runID] == place {
+                finishAttempt(r, outcome: .nodeBusy, result: nil, detail: message, now: now)
+            }
         case .welcome:
             break
         }

@@ -1,0 +1,226 @@
+/// Amounts of a node's resources: what it has, what an attempt holds, what is free.
+public struct ResourceAmount: Codable, Sendable, Equatable, Hashable {
+    public var gpus: Int
+    public var cpus: Double
+    public var memoryBytes: Int64
+    /// Scratch disk; a node that declares none offers `unlimitedDisk`.
+    public var diskBytes: Int64
+
+    public init(gpus: Int, cpus: Double, memoryBytes: Int64, diskBytes: Int64 = 0) {
+        self.gpus = gpus; self.cpus = cpus; self.memoryBytes = memoryBytes; self.diskBytes = diskBytes
+    }
+
+    public static let zero = ResourceAmount(gpus: 0, cpus: 0, memoryBytes: 0)
+    /// 1 PiB: "no limit" that still sums without overflow.
+    public static let unlimitedDisk: Int64 = 1 << 50
+
+    public func fits(in free: ResourceAmount) -> Bool {
+        gpus <= free.gpus && cpus <= free.cpus + 1e-9 && memoryBytes <= free.memoryBytes && diskBytes <= free.diskBytes
+    }
+    public static func + (a: Self, b: Self) -> Self {
+        Self(gpus: a.gpus + b.gpus, cpus: a.cpus + b.cpus, memoryBytes: a.memoryBytes + b.memoryBytes, diskBytes: a.diskBytes + b.diskBytes)
+    }
+    public static func - (a: Self, b: Self) -> Self {
+        Self(gpus: a.gpus - b.gpus, cpus: a.cpus - b.cpus, memoryBytes: a.memoryBytes - b.memoryBytes, diskBytes: a.diskBytes - b.diskBytes)
+    }
+    /// Component-wise minimum.
+    public func meet(_ o: Self) -> Self {
+        Self(gpus: min(gpus, o.gpus), cpus: min(cpus, o.cpus), memoryBytes: min(memoryBytes, o.memoryBytes), diskBytes: min(diskBytes, o.diskBytes))
+    }
+    /// No component below zero.
+    public var clamped: Self { Self(gpus: max(0, gpus), cpus: max(0, cpus), memoryBytes: max(0, memoryBytes), diskBytes: max(0, diskBytes)) }
+    /// The largest fraction of `capacity` this amount is of any resource the node has (its dominant share).
+    public func dominantShare(of capacity: Self) -> Double {
+        var s = 0.0
+        if capacity.gpus > 0 { s = max(s, Double(gpus) / Double(capacity.gpus)) }
+        if capacity.cpus > 0 { s = max(s, cpus / capacity.cpus) }
+        if capacity.memoryBytes > 0 { s = max(s, Double(memoryBytes) / Double(capacity.memoryBytes)) }
+        if capacity.diskBytes > 0 && capacity.diskBytes < Self.unlimitedDisk { s = max(s, Double(diskBytes) / Double(capacity.diskBytes)) }
+        return s
+    }
+    /// "2 GPUs, 8 CPUs, 64 GiB".
+    public var text: String {
+        var parts = [String]()
+        if gpus > 0 { parts.append("\(gpus) GPU\(gpus == 1 ? "" : "s")") }
+        parts.append("\(cpus == cpus.rounded() ? String(Int(cpus)) : String(cpus)) CPU\(cpus == 1 ? "" : "s")")
+        parts.append("\(memoryBytes >> 30) GiB")
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// What one sweep holds on and wants from a node (for placement, fair share and `podium nodes`).
+public struct TenantLoad: Codable, Sendable, Equatable {
+    /// The tenant id (the sweep's directory on the node) and the sweep's name.
+    public var id: String
+    public var sweep: String
+    /// Live attempts and what they hold.
+    public var attempts: Int
+    public var held: ResourceAmount
+    /// Runs its coordinator says wait for a slot (0 when it is not connected).
+    public var waiting: Int
+    public var share: Double
+    public var connected: Bool
+    /// Wall-clock seconds of its last connection's start or end (for "has not connected for 3 days").
+    public var lastSeen: Double
+    public init(id: String, sweep: String, attempts: Int, held: ResourceAmount, waiting: Int, share: Double, connected: Bool, lastSeen: Double) {
+        self.id = id; self.sweep = sweep; self.attempts = attempts; self.held = held; self.waiting = waiting
+        self.share = share; self.connected = connected; self.lastSeen = lastSeen
+    }
+}
+
+/// The node's load as the daemon pushes it to one coordinator: on connect and whenever it changes.
+public struct NodeLoad: Codable, Sendable, Equatable {
+    public var capacity: ResourceAmount
+    /// Not held by any attempt.
+    public var free: ResourceAmount
+    /// What a start of this coordinator's would get now: `free`, or nothing while fair share holds the room for a sweep
+    /// further below its entitlement.
+    public var available: ResourceAmount
+    /// What this coordinator's attempts hold.
+    public var mine: ResourceAmount
+    /// Every sweep that holds attempts or is connected, this one included.
+    public var tenants: [TenantLoad]
+    public init(capacity: ResourceAmount, free: ResourceAmount, available: ResourceAmount, mine: ResourceAmount, tenants: [TenantLoad]) {
+        self.capacity = capacity; self.free = free; self.available = available; self.mine = mine; self.tenants = tenants
+    }
+}
+
+/// The daemon's ledger of its node's resources across every sweep it serves, as a pure value (time passed in): the
+/// real daemon and the deterministic simulation's places admit with the same code.
+///
+/// **Admission.** A start is granted only when what it needs fits in what no attempt holds; otherwise it is refused
+/// as "node busy" (the coordinator puts the run back to waiting: no infra failure, no retry spent).
+///
+/// **Fair share** (weighted dominant resource fairness). A sweep's weighted dominant share is the largest fraction of
+/// any one resource (GPUs, CPUs, memory, disk) its attempts hold, divided by its `share`. While room has been free for
+/// less than `fairnessWindow` seconds, a start is refused when another connected sweep with runs waiting, whose
+/// smallest run fits the room, has a lower weighted dominant share: the room is held for it. After the window anyone may
+/// take it (the node never idles because a favoured sweep does not ask). Running attempts are never stopped for fairness.
+public struct NodeLedger: Sendable, Equatable {
+    public struct Holding: Sendable, Equatable { public var tenant: String; public var amount: ResourceAmount }
+    public struct TenantInfo: Sendable, Equatable {
+        public var sweep: String
+        public var share: Double = 1
+        public var connected = false
+        public var waiting = 0
+        /// Component-wise smallest need of its waiting runs.
+        public var smallest = ResourceAmount.zero
+        public var lastSeen: Double = 0
+    }
+    public enum Admission: Sendable, Equatable {
+        case granted
+        /// Refused, and why, in words for the operator.
+        case busy(String)
+    }
+
+    public let capacity: ResourceAmount
+    public var fairnessWindow: Double
+    /// Attempt (its owner key) → what it holds.
+    public private(set) var holdings: [String: Holding] = [:]
+    public private(set) var tenants: [String: TenantInfo] = [:]
+    /// When the free room last grew.
+    public private(set) var freedAt: Double = -.infinity
+    public private(set) var used = ResourceAmount.zero
+
+    public init(capacity: ResourceAmount, fairnessWindow: Double = 30) {
+        self.capacity = capacity; self.fairnessWindow = fairnessWindow
+    }
+
+    public var free: ResourceAmount { capacity - used }
+
+    /// A coordinator of the tenant connected (`share` from its sweep file) or went away (its demand no longer counts;
+    /// its attempts keep what they hold).
+    public mutating func connected(_ tenant: String, sweep: String, share: Double, now: Double) {
+        var t = tenants[tenant] ?? TenantInfo(sweep: sweep)
+        t.sweep = sweep; t.share = share > 0 ? share : 1; t.connected = true; t.lastSeen = now
+        tenants[tenant] = t
+    }
+
+    public mutating func disconnected(_ tenant: String, now: Double) {
+        guard tenants[tenant] != nil else { return }
+        tenants[tenant]!.connected = false
+        tenants[tenant]!.waiting = 0
+        tenants[tenant]!.lastSeen = now
+    }
+
+    /// The coordinator's runs waiting for a slot, and the smallest need among them.
+    public mutating func demand(_ tenant: String, waiting: Int, smallest: ResourceAmount) {
+        guard tenants[tenant]?.connected == true else { return }
+        tenants[tenant]!.waiting = max(0, waiting)
+        tenants[tenant]!.smallest = smallest
+    }
+
+    /// What the tenant's attempts hold.
+    public func held(by tenant: String) -> ResourceAmount {
+        holdings.values.filter { $0.tenant == tenant }.reduce(.zero) { $0 + $1.amount }
+    }
+
+    public func weightedShare(_ tenant: String) -> Double {
+        held(by: tenant).dominantShare(of: capacity) / (tenants[tenant]?.share ?? 1)
+    }
+
+    /// The connected sweep with waiting runs that fit the room and the lowest weighted share, when it is below the
+    /// tenant's and the room is still held for it.
+    public func favoured(over tenant: String, now: Double) -> String? {
+        guard now - freedAt < fairnessWindow else { return nil }
+        let mine = weightedShare(tenant), room = free
+        return tenants.filter { $0.key != tenant && $0.value.connected && $0.value.waiting > 0 && $0.value.smallest.fits(in: room) }
+            .map { (id: $0.key, s: weightedShare($0.key)) }
+            .filter { $0.s < mine - 1e-9 }
+            .min { ($0.s, $0.id) < ($1.s, $1.id) }?.id
+    }
+
+    /// What a start of the tenant's would get now.
+    public func available(to tenant: String, now: Double) -> ResourceAmount {
+        favoured(over: tenant, now: now) == nil ? free.clamped : .zero
+    }
+
+    /// Reserves `amount` for the attempt `owner` of `tenant`, or says why not.
+    public mutating func admit(_ owner: String, tenant: String, amount: ResourceAmount, now: Double) -> Admission {
+        if holdings[owner] != nil { return .granted }
+        guard amount.fits(in: free) else {
+            return .busy("node busy: needs \(amount.text), free \(free.clamped.text) of \(capacity.text)" + othersText(tenant))
+        }
+        if let f = favoured(over: tenant, now: now) {
+            let name = tenants[f]?.sweep ?? f
+            return .busy(String(format: "node busy: fair share holds the free room for sweep %@ (it holds %.0f%% for share %g; this sweep %.0f%% for share %g)",
+                                name, held(by: f).dominantShare(of: capacity) * 100, tenants[f]?.share ?? 1,
+                                held(by: tenant).dominantShare(of: capacity) * 100, tenants[tenant]?.share ?? 1))
+        }
+        reserve(owner, tenant: tenant, amount: amount)
+        return .granted
+    }
+
+    /// Holds `amount` whether or not it fits (an attempt a restarted daemon takes over is running already).
+    public mutating func reserve(_ owner: String, tenant: String, amount: ResourceAmount) {
+        guard holdings[owner] == nil else { return }
+        holdings[owner] = Holding(tenant: tenant, amount: amount)
+        used = used + amount
+        if tenants[tenant] == nil { tenants[tenant] = TenantInfo(sweep: tenant) }
+    }
+
+    /// The attempt ended (any way): what it held is free.
+    public mutating func release(_ owner: String, now: Double) {
+        guard let h = holdings.removeValue(forKey: owner) else { return }
+        used = used - h.amount
+        freedAt = now
+    }
+
+    /// The load as the tenant's coordinator sees it.
+    public func load(for tenant: String?, now: Double) -> NodeLoad {
+        var byTenant = [String: (n: Int, held: ResourceAmount)]()
+        for h in holdings.values { byTenant[h.tenant, default: (0, .zero)].n += 1; byTenant[h.tenant]!.held = byTenant[h.tenant]!.held + h.amount }
+        let list = tenants.filter { $0.value.connected || byTenant[$0.key] != nil }.keys.sorted().map { id -> TenantLoad in
+            let t = tenants[id]!
+            return TenantLoad(id: id, sweep: t.sweep, attempts: byTenant[id]?.n ?? 0, held: byTenant[id]?.held ?? .zero,
+                              waiting: t.connected ? t.waiting : 0, share: t.share, connected: t.connected, lastSeen: t.lastSeen)
+        }
+        return NodeLoad(capacity: capacity, free: free.clamped, available: tenant.map { available(to: $0, now: now) } ?? free.clamped,
+                        mine: tenant.map { held(by: $0) } ?? used, tenants: list)
+    }
+
+    func othersText(_ tenant: String) -> String {
+        let others = Set(holdings.values.map(\.tenant)).subtracting([tenant])
+        return others.isEmpty ? "" : " (held by \(others.count) other sweep\(others.count == 1 ? "" : "s") too)"
+    }
+}
