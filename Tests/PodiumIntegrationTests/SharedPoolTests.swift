@@ -1,0 +1,147 @@
+import XCTest
+import PodiumCore
+import PodiumStore
+@testable import PodiumCoordinator
+import PodiumSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 27 end to end: several sweeps, each with its own state file, on one inventory node whose daemon they share.
+/// The agents write when they start and end into a file outside podium, so "never more than the node's slots at once"
+/// is measured by the agents themselves, not by podium's own bookkeeping.
+final class SharedPoolTests: XCTestCase {
+    /// Starts a line in `starts`, works `seconds`, leaves the sample submission, and writes its interval to `intervals`.
+    static func agent(_ shared: String, seconds: Double) -> String {
+        #"s=$(date +%s.%N); echo "$s" >> \#(shared)/starts; sleep \#(seconds); cp "$DATA_DIR/sample_submission.csv" "$SUBMISSION_DIR/submission.csv"; echo "$s $(date +%s.%N)" >> \#(shared)/intervals"#
+    }
+
+    /// A pool of one local node with 4 CPU slots whose daemon lives in one work directory (as two users of one machine
+    /// would set it up), and a sweep file per sweep in its own directory with its own state.
+    func writePool(_ dir: String, slots: Int = 4) throws {
+        try """
+        {"nodes": [{"name": "shared", "transport": "local", "runtime": "process", "cpus": \(slots), "memory": "8g",
+                    "oversubscribe": true, "work_dir": "\(dir)/work"}]}
+        """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+    }
+
+    func writeSweep(_ dir: String, name: String, attempts: Int, seconds: Double = 2, share: Double = 1) throws -> String {
+        let sdir = dir + "/" + name
+        try FileManager.default.createDirectory(atPath: sdir, withIntermediateDirectories: true)
+        try """
+        {"sweep": "\(name)", "agent": {"name": "sleeper", "image": "none", "command": ["/bin/sh", "-c", \(String(reflecting: Self.agent(dir, seconds: seconds)))]},
+         "competitions": ["wine-cultivar", "breast-cancer-diagnosis"], "attempts": \(attempts), "budgets": ["60s"],
+         "hardware": [{"name": "cpu", "cpus": 1, "memory": "512m"}], "inventory": "../inventory.json", "share": \(share),
+         "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+        """.write(toFile: sdir + "/sweep.json", atomically: true, encoding: .utf8)
+        return sdir + "/sweep.json"
+    }
+
+    func lines(_ path: String) -> [String] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// Waits (up to `timeout`) for a condition on state, never for a fixed time.
+    func waitFor(_ what: String, timeout: Double = 60, _ ok: () -> Bool) {
+        let until = monotonicSeconds() + timeout
+        while !ok() {
+            guard monotonicSeconds() < until else { return XCTFail("timed out waiting for \(what)") }
+            sleepSeconds(0.1)
+        }
+    }
+
+    /// The most agents that ran at once, from their own start and end times.
+    func peakConcurrency(_ dir: String) -> Int {
+        var edges = [(Double, Int)]()
+        for l in lines(dir + "/intervals") {
+            let p = l.split(separator: " ").compactMap { Double($0) }
+            guard p.count == 2 else { continue }
+            edges.append((p[0], 1))
+            edges.append((p[1], -1))
+        }
+        var now = 0, peak = 0
+        for e in edges.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) { now += e.1; peak = max(peak, now) }
+        return peak
+    }
+
+    func assertAllGraded(_ store: StateStore, _ sweep: String, runs: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (list, results, _) = try SweepResults.collect(store: store, sweep: sweep)
+        XCTAssertEqual(list.count, runs, file: file, line: line)
+        XCTAssertEqual(list.filter { $0.state == .completed }.count, runs, "\(sweep): \(list.map { "\($0.id) \($0.state)" })", file: file, line: line)
+        XCTAssertTrue(results.allSatisfy { $0.graded && $0.validSubmission }, "\(sweep): every run graded", file: file, line: line)
+    }
+
+    /// No attempt of the sweep was fenced or cancelled, and none failed for the infrastructure: only node_busy refusals
+    /// (which ran nothing) may precede an attempt that completed.
+    func assertUnharmed(_ store: StateStore, _ sweep: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(try store.events(kind: "fenced"), [], "\(sweep): nothing fenced", file: file, line: line)
+        let attempts = try store.attempts(sweep: sweep)
+        let bad = attempts.filter { $0.outcome != .completed && $0.outcome != .nodeBusy }
+        XCTAssertEqual(bad.map { "\($0.runID)#\($0.epoch) \($0.outcome?.rawValue ?? "-") \($0.message ?? "")" }, [],
+                       "\(sweep): no attempt cancelled, lost or failed", file: file, line: line)
+    }
+
+    /// The acceptance: two sweeps with different state files on one node of 4 slots, the second started while the first
+    /// fills it. Both end with every run completed and graded, the first one's log has no fenced or cancelled attempt,
+    /// and the agents never ran more than 4 at once.
+    func testTwoSweepsShareAFourSlotNodeWithoutOverCommitOrHarm() throws {
+        guard FileManager.default.isExecutableFile(atPath: workerBinary) else { return XCTFail("podium-worker not built at \(workerBinary)") }
+        let dir = makeTempDir("pool2")
+        defer { killDaemon(dir + "/work"); try? FileManager.default.removeItem(atPath: dir) }
+        try writePool(dir)
+        let (first, firstStore) = try makeRunner(try writeSweep(dir, name: "alpha", attempts: 4), retryBackoff: 0.5)
+        let (second, secondStore) = try makeRunner(try writeSweep(dir, name: "beta", attempts: 3), retryBackoff: 0.5)
+        let a = runInBackground(first)
+        waitFor("alpha to fill the node") { lines(dir + "/starts").count >= 4 }
+        let b = runInBackground(second)
+        waitFor("both sweeps to end", timeout: 180) { a.withLock { $0 != nil } && b.withLock { $0 != nil } }
+        _ = try XCTUnwrap(a.withLock { $0 }).get()
+        _ = try XCTUnwrap(b.withLock { $0 }).get()
+
+        try assertAllGraded(firstStore, "alpha", runs: 8)
+        try assertAllGraded(secondStore, "beta", runs: 6)
+        try assertUnharmed(firstStore, "alpha")
+        try assertUnharmed(secondStore, "beta")
+        XCTAssertEqual(lines(dir + "/intervals").count, 14, "each of the 14 runs ran its agent once")
+        let peak = peakConcurrency(dir)
+        XCTAssertLessThanOrEqual(peak, 4, "never more agents at once than the node's 4 slots")
+        XCTAssertEqual(peak, 4, "the node was used to the full")
+        // Beta was started while alpha filled the node: it waited on capacity (it may have been refused a start).
+        XCTAssertEqual(try secondStore.attempts(sweep: "beta").filter { $0.outcome == .nodeBusy }.allSatisfy { ($0.message ?? "").contains("node busy") }, true)
+    }
+
+    /// kill -9 of one sweep's coordinator mid-run affects only that sweep: the other goes on untouched, and the killed one,
+    /// restarted while the other runs, adopts its own attempts and leaves the other's alone.
+    func testKillingOneCoordinatorAffectsOnlyItsSweep() throws {
+        let podium = directoryOf(workerBinary) + "/podium"
+        guard FileManager.default.isExecutableFile(atPath: podium) else { return XCTFail("podium not built at \(podium)") }
+        let dir = makeTempDir("pool-kill")
+        defer { killDaemon(dir + "/work"); try? FileManager.default.removeItem(atPath: dir) }
+        try writePool(dir)
+        let alphaPath = try writeSweep(dir, name: "alpha", attempts: 3, seconds: 4)
+        let killed = try ChildProcess(arguments: [podium, "sweep", alphaPath, "--quiet"], stdinPipe: false, stdoutPipe: false,
+                                      stderr: .file(dir + "/alpha.log"))
+        waitFor("alpha to start attempts") { lines(dir + "/starts").count >= 2 }
+        let (beta, betaStore) = try makeRunner(try writeSweep(dir, name: "beta", attempts: 2), retryBackoff: 0.5)
+        let b = runInBackground(beta)
+        kill(killed.pid, SIGKILL)
+        killed.wait(timeout: 10)
+        // Alpha's coordinator is gone; its attempts run on, and beta goes on beside them.
+        let (alpha, alphaStore) = try makeRunner(alphaPath, retryBackoff: 0.5)
+        let liveBefore = try alphaStore.runs(sweep: "alpha").filter { $0.state.hasLiveAttempt }.count
+        XCTAssertGreaterThan(liveBefore, 0, "the kill landed while alpha had attempts on the node")
+        let a = runInBackground(alpha)
+        waitFor("both sweeps to end", timeout: 180) { a.withLock { $0 != nil } && b.withLock { $0 != nil } }
+        _ = try XCTUnwrap(a.withLock { $0 }).get()
+        _ = try XCTUnwrap(b.withLock { $0 }).get()
+
+        try assertAllGraded(alphaStore, "alpha", runs: 6)
+        try assertAllGraded(betaStore, "beta", runs: 4)
+        try assertUnharmed(betaStore, "beta")
+        try assertUnharmed(alphaStore, "alpha")
+        XCTAssertGreaterThan(try alphaStore.events(kind: "adopted").count, 0, "the restarted coordinator adopted its running attempts")
+        XCTAssertEqual(try betaStore.events(kind: "adopted"), [], "beta never adopted alpha's attempts")
+        XCTAssertEqual(lines(dir + "/intervals").count, 10, "each run ran its agent exactly once")
+        XCTAssertLessThanOrEqual(peakConcurrency(dir), 4)
+    }
+}
