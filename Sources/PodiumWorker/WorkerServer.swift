@@ -53,10 +53,11 @@ public final class WorkerServer: @unchecked Sendable {
     /// `gpus` are the node's devices (from `GPUInventory.resolve`); the count reported to the coordinator is theirs.
     public init(node: String, workDir: String, runtime: any AgentRuntime, output: FrameWriter? = nil, version: String,
                 capacity: (cpus: Double, memoryBytes: Int64), gpus: [GPUDevice] = [], diskBytes: Int64? = nil,
-                stopOnDisconnect: Bool = true) {
+                fairnessWindow: Double = 30, stopOnDisconnect: Bool = true) {
         self.node = node; self.workDir = workDir; self.runtime = runtime
         self.ledger = Locked(NodeLedger(capacity: ResourceAmount(gpus: gpus.count, cpus: capacity.cpus, memoryBytes: capacity.memoryBytes,
-                                                                 diskBytes: diskBytes ?? ResourceAmount.unlimitedDisk)))
+                                                                 diskBytes: diskBytes ?? ResourceAmount.unlimitedDisk),
+                                     fairnessWindow: max(0, fairnessWindow)))
         self.daemonID = Self.daemonIdentity(workDir: workDir)
         self.version = version; self.capacity = (gpus.count, capacity.cpus, capacity.memoryBytes)
         self.gpuPool = GPUPool(devices: gpus)

@@ -63,6 +63,7 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "CPUs to report.") var cpus: Double = 1
     @Option(help: "Memory to report, e.g. 16g.") var memory: String = "8g"
     @Option(help: "Scratch disk for attempts, e.g. 500g (reserved per attempt by profiles' disk; default: no limit).") var disk: String?
+    @Option(help: "Seconds freed room is held for a sweep below its fair share before any sweep may take it (0: first come, first served).") var fairnessWindow: Double = 30
     @Option(help: "Docker Engine socket (default: DOCKER_HOST or /var/run/docker.sock).") var dockerSocket: String?
     @Option(help: "docker (isolated containers), process (no isolation; for machines without Docker) or slurm (one Slurm job per attempt; run on the cluster's login node with --work-dir on the shared filesystem).") var runtime: String = "docker"
     @Option(help: "With --runtime slurm: the inventory node's \"slurm\" settings as JSON (partition, account, qos, constraint, sbatch_args, gpu_flag, conf, time_margin).") var slurm: String?
@@ -72,7 +73,7 @@ struct NodeOptions: ParsableArguments {
     /// The same options, to start a daemon with.
     var arguments: [String] {
         ["--node", node, "--work-dir", workDir, "--gpus", String(gpus), "--cpus", String(cpus), "--memory", memory,
-         "--runtime", runtime] + (disk.map { ["--disk", $0] } ?? []) + (dockerSocket.map { ["--docker-socket", $0] } ?? []) + (slurm.map { ["--slurm", $0] } ?? [])
+         "--runtime", runtime, "--fairness-window", String(fairnessWindow)] + (disk.map { ["--disk", $0] } ?? []) + (dockerSocket.map { ["--docker-socket", $0] } ?? []) + (slurm.map { ["--slurm", $0] } ?? [])
     }
 
     func slurmSettings() throws -> SlurmSettings? {
@@ -102,7 +103,7 @@ struct NodeOptions: ParsableArguments {
         if rt is ProcessRuntime { printError("podium-worker[\(node)]: warning: \(ProcessRuntime.warning)") }
         let server = WorkerServer(node: node, workDir: absolutePath(workDir), runtime: rt, output: output, version: podiumVersion,
                                   capacity: (cpus, mem), gpus: devices, diskBytes: diskBytes,
-                                  stopOnDisconnect: stopOnDisconnect)
+                                  fairnessWindow: fairnessWindow, stopOnDisconnect: stopOnDisconnect)
         if rt is DockerRuntime { server.removeOrphans(engine: DockerEngine(socketPath: dockerSocket)) }
         server.recover()
         return server
