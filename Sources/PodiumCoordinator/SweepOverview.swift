@@ -36,6 +36,10 @@ public struct SweepOverview: Encodable, Sendable {
     /// Each node up or down, since when and why, by the coordinator's last word on it (the inventory's nodes, and any
     /// other node the state has heard of).
     public var node_states: [NodeStateView] = []
+    /// Nodes this sweep shares with other sweeps: what each holds there (issue 27).
+    public var node_shares: [NodeShareView] = []
+    /// "waiting: 6 runs; node gpu03 busy with 2 other sweeps (…)" when its runs wait on capacity others hold.
+    public var waiting_on_others: String?
 
     /// Whether every run has reached a terminal state.
     public var finished: Bool { runs_total > 0 && RunState.allCases.filter { !$0.isTerminal }.allSatisfy { (runs[$0.rawValue] ?? 0) == 0 } }
@@ -62,6 +66,8 @@ public struct SweepOverview: Encodable, Sendable {
         out.node_states = NodeStateView.all(try store.lastNodeEvents(), inventory: inventory?.nodes.map(\.name) ?? [], live: nodes,
                                             coordinatorRunning: out.coordinator_running)
         out.data_caches = try DataCacheView.all(store: store, inventory: inventory)
+        out.node_shares = try NodeShareView.all(store: store, sweep: name).filter(\.shared)
+        out.waiting_on_others = NodeShareView.waitingNote(pending: byState["pending"] ?? 0, out.node_shares)
         if let inventory {
             let runtime = Dictionary(inventory.nodes.map { ($0.name, $0.runtime.rawValue) }, uniquingKeysWith: { a, _ in a })
             var by = [String: Int]()

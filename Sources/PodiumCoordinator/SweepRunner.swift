@@ -75,14 +75,42 @@ public final class SweepRunner: @unchecked Sendable {
 
     /// Who this coordinator is on the nodes' daemons (protocol 5): they show it only its own sweep's attempts.
     var tenant: Tenant?
+    /// Each node's load as its daemon last pushed it, and the nodes whose load is not in the state yet (written at
+    /// most every 2 s: it is a view for `podium status`, not a decision).
+    var nodeLoads: [String: NodeLoad] = [:]
+    var loadsDirty = Set<String>()
+    var loadsWrittenAt = -Double.infinity
+
+    func noteLoad(_ node: String, _ load: NodeLoad) {
+        guard nodeLoads[node] != load else { return }
+        nodeLoads[node] = load
+        loadsDirty.insert(node)
+    }
+
+    func writeLoads(force: Bool = false) {
+        let now = monotonicSeconds()
+        guard !loadsDirty.isEmpty, force || now - loadsWrittenAt >= 2 else { return }
+        loadsWrittenAt = now
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let rows = loadsDirty.sorted().compactMap { n in nodeLoads[n].flatMap { try? enc.encode($0) }.map { (node: n, json: String(decoding: $0, as: UTF8.self)) } }
+        loadsDirty.removeAll()
+        do { try store.recordNodeLoads(sweep: setup.config.sweep, rows, at: wallClockSeconds()) } catch {
+            logger.warning("cannot record the nodes' load: \(error)")
+        }
+    }
 
     /// The sweep's identity on the daemons: its name plus a digest of when this state registered it (never the same for
     /// two users' sweeps of one name), and a generation that grows with every start, so a stale coordinator of the same
     /// state is refused by the daemon instead of replacing this one.
     static func tenant(sweep: String, store: StateStore, share: Double = 1) throws -> Tenant {
+        Tenant(id: try tenantID(sweep: sweep, store: store), sweep: sweep, generation: Int(wallClockSeconds() * 1000), share: share)
+    }
+
+    /// The sweep's tenant id on the nodes (its directory there): `podium nodes clean --sweep` and the views name it.
+    public static func tenantID(sweep: String, store: StateStore) throws -> String {
         let created = try store.sweepCreatedAt(sweep: sweep) ?? 0
-        let digest = SHA256.hex("\(sweep)|\(created)").prefix(12)
-        return Tenant(id: "\(sweep).\(digest)", sweep: sweep, generation: Int(wallClockSeconds() * 1000), share: share)
+        return "\(sweep).\(SHA256.hex("\(sweep)|\(created)").prefix(12))"
     }
 
     /// Central copies: `<state dir>/runs/<sweep>/<run>/e<epoch>/`.
@@ -182,10 +210,12 @@ public final class SweepRunner: @unchecked Sendable {
             }
             if input == nil || now - lastTick >= 0.25 {
                 lastTick = now
+                writeLoads()
                 try carryOut(instance.on(.tick, now: now), pool: pool, storageThread: storageThread, connector: connector)
             }
         }
         progress.finish()
+        writeLoads(force: true)
         journal.progress(instance.counts, total: instance.runs.count, etaHours: instance.isDone ? 0 : eta, final: true)
         journal.log(instance.interrupted ? "detached (interrupted); live attempts go on on their nodes"
                                          : "sweep over: \(instance.counts.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue) \($0.value)" }.joined(separator: ", "))")
@@ -229,6 +259,8 @@ public final class SweepRunner: @unchecked Sendable {
         case .interrupt(let sig):
             return .interrupt(signal: sig)
         case .node(.reply(let node, let reply)):
+            if case .load(let l) = reply { noteLoad(node, l) }
+            if case .busy(_, _, _, let l) = reply { noteLoad(node, l) }
             return .reply(place: node, reply)
         case .node(.disconnected(let node, let generation, let reason)):
             if connections[node]?.generation == generation { connections[node] = nil }

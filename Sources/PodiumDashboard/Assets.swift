@@ -84,7 +84,7 @@ enum Assets {
                   const cache = n.data_cache ? ('held ' + n.data_cache.held_bytes + ' B, staging ' + n.data_cache.staging_bytes + ' B') : '-';
                   tb.appendChild(row([n.name, n.runtime, n.status, n.since ? new Date(n.since * 1000).toISOString() : '-',
                     n.gpus_used + ' / ' + Math.max(0, n.gpus_declared - n.gpus_used), n.gpu_models.join(', ') || '-',
-                    n.cpus_used.toFixed(1) + ' of ' + n.cpus_declared.toFixed(1), n.live_attempts.join(' ') || '-', cache]));
+                    n.cpus_used.toFixed(1) + ' of ' + n.cpus_declared.toFixed(1), n.live_attempts.join(' ') || '-', cache, (n.sweeps || []).join('; ') || '-']));
                 }
                 window.podium.updates += 1;
               }).catch(function () {});

@@ -179,6 +179,8 @@ enum Pages {
         var cpus_used: Double
         var live_attempts: [String]
         var data_cache: DataCacheView?
+        /// Sweeps sharing the node (issue 27): "alpha 2 attempts, 2 CPUs", as its daemon last said.
+        var sweeps: [String] = []
     }
 
     static func nodeRows(_ sweeps: [SweepView], events: [String: StateStore.EventRecord]) -> [NodeRow] {
@@ -204,6 +206,12 @@ enum Pages {
             }
             for a in v.attempts { if let m = a.gpuModel, rows[a.node] != nil, !rows[a.node]!.gpu_models.contains(m) { rows[a.node]!.gpu_models.append(m) } }
             for c in v.overview.data_caches ?? [] where rows[c.node] != nil { rows[c.node]!.data_cache = c }
+            for s in v.overview.node_shares where rows[s.node] != nil && rows[s.node]!.sweeps.isEmpty {
+                rows[s.node]!.sweeps = s.sweeps.map { h in
+                    "\(h.sweep): \(h.attempts) attempt\(h.attempts == 1 ? "" : "s"), " + (h.gpus > 0 ? "\(h.gpus) GPUs, " : "") + "\(fixed(h.cpus, 1)) CPUs"
+                        + (h.waiting > 0 ? ", \(h.waiting) waiting" : "") + (h.connected ? "" : " (coordinator away)")
+                }
+            }
         }
         for name in order {
             guard let e = events[name] else {
@@ -219,7 +227,7 @@ enum Pages {
     }
 
     static func nodes(_ rows: [NodeRow]) -> String {
-        var h = "<h1>nodes</h1>\n<table class=\"list\"><thead><tr><th>node</th><th>runtime</th><th>status</th><th>since</th><th>GPUs used / free</th><th>GPU models</th><th>CPUs used</th><th>live attempts</th><th>data cache</th></tr></thead><tbody id=\"nodes\">"
+        var h = "<h1>nodes</h1>\n<table class=\"list\"><thead><tr><th>node</th><th>runtime</th><th>status</th><th>since</th><th>GPUs used / free</th><th>GPU models</th><th>CPUs used</th><th>live attempts</th><th>data cache</th><th>sweeps sharing it</th></tr></thead><tbody id=\"nodes\">"
         for n in rows {
             let cache = n.data_cache.map { c in
                 "held \(formatBytes(c.held_bytes)) (\(c.held.count)), staging \(formatBytes(c.staging_bytes)), free " + (c.free_bytes.map(formatBytes) ?? "unbounded")
@@ -229,9 +237,9 @@ enum Pages {
             h += "<td>\(n.gpus_used) / \(max(0, n.gpus_declared - n.gpus_used))</td><td>\(htmlEscape(n.gpu_models.joined(separator: ", ").ifEmpty("-")))</td>"
             h += "<td>\(fixed(n.cpus_used, 1)) of \(fixed(n.cpus_declared, 1))</td>"
             h += "<td>" + n.live_attempts.map { "<a href=\"/runs/\(urlSegment($0))\">\(htmlEscape($0))</a>" }.joined(separator: "<br>").ifEmpty("-") + "</td>"
-            h += "<td>\(htmlEscape(cache))</td></tr>\n"
+            h += "<td>\(htmlEscape(cache))</td><td>" + n.sweeps.map(htmlEscape).joined(separator: "<br>").ifEmpty("-") + "</td></tr>\n"
         }
-        if rows.isEmpty { h += "<tr><td colspan=\"9\" class=\"muted\">no nodes in the sweeps' inventories</td></tr>" }
+        if rows.isEmpty { h += "<tr><td colspan=\"10\" class=\"muted\">no nodes in the sweeps' inventories</td></tr>" }
         h += "</tbody></table>"
         return layout(title: "podium · nodes", page: "nodes", h)
     }

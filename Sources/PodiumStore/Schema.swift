@@ -157,6 +157,18 @@ enum Schema {
                 ALTER TABLE attempts ADD COLUMN podium_version TEXT;
                 """)
         }
+        m.registerMigration("v8-node-loads") { db in
+            // What each shared node held per sweep when its daemon last told this sweep's coordinator (issue 27): for
+            // `podium status`, `podium nodes` and the dashboard. A view, not a decision: the daemon's ledger decides.
+            try db.execute(sql: """
+                CREATE TABLE node_loads(
+                    sweep TEXT NOT NULL,
+                    node TEXT NOT NULL,
+                    load TEXT NOT NULL,
+                    updated_at REAL NOT NULL,
+                    PRIMARY KEY(sweep, node));
+                """)
+        }
         return m
     }
 }

@@ -36,6 +36,8 @@ struct Nodes: ParsableCommand {
             var memory_bytes: Int64
             var data_cache: String?
             var cache: DataCacheView?
+            /// Sweeps sharing the node, as its daemon last told this sweep's coordinator.
+            var sharing: NodeShareView?
         }
 
         func run() throws {
@@ -43,12 +45,13 @@ struct Nodes: ParsableCommand {
             let sweep = try SweepConfig.load(path: file)
             let inventory = try Inventory.load(path: sweep.inventory)
             let statePath = state.map { resolvePath($0, relativeTo: FileManager.default.currentDirectoryPath) } ?? sweep.state
-            let caches = FileManager.default.fileExists(atPath: statePath)
-                ? try DataCacheView.all(store: try StateStore(path: statePath), inventoryPath: sweep.inventory) : []
+            let store = FileManager.default.fileExists(atPath: statePath) ? try StateStore(path: statePath) : nil
+            let caches = try store.map { try DataCacheView.all(store: $0, inventoryPath: sweep.inventory) } ?? []
+            let shares = try store.map { try NodeShareView.all(store: $0, sweep: sweep.sweep).filter(\.shared) } ?? []
             let rows = inventory.nodes.map { n in
                 Row(node: n.name, transport: n.transport.rawValue, gpus: n.gpus, cpus: n.cpus, memory_bytes: n.memoryBytes,
                     data_cache: n.dataCache.map { "\($0.path) (\(formatBytes($0.maxBytes)), from \($0.source.text))" },
-                    cache: caches.first { $0.node == n.name })
+                    cache: caches.first { $0.node == n.name }, sharing: shares.first { $0.node == n.name })
             }
             if format == .json { try printJSON(rows); return }
             print(TextTable.render(header: ["node", "transport", "gpus", "cpus", "memory", "data cache"], rows: rows.map {
@@ -56,6 +59,7 @@ struct Nodes: ParsableCommand {
             }))
             let used = caches.filter { c in inventory.nodes.contains { $0.name == c.node } }
             if !used.isEmpty { print(DataCacheView.table(used)) }
+            for s in shares { print(s.line) }
         }
     }
 

@@ -129,6 +129,8 @@ struct Status: ParsableCommand {
         }
         lines.append(out.eta.line)
         for n in out.node_states { lines.append(n.line) }
+        for n in out.node_shares { lines.append(n.line) }
+        if let w = out.waiting_on_others { lines.append(w) }
         if let caches = out.data_caches, !caches.isEmpty { lines.append(DataCacheView.table(caches)) }
         if let by = out.attempts_by_backend, !by.isEmpty {
             lines.append("attempts by backend: " + by.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
