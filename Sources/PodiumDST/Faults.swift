@@ -11,22 +11,27 @@ extension Simulation {
         let window = faultWindow
         func at() -> Double { rng.uniform(60, window) }
         func somePlace() -> String { placeNames[rng.int(0...(placeNames.count - 1))] }
-        func someRun() -> String { store.order[rng.int(0...(store.order.count - 1))] }
-        let lost = config.lostAfter
-        for _ in 0..<rng.int(0...5) { queue.push(.fault(.disconnect(somePlace())), at: at()) }
-        for _ in 0..<rng.int(0...3) { queue.push(.fault(.partition(somePlace(), rng.uniform(5, lost * 0.8))), at: at()) }
-        for _ in 0..<rng.int(0...2) { queue.push(.fault(.partition(somePlace(), rng.uniform(lost * 1.2, lost * 6))), at: at()) }
-        for _ in 0..<rng.int(0...2) { queue.push(.fault(.daemonRestart(somePlace())), at: at()) }
-        if rng.chance(0.3) { queue.push(.fault(.reboot(somePlace())), at: at()) }
-        if rng.chance(0.3) { queue.push(.fault(.death(somePlace())), at: at()) }
-        for _ in 0..<rng.int(0...3) { queue.push(.fault(.crash), at: at()) }
-        if rng.chance(0.3) { queue.push(.fault(.persistFailure), at: at()) }
-        for _ in 0..<rng.int(0...2) { queue.push(.fault(.cancel(someRun())), at: at()) }
-        for _ in 0..<rng.int(0...2) { queue.push(.fault(.retry(someRun())), at: at()) }
-        for _ in 0..<rng.int(0...2) { queue.push(.fault(.damageLog), at: at()) }
-        // A drained place comes back only when the sweep is started again, as its message tells the operator.
-        var t = window
-        while t < options.deadline { queue.push(.fault(.restartIfDrained), at: t); t += 6 * 3600 }
+        let lost = sweeps[0].config.lostAfter
+        // Faults of places befall every coordinator connected there.
+        for _ in 0..<rng.int(0...5) { queue.push(.fault(.disconnect(somePlace()), c: 0), at: at()) }
+        for _ in 0..<rng.int(0...3) { queue.push(.fault(.partition(somePlace(), rng.uniform(5, lost * 0.8)), c: 0), at: at()) }
+        for _ in 0..<rng.int(0...2) { queue.push(.fault(.partition(somePlace(), rng.uniform(lost * 1.2, lost * 6)), c: 0), at: at()) }
+        for _ in 0..<rng.int(0...2) { queue.push(.fault(.daemonRestart(somePlace()), c: 0), at: at()) }
+        if rng.chance(0.3) { queue.push(.fault(.reboot(somePlace()), c: 0), at: at()) }
+        if rng.chance(0.3) { queue.push(.fault(.death(somePlace()), c: 0), at: at()) }
+        // Each coordinator crashes, fails a commit, gets operator requests and damaged logs of its own.
+        for c in sweeps.indices {
+            let order = sweeps[c].store.order
+            func someRun() -> String { order[rng.int(0...(order.count - 1))] }
+            for _ in 0..<rng.int(0...3) { queue.push(.fault(.crash, c: c), at: at()) }
+            if rng.chance(0.3) { queue.push(.fault(.persistFailure, c: c), at: at()) }
+            for _ in 0..<rng.int(0...2) { queue.push(.fault(.cancel(someRun()), c: c), at: at()) }
+            for _ in 0..<rng.int(0...2) { queue.push(.fault(.retry(someRun()), c: c), at: at()) }
+            for _ in 0..<rng.int(0...2) { queue.push(.fault(.damageLog, c: c), at: at()) }
+            // A drained place comes back only when the sweep is started again, as its message tells the operator.
+            var t = window
+            while t < options.deadline { queue.push(.fault(.restartIfDrained, c: c), at: t); t += 6 * 3600 }
+        }
     }
 
     /// `podium simulate`'s node failures: each place fails after an exponential time with mean `nodeMTBFHours`, loses
@@ -39,7 +44,7 @@ extension Simulation {
             while true {
                 t += -Glibc.log(1 - rng.uniform(0, 1)) * w.nodeMTBFHours * 3600
                 guard t < horizon else { break }
-                queue.push(.fault(.fail(name, w.repairHours * 3600)), at: t)
+                queue.push(.fault(.fail(name, w.repairHours * 3600), c: 0), at: t)
                 t += w.repairHours * 3600
             }
         }
@@ -50,31 +55,34 @@ extension Simulation {
             guard let i = instance, !i.drained.isEmpty, !store.runs.values.allSatisfy({ $0.state.isTerminal }) else { return }
         }
         faults += 1
-        log("FAULT \(f)")
+        log("FAULT \(f)" + (sweeps.count > 1 ? " (coordinator \(cur))" : ""))
         switch f {
         case .disconnect(let p):
-            closeConnection(p, notify: true)
+            closeAllConnections(p, notify: true)
         case .partition(let p, let seconds):
-            closeConnection(p, notify: true)
+            closeAllConnections(p, notify: true)
             places[p]!.unreachableUntil = max(places[p]!.unreachableUntil, now + seconds)
         case .daemonRestart(let p):
-            // Attempts run on (containers are taken over); the new daemon follows each log from the file's end.
-            closeConnection(p, notify: true)
+            // Attempts run on (containers are taken over, their resources held again); the new daemon follows each log
+            // from the file's end.
+            closeAllConnections(p, notify: true)
             for k in places[p]!.attempts.keys { places[p]!.attempts[k]!.followerPos = places[p]!.attempts[k]!.logBytes }
         case .reboot(let p):
             // Daemon, agents and work directory gone.
-            closeConnection(p, notify: true)
+            closeAllConnections(p, notify: true)
             places[p]!.attempts.removeAll()
             places[p]!.seenEpoch.removeAll()
+            places[p]!.ledger = Place(name: p, gpus: places[p]!.gpus).ledger
             places[p]!.unreachableUntil = now + rng.uniform(60, 900)
         case .fail(let p, let away):
-            closeConnection(p, notify: true)
+            closeAllConnections(p, notify: true)
             places[p]!.attempts.removeAll()
             places[p]!.seenEpoch.removeAll()
+            places[p]!.ledger = Place(name: p, gpus: places[p]!.gpus).ledger
             places[p]!.unreachableUntil = now + away
         case .death(let p):
             guard places.values.filter({ !$0.dead }).count > 1 else { return }
-            closeConnection(p, notify: true)
+            closeAllConnections(p, notify: true)
             places[p]!.dead = true
         case .crash:
             crash("injected")

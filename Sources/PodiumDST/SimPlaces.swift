@@ -20,23 +20,58 @@ extension Simulation {
             up(.placeUnreachable(place: name, generation: nil, reason: "connection refused"), conn: nil)
             return
         }
-        if places[name]!.conn != nil { closeConnection(name, notify: true) }
+        if places[name]!.conns[cur] != nil { closeConnection(name, notify: true) }
         generation += 1
-        places[name]!.conn = generation
+        places[name]!.conns[cur] = generation
+        connOwner[generation] = cur
         up(.placeConnected(place: name, generation: generation,
                            offer: PlaceOffer(gpus: places[name]!.gpus, gpuModel: nil, workerVersion: "sim", runtime: "sim")), conn: generation)
+        // After `welcome`, the daemon tells the new connection the node's load.
+        places[name]!.ledger.connected(tenant, sweep: config.sweep, share: sweeps[cur].share, now: now)
+        places[name]!.lastLoad[cur] = nil
+        pushLoads(name)
     }
 
     /// The connection ends; the coordinator hears of it behind what the connection still carried.
     func closeConnection(_ name: String, notify: Bool) {
-        guard let conn = places[name]?.conn else { return }
-        places[name]!.conn = nil
+        guard let conn = places[name]?.conns[cur] else { return }
+        places[name]!.conns[cur] = nil
         if notify { up(.placeUnreachable(place: name, generation: conn, reason: "connection reset"), conn: conn) }
+        places[name]!.ledger.disconnected(tenant, now: now)
+        pushLoads(name)
+    }
+
+    /// Every coordinator's connection to the place, one after another (a place's fault befalls them all).
+    func closeAllConnections(_ name: String, notify: Bool) {
+        for c in sweeps.indices { within(c) { closeConnection(name, notify: notify) } }
     }
 
     func reply(_ name: String, _ r: Reply) {
-        guard let conn = places[name]?.conn else { return }  // a place with no connection sends nowhere
+        guard let conn = places[name]?.conns[cur] else { return }  // a place with no connection sends nowhere
         up(.reply(place: name, r), conn: conn)
+    }
+
+    /// As the daemon does on every change of its ledger: each connected coordinator hears the load when it differs
+    /// from what it was last told. Freed room held by fair share is offered to everyone once its window ends.
+    func pushLoads(_ name: String) {
+        guard places[name] != nil else { return }
+        for c in sweeps.indices where places[name]!.conns[c] != nil {
+            let load = places[name]!.ledger.load(for: sweeps[c].tenant, now: now)
+            guard places[name]!.lastLoad[c] != load else { continue }
+            places[name]!.lastLoad[c] = load
+            within(c) { reply(name, .load(load)) }
+        }
+    }
+
+    /// The attempt's coordinator index, and a violation when a coordinator names another sweep's attempt.
+    func ownAttempt(_ name: String, _ key: AttemptKey, _ what: String) -> Bool {
+        guard places[name]!.attempts[key] != nil else { return false }
+        let owner = runOwner[key.runID] ?? -1
+        guard owner == cur else {
+            checker.violate("coordinator \(cur) (\(config.sweep)) asked \(name) to \(what) \(key), an attempt of coordinator \(owner)'s sweep")
+            return false
+        }
+        return true
     }
 
     // MARK: requests
@@ -44,7 +79,8 @@ extension Simulation {
     func nodeHandle(_ request: Request, at name: String) {
         switch request {
         case .list:
-            let held = places[name]!.attempts.values.sorted { $0.key < $1.key }.map {
+            // Only the asking sweep's attempts: another sweep's are invisible to it.
+            let held = places[name]!.attempts.values.filter { runOwner[$0.key.runID] == cur }.sorted { $0.key < $1.key }.map {
                 HeldAttempt(runID: $0.key.runID, epoch: $0.key.epoch, running: $0.running, result: $0.result, logBytes: $0.logBytes)
             }
             reply(name, .held(held))
@@ -52,24 +88,29 @@ extension Simulation {
             start(r, at: name)
         case .cancel(let runID, let epoch):
             let key = AttemptKey(runID, epoch)
-            if places[name]!.attempts[key]?.running == true { end(name, key, outcome: .cancelled) }
+            if ownAttempt(name, key, "cancel"), places[name]!.attempts[key]?.running == true { end(name, key, outcome: .cancelled) }
         case .streamLog(let runID, let epoch, let from):
             let key = AttemptKey(runID, epoch)
-            guard places[name]!.attempts[key] != nil else { return }
+            guard ownAttempt(name, key, "stream") else { return }
             places[name]!.attempts[key]!.followerPos = from
             follow(name, key)
         case .fetchArtifacts(let runID, let epoch, let logBytes):
-            sendArtifacts(name, AttemptKey(runID, epoch), streamed: logBytes ?? 0)
+            let key = AttemptKey(runID, epoch)
+            if places[name]!.attempts[key] != nil && !ownAttempt(name, key, "send the artifacts of") { return }
+            sendArtifacts(name, key, streamed: logBytes ?? 0)
         case .acknowledge(let runID, let epoch):
             let key = AttemptKey(runID, epoch)
-            if places[name]!.attempts[key]?.running == false { places[name]!.attempts[key] = nil }
+            if ownAttempt(name, key, "delete"), places[name]!.attempts[key]?.running == false { places[name]!.attempts[key] = nil }
         case .validationResult(let id, _, _, _):
             // Each validation is answered once, to the place whose agent asked.
             if !validationsAnswered.insert(id).inserted { checker.violate("validation \(id) answered twice") }
             if let asked = validationsAsked[id], asked.place != name {
                 checker.violate("validation \(id) of \(asked.key) answered to \(name), not to \(asked.place) which asked")
             }
-        case .hello, .exitWhenIdle, .shutdown, .demand:
+        case .demand(let waiting, let smallest):
+            places[name]!.ledger.demand(tenant, waiting: waiting, smallest: smallest)
+            pushLoads(name)
+        case .hello, .exitWhenIdle, .shutdown:
             break
         }
     }
@@ -82,11 +123,14 @@ extension Simulation {
         places[name]!.seenEpoch[r.runID] = r.epoch
         // A newer epoch fences any older attempt of the same run still live here.
         for old in places[name]!.attempts.values where old.key.runID == r.runID && old.running { end(name, old.key, outcome: .cancelled) }
-        guard places[name]!.usedGPUs + r.gpus <= places[name]!.gpus else {
-            reply(name, .error(runID: r.runID, message: "node \(name) has no \(r.gpus) free GPU(s) for \(r.runID) epoch \(r.epoch)"))
+        let key = AttemptKey(r.runID, r.epoch)
+        // The daemon's ledger across sweeps (the real one's code): a start that does not fit, or whose room fair share
+        // holds for another sweep, is refused as busy.
+        if case .busy(let why) = places[name]!.ledger.admit("\(key)", tenant: tenant, amount: r.amount, now: now) {
+            reply(name, .busy(runID: r.runID, epoch: r.epoch, message: "node \(name): \(why)", load: places[name]!.ledger.load(for: tenant, now: now)))
             return
         }
-        let key = AttemptKey(r.runID, r.epoch)
+        pushLoads(name)
         let budget = Double(r.budgetSeconds)
         let planned: AttemptOutcome
         var length: Double
@@ -207,6 +251,8 @@ extension Simulation {
         if outcome == nil && abs(a.endAt - now) > 1e-6 { return }
         let o = outcome ?? a.planned
         a.running = false
+        places[name]!.ledger.release("\(key)", now: now)
+        queue.push(.pushLoads(place: name), at: now + places[name]!.ledger.fairnessWindow + 0.01)
         busyGPUSeconds += Double(a.gpus) * max(0, now - a.startedAt)
         if let d = a.data, places[name]!.cache[d] != nil { places[name]!.cache[d]!.users -= 1 }
         let snaps = a.snapshots.map { SnapshotInfo(elapsedSeconds: $0.at - a.startedAt, sha256: SHA256.hex(Array($0.data)), bytes: Int64($0.data.count)) }
@@ -218,6 +264,7 @@ extension Simulation {
         places[name]!.attempts[key] = a
         checker.truth[key] = o
         follow(name, key)
+        pushLoads(name)
         reply(name, .finished(runID: key.runID, epoch: key.epoch, result: result))
     }
 

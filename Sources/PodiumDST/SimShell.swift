@@ -34,7 +34,7 @@ extension Simulation {
         case .markHandled(let seq, _):
             if let i = store.requests.firstIndex(where: { $0.seq == seq }) { store.requests[i].handled = true }
         case .connect(let place):
-            queue.push(.connectDone(place: place, incarnation: incarnation), at: now + rng.uniform(0.05, 3))
+            queue.push(.connectDone(place: place, incarnation: incarnation, c: cur), at: now + rng.uniform(0.05, 3))
         case .send(let place, let request):
             down(place, request)
         case .start(let key, let place):
@@ -43,7 +43,7 @@ extension Simulation {
                 followUps.append(.startFailed(key, reason: "not connected"))
                 return
             }
-            let req = StartRequest(runID: key.runID, epoch: key.epoch, sweep: "dst", competition: spec.competition, image: "sim",
+            let req = StartRequest(runID: key.runID, epoch: key.epoch, sweep: tenant, competition: spec.competition, image: "sim",
                                    command: [], env: [:], dataDir: "/data", budgetSeconds: spec.budget.seconds, graceSeconds: 60,
                                    snapshotIntervalSeconds: 600, cpus: 4, memoryBytes: 16 << 30, shmBytes: 0,
                                    gpus: config.needs[spec.profile]?.resources.gpus ?? 1, network: false)

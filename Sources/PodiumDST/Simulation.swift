@@ -23,6 +23,9 @@ public final class Simulation {
         public var maxSteps = 2_000_000
         /// Print every directive and fault (for a replayed seed).
         public var verbose = false
+        /// Coordinators (sweeps, each with its own durable state and grid) sharing the same places (issue 27): each
+        /// crashes and restarts under the faults; 1 is the single-sweep simulation.
+        public var coordinators = 1
         public init(seed: UInt64) { self.seed = seed }
     }
 
@@ -75,6 +78,11 @@ public final class Simulation {
         /// Bytes copied onto places, and the hours places spent copying (summed over places).
         public var bytesStaged: Int64 = 0
         public var stagingHours: Double = 0
+        public var coordinators = 1
+        /// With several coordinators: the largest deviation of a sweep's share of contended GPU-seconds from its
+        /// entitlement, and the contended place-hours it was measured over.
+        public var fairnessDeviation: Double = 0
+        public var contendedHours: Double = 0
     }
 
     struct Attempt {
@@ -98,7 +106,12 @@ public final class Simulation {
     struct Place {
         var name: String
         var gpus: Int
-        var conn: Int?
+        /// The open connection of each coordinator (by index) to the place's daemon.
+        var conns: [Int: Int] = [:]
+        /// The daemon's ledger across the sweeps (the real one's code).
+        var ledger: NodeLedger
+        /// The load each coordinator was last told.
+        var lastLoad: [Int: NodeLoad] = [:]
         var unreachableUntil = 0.0
         var dead = false
         var attempts: [AttemptKey: Attempt] = [:]
@@ -111,6 +124,31 @@ public final class Simulation {
         var cacheBudget: Int64?
         /// When the place's one copy stream is free.
         var stagingFreeAt = 0.0
+        init(name: String, gpus: Int) {
+            self.name = name; self.gpus = gpus
+            ledger = NodeLedger(capacity: ResourceAmount(gpus: gpus, cpus: 64, memoryBytes: 1 << 40, diskBytes: ResourceAmount.unlimitedDisk))
+        }
+    }
+
+    /// One coordinator: its sweep's durable state (which survives its crashes), the instance while it runs, and its
+    /// connections.
+    struct Sweep {
+        var config: CoordinatorInstance.Config
+        var store = SimStore()
+        var instance: CoordinatorInstance?
+        var incarnation = 0
+        var coordConn: [String: Int] = [:]
+        var tickAt: Double?
+        var followUps: [CoordinatorEvent] = []
+        var persistFailArmed = false
+        var requestSeq: Int64 = 0
+        var specs: [String: RunSpec] = [:]
+        /// Grade jobs handed out and not answered, by attempt and artifact (of the coordinator now running).
+        var grading: [AttemptKey: Set<String>] = [:]
+        /// Its id on the daemons, and its fair-share weight.
+        var tenant: String
+        var share: Double = 1
+        var decisions = 0
     }
 
     struct CachedData {
@@ -121,15 +159,18 @@ public final class Simulation {
     }
 
     enum Event {
-        /// To the coordinator (dropped when it crashed since: `incarnation`).
-        case coordinator(CoordinatorEvent, incarnation: Int)
+        /// To coordinator `c` (dropped when it crashed since: `incarnation`).
+        case coordinator(CoordinatorEvent, incarnation: Int, c: Int)
         case request(place: String, conn: Int, Request)
-        case connectDone(place: String, incarnation: Int)
+        case connectDone(place: String, incarnation: Int, c: Int)
         case grow(place: String, AttemptKey)
         case end(place: String, AttemptKey)
-        case tick(incarnation: Int)
-        case fault(Fault)
-        case restart
+        case tick(incarnation: Int, c: Int)
+        /// A coordinator's fault (crash, failed commit, operator request, damaged log) befalls coordinator `c`.
+        case fault(Fault, c: Int)
+        case restart(c: Int)
+        /// The daemon's once-a-second look at its loads (fair share's hold on freed room ends with time).
+        case pushLoads(place: String)
     }
 
     enum Fault {
@@ -147,27 +188,21 @@ public final class Simulation {
     var stagingSeconds = 0.0
     var decisions = 0
     var faultWindow = 0.0
-    var config: CoordinatorInstance.Config
     var queue = TimedQueue<Event>()
     var now = 0.0
-    var store = SimStore()
-    var instance: CoordinatorInstance?
-    var incarnation = 0
+    /// The coordinators, and the one the event being handled concerns: `store`, `instance` and the rest below are its.
+    var sweeps: [Sweep] = []
+    var cur = 0
+    /// Which coordinator each run and each connection belongs to.
+    var runOwner: [String: Int] = [:]
+    var connOwner: [Int: Int] = [:]
     var places: [String: Place] = [:]
     var placeNames: [String] = []
-    var coordConn: [String: Int] = [:]
     var generation = 0
     /// Per connection and direction: when its last message arrives (TCP keeps order).
     var upArrival: [Int: Double] = [:]
     var downArrival: [Int: Double] = [:]
-    var tickAt: Double?
-    var followUps: [CoordinatorEvent] = []
-    var persistFailArmed = false
-    var requestSeq: Int64 = 0
-    var specs: [String: RunSpec] = [:]
     var checker = Invariants()
-    /// Grade jobs handed out and not answered, by attempt and artifact (of the coordinator now running).
-    var grading: [AttemptKey: Set<String>] = [:]
     /// Validations simulated agents asked for (request id → the place and attempt), and those answered.
     var validationsAsked: [UInt64: (place: String, key: AttemptKey)] = [:]
     var validationsAnswered = Set<UInt64>()
@@ -185,7 +220,7 @@ public final class Simulation {
             places[p.name]!.cacheBudget = p.dataCacheBytes
             placeNames.append(p.name)
         }
-        config = CoordinatorInstance.Config(sweep: "simulate", places: workload.places, needs: workload.needs)
+        var config = CoordinatorInstance.Config(sweep: "simulate", places: workload.places, needs: workload.needs)
         config.dataBytes = workload.dataBytes
         // The model gives each place its own copy stream at `nodeBandwidth`: no shared source limits it.
         config.maxStagesPerSource = max(config.maxStagesPerSource, workload.places.count * config.maxStagesPerPlace)
@@ -193,10 +228,12 @@ public final class Simulation {
         config.lostAfter = workload.lostAfter
         config.requestPollInterval = 3600
         config.policy = workload.policy
+        sweeps = [Sweep(config: config, tenant: "simulate")]
         for (i, spec) in workload.runs.enumerated() {
             store.runs[spec.id] = RunRecord(spec: spec, sequence: i, state: .pending, epoch: 0, infraFailures: 0, node: nil)
             store.order.append(spec.id)
             specs[spec.id] = spec
+            runOwner[spec.id] = 0
         }
         faultWindow = options.deadline
     }
@@ -215,15 +252,16 @@ public final class Simulation {
             specs.append(.init(name: name, capacity: Resources(gpus: gpus, cpus: 64, memoryBytes: 1 << 40), gpuModel: nil))
         }
         let one = Resources(gpus: 1, cpus: 4, memoryBytes: 16 << 30)
-        config = CoordinatorInstance.Config(sweep: "dst", places: specs, needs: ["gpu": .init(resources: one, gpuModel: nil)])
+        var config = CoordinatorInstance.Config(sweep: "dst", places: specs, needs: ["gpu": .init(resources: one, gpuModel: nil)])
         config.maxInfraRetries = 3
         config.retryBackoff = 5
         config.lostAfter = 600
         config.requestPollInterval = 30
         let competitions = (0..<rng.int(2...4)).map { "c\($0)" }
-        // Half the seeds stage data lazily into caches too small for every competition (eviction, staging failures,
-        // runs waiting in `staging` while places come and go and the coordinator crashes).
-        if rng.chance(0.5) {
+        // Half the single-sweep seeds stage data lazily into caches too small for every competition (eviction, staging
+        // failures, runs waiting in `staging` while places come and go and the coordinator crashes). Several sweeps
+        // share places without lazy data: one node cache shared by sweeps is not modelled.
+        if options.coordinators == 1 && rng.chance(0.5) {
             for c in competitions { config.dataBytes[c] = Int64(rng.int(1...40)) * 1_000_000_000 }
             let largest = config.dataBytes.values.max() ?? 0
             for i in config.places.indices {
@@ -233,48 +271,89 @@ public final class Simulation {
             }
         }
         let budgets = rng.chance(0.5) ? [BudgetDuration(seconds: 3600)] : [BudgetDuration(seconds: 3600), BudgetDuration(seconds: 4 * 3600)]
-        let grid = expandGrid(sweep: "dst", agent: "sim", competitions: competitions, budgets: budgets, profiles: ["gpu"],
-                              attempts: rng.int(1...3))
-        // Faults fall while the sweep is under way: within about its makespan on these places.
-        let gpuHours = grid.reduce(0.0) { $0 + $1.budget.hours }
+        var gpuHours = 0.0
+        for c in 0..<max(1, options.coordinators) {
+            // The first sweep is the single-sweep simulation's; the others have grids (and run ids) of their own.
+            let name = c == 0 ? "dst" : "dst\(c)"
+            var sc = config
+            sc.sweep = name
+            sweeps.append(Sweep(config: sc, tenant: "t\(c)", share: c == 0 || rng.chance(0.5) ? 1 : 2))
+            let attempts = c == 0 ? rng.int(1...3) : rng.int(2...4)
+            let grid = expandGrid(sweep: name, agent: "sim", competitions: competitions, budgets: budgets, profiles: ["gpu"], attempts: attempts)
+            gpuHours += grid.reduce(0.0) { $0 + $1.budget.hours }
+            for (i, spec) in grid.enumerated() {
+                sweeps[c].store.runs[spec.id] = RunRecord(spec: spec, sequence: i, state: .pending, epoch: 0, infraFailures: 0, node: nil)
+                sweeps[c].store.order.append(spec.id)
+                sweeps[c].specs[spec.id] = spec
+                runOwner[spec.id] = c
+            }
+        }
+        // Faults fall while the sweeps are under way: within about their makespan on these places.
         let gpus = Double(specs.reduce(0) { $0 + $1.capacity.gpus })
         faultWindow = min(options.faultWindow, 3600 * (gpuHours / gpus + budgets.map(\.hours).max()!))
-        for (i, spec) in grid.enumerated() {
-            store.runs[spec.id] = RunRecord(spec: spec, sequence: i, state: .pending, epoch: 0, infraFailures: 0, node: nil)
-            store.order.append(spec.id)
-            self.specs[spec.id] = spec
-        }
     }
+
+    // MARK: the current coordinator's state
+
+    var config: CoordinatorInstance.Config { _read { yield sweeps[cur].config } _modify { yield &sweeps[cur].config } }
+    var store: SimStore { _read { yield sweeps[cur].store } _modify { yield &sweeps[cur].store } }
+    var instance: CoordinatorInstance? { _read { yield sweeps[cur].instance } _modify { yield &sweeps[cur].instance } }
+    var incarnation: Int { _read { yield sweeps[cur].incarnation } _modify { yield &sweeps[cur].incarnation } }
+    var coordConn: [String: Int] { _read { yield sweeps[cur].coordConn } _modify { yield &sweeps[cur].coordConn } }
+    var tickAt: Double? { _read { yield sweeps[cur].tickAt } _modify { yield &sweeps[cur].tickAt } }
+    var followUps: [CoordinatorEvent] { _read { yield sweeps[cur].followUps } _modify { yield &sweeps[cur].followUps } }
+    var persistFailArmed: Bool { _read { yield sweeps[cur].persistFailArmed } _modify { yield &sweeps[cur].persistFailArmed } }
+    var requestSeq: Int64 { _read { yield sweeps[cur].requestSeq } _modify { yield &sweeps[cur].requestSeq } }
+    var specs: [String: RunSpec] { _read { yield sweeps[cur].specs } _modify { yield &sweeps[cur].specs } }
+    var grading: [AttemptKey: Set<String>] { _read { yield sweeps[cur].grading } _modify { yield &sweeps[cur].grading } }
+    var tenant: String { sweeps[cur].tenant }
+
+    /// Runs `body` as coordinator `c` (events of a place's attempt concern its sweep's coordinator).
+    func within<T>(_ c: Int, _ body: () -> T) -> T {
+        let saved = cur
+        cur = c
+        defer { cur = saved }
+        return body()
+    }
+
+    /// Every run of every sweep terminal.
+    var allTerminal: Bool { sweeps.allSatisfy { $0.store.terminal == $0.store.order.count } }
+
 
     // MARK: driving
 
     public func run() -> Result {
         if workload == nil { scheduleFaults() } else { scheduleFailures() }
-        boot()
+        for c in sweeps.indices { within(c) { boot() } }
         var lastTerminal = 0.0
         while let (at, event) = queue.pop() {
             guard steps < options.maxSteps, at <= min(options.deadline, faultWindow + 48 * 3600) else { break }
             now = at
             steps += 1
             handle(event)
-            if workload == nil { checker.check(self) }
+            if workload == nil { for c in sweeps.indices { within(c) { checker.check(self) } }; checker.checkPlaces(self) }
             if !checker.violations.isEmpty { break }
-            if store.terminal == store.order.count {
+            if allTerminal {
                 if lastTerminal == 0 { lastTerminal = now }
-                if let i = instance, i.isDone { break }
+                if sweeps.allSatisfy({ $0.instance?.isDone == true }) { break }
             } else {
                 lastTerminal = 0
             }
         }
-        if checker.violations.isEmpty { checker.checkEnd(self) }  // after a violation the run stops early: not a lost run
-        if options.verbose, !checker.violations.isEmpty, let i = instance { logSchedulerView(i) }
-        var r = Result(seed: options.seed, steps: steps, virtualHours: now / 3600, runs: store.runs.count, places: places.count,
-                       attempts: store.attemptPlace.count, crashes: crashes, faults: faults, violations: checker.violations)
+        // After a violation the run stops early: not a lost run.
+        if checker.violations.isEmpty { for c in sweeps.indices { within(c) { checker.checkEnd(self) } }; checker.checkFairness(self) }
+        if options.verbose, !checker.violations.isEmpty { for s in sweeps { if let i = s.instance { logSchedulerView(i) } } }
+        var r = Result(seed: options.seed, steps: steps, virtualHours: now / 3600, runs: sweeps.reduce(0) { $0 + $1.store.runs.count },
+                       places: places.count, attempts: sweeps.reduce(0) { $0 + $1.store.attemptPlace.count }, crashes: crashes, faults: faults,
+                       violations: checker.violations)
         r.makespanHours = (lastTerminal > 0 ? lastTerminal : now) / 3600
         r.busyGPUSeconds = busyGPUSeconds
-        r.decisions = decisions + (instance?.scheduler.decisions ?? 0)
+        r.decisions = sweeps.reduce(0) { $0 + $1.decisions + ($1.instance?.scheduler.decisions ?? 0) }
         r.finishedAt = store.finishedAt.mapValues { $0 / 3600 }
-        r.completed = store.runs.values.filter { $0.state == .completed }.count
+        r.completed = sweeps.reduce(0) { $0 + $1.store.runs.values.filter { $0.state == .completed }.count }
+        r.coordinators = sweeps.count
+        r.fairnessDeviation = checker.fairnessDeviation
+        r.contendedHours = checker.contendedSeconds / 3600
         r.bytesStaged = bytesStaged
         r.stagingHours = stagingSeconds / 3600
         return r
@@ -290,45 +369,57 @@ public final class Simulation {
 
     func crash(_ why: String) {
         guard instance != nil else { return }
-        log("CRASH (\(why))")
+        log("CRASH of coordinator \(cur) (\(why))")
         crashes += 1
-        decisions += instance?.scheduler.decisions ?? 0
+        sweeps[cur].decisions += instance?.scheduler.decisions ?? 0
         instance = nil
         incarnation += 1
         tickAt = nil
         grading.removeAll()
         followUps.removeAll()
-        for name in placeNames where places[name]!.conn != nil { closeConnection(name, notify: false) }
+        for name in placeNames where places[name]!.conns[cur] != nil { closeConnection(name, notify: false) }
         coordConn.removeAll()
-        queue.push(.restart, at: now + rng.uniform(1, 120))
+        queue.push(.restart(c: cur), at: now + rng.uniform(1, 120))
     }
 
     func handle(_ event: Event) {
         switch event {
-        case .coordinator(let e, let inc):
+        case .coordinator(_, _, let c), .connectDone(_, _, let c), .tick(_, let c), .fault(_, let c), .restart(let c):
+            cur = c
+        case .request(_, let conn, _):
+            cur = connOwner[conn] ?? 0
+        case .grow(_, let key), .end(_, let key):
+            cur = runOwner[key.runID] ?? 0
+        case .pushLoads:
+            cur = 0
+        }
+        switch event {
+        case .coordinator(let e, let inc, _):
             guard inc == incarnation, instance != nil else { return }
             if case .placeConnected(let p, let g, _) = e { coordConn[p] = g; places[p]?.connectedSince = now }
             if case .placeUnreachable(let p, let g?, _) = e, coordConn[p] == g { coordConn[p] = nil; places[p]?.connectedSince = nil }
             if case .graded(let job, _, _) = e { grading[job.key]?.remove(job.artifact) }
             feed(e)
-        case .tick(let inc):
+        case .tick(let inc, _):
             guard inc == incarnation, instance != nil, tickAt == now else { return }
             tickAt = nil
             feed(.tick)
         case .request(let place, let conn, let request):
-            guard places[place]?.conn == conn else { return }
+            guard places[place]?.conns[cur] == conn else { return }
             nodeHandle(request, at: place)
-        case .connectDone(let place, let inc):
+        case .connectDone(let place, let inc, _):
             guard inc == incarnation, instance != nil else { return }
             connectDone(place)
         case .grow(let place, let key):
             grow(place, key)
         case .end(let place, let key):
             end(place, key, outcome: nil)
-        case .fault(let f):
+        case .fault(let f, _):
             inject(f)
         case .restart:
             if instance == nil { boot() }
+        case .pushLoads(let place):
+            pushLoads(place)
         }
     }
 
@@ -353,7 +444,7 @@ public final class Simulation {
         let at = max(due, now + 0.001)
         if tickAt == nil || at < tickAt! {
             tickAt = at
-            queue.push(.tick(incarnation: incarnation), at: at)
+            queue.push(.tick(incarnation: incarnation, c: cur), at: at)
         }
     }
 
@@ -361,12 +452,12 @@ public final class Simulation {
     func up(_ e: CoordinatorEvent, conn: Int?) {
         var at = now + rng.uniform(0.001, 0.2)
         if let conn { at = max(at, (upArrival[conn] ?? 0) + 0.0001); upArrival[conn] = at }
-        queue.push(.coordinator(e, incarnation: incarnation), at: at)
+        queue.push(.coordinator(e, incarnation: incarnation, c: cur), at: at)
     }
 
     /// An answer from work off the loop (storage, grading), after its own delay.
     func later(_ e: CoordinatorEvent, after: Double) {
-        queue.push(.coordinator(e, incarnation: incarnation), at: now + after)
+        queue.push(.coordinator(e, incarnation: incarnation, c: cur), at: now + after)
     }
 
     /// The scheduler's view at the end of a failing replay: what each place holds and uses, and who waits.

@@ -1,3 +1,12 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Amounts of a node's resources: what it has, what an attempt holds, what is free.
 public struct ResourceAmount: Codable, Sendable, Equatable, Hashable {
     public var gpus: Int
@@ -96,8 +105,16 @@ public struct NodeLoad: Codable, Sendable, Equatable {
 /// less than `fairnessWindow` seconds, a start is refused when another connected sweep with runs waiting, whose
 /// smallest run fits the room, has a lower weighted dominant share: the room is held for it. After the window anyone may
 /// take it (the node never idles because a favoured sweep does not ask). Running attempts are never stopped for fairness.
+///
+/// Between sweeps of equal weighted share (on a node of one GPU both are at 0 whenever it frees) the one that used less
+/// of the node recently, for its weight, goes first: usage is dominant-share-seconds decaying with `usageHalfLife`, so
+/// shares 1 and 2 get 1/3 and 2/3 of a one-GPU node over time too.
 public struct NodeLedger: Sendable, Equatable {
-    public struct Holding: Sendable, Equatable { public var tenant: String; public var amount: ResourceAmount }
+    public struct Holding: Sendable, Equatable {
+        public var tenant: String
+        public var amount: ResourceAmount
+        public var since: Double = 0
+    }
     public struct TenantInfo: Sendable, Equatable {
         public var sweep: String
         public var share: Double = 1
@@ -115,6 +132,10 @@ public struct NodeLedger: Sendable, Equatable {
 
     public let capacity: ResourceAmount
     public var fairnessWindow: Double
+    public var usageHalfLife: Double = 6 * 3600
+    /// Each tenant's decayed usage of the node (dominant-share-seconds of ended attempts) and when it was last decayed.
+    public struct Usage: Sendable, Equatable { public var value: Double; public var at: Double }
+    public private(set) var usage: [String: Usage] = [:]
     /// Attempt (its owner key) → what it holds.
     public private(set) var holdings: [String: Holding] = [:]
     public private(set) var tenants: [String: TenantInfo] = [:]
@@ -159,15 +180,32 @@ public struct NodeLedger: Sendable, Equatable {
         held(by: tenant).dominantShare(of: capacity) / (tenants[tenant]?.share ?? 1)
     }
 
+    /// Recent usage for the tenant's weight: ended attempts' (decayed) and running ones' dominant-share-seconds.
+    public func weightedUsage(_ tenant: String, now: Double) -> Double {
+        var u = usage[tenant].map { $0.value * Self.decay(now - $0.at, usageHalfLife) } ?? 0
+        for h in holdings.values where h.tenant == tenant { u += h.amount.dominantShare(of: capacity) * max(0, now - h.since) }
+        return u / (tenants[tenant]?.share ?? 1)
+    }
+
+    static func decay(_ dt: Double, _ halfLife: Double) -> Double { halfLife > 0 ? pow(0.5, max(0, dt) / halfLife) : 0 }
+
+    /// Whether `a` comes before `b` for freed room: lower weighted share, then lower weighted recent usage.
+    func before(_ a: String, _ b: String, now: Double) -> Bool {
+        let sa = weightedShare(a), sb = weightedShare(b)
+        if abs(sa - sb) > 1e-9 { return sa < sb }
+        return weightedUsage(a, now: now) < weightedUsage(b, now: now) - 1e-6
+    }
+
     /// The connected sweep with waiting runs that fit the room and the lowest weighted share, when it is below the
     /// tenant's and the room is still held for it.
     public func favoured(over tenant: String, now: Double) -> String? {
         guard now - freedAt < fairnessWindow else { return nil }
-        let mine = weightedShare(tenant), room = free
-        return tenants.filter { $0.key != tenant && $0.value.connected && $0.value.waiting > 0 && $0.value.smallest.fits(in: room) }
-            .map { (id: $0.key, s: weightedShare($0.key)) }
-            .filter { $0.s < mine - 1e-9 }
-            .min { ($0.s, $0.id) < ($1.s, $1.id) }?.id
+        let room = free
+        let ahead = tenants.keys.filter { id in
+            let t = tenants[id]!
+            return id != tenant && t.connected && t.waiting > 0 && t.smallest.fits(in: room) && before(id, tenant, now: now)
+        }
+        return ahead.min { before($0, $1, now: now) || (!before($1, $0, now: now) && $0 < $1) }
     }
 
     /// What a start of the tenant's would get now.
@@ -183,18 +221,18 @@ public struct NodeLedger: Sendable, Equatable {
         }
         if let f = favoured(over: tenant, now: now) {
             let name = tenants[f]?.sweep ?? f
-            return .busy(String(format: "node busy: fair share holds the free room for sweep %@ (it holds %.0f%% for share %g; this sweep %.0f%% for share %g)",
+            return .busy(String(format: "node busy: fair share holds the free room for sweep %@ (it holds %.0f%% for share %g, this sweep %.0f%% for share %g; at equal shares, who used the node less lately goes first)",
                                 name, held(by: f).dominantShare(of: capacity) * 100, tenants[f]?.share ?? 1,
                                 held(by: tenant).dominantShare(of: capacity) * 100, tenants[tenant]?.share ?? 1))
         }
-        reserve(owner, tenant: tenant, amount: amount)
+        reserve(owner, tenant: tenant, amount: amount, now: now)
         return .granted
     }
 
     /// Holds `amount` whether or not it fits (an attempt a restarted daemon takes over is running already).
-    public mutating func reserve(_ owner: String, tenant: String, amount: ResourceAmount) {
+    public mutating func reserve(_ owner: String, tenant: String, amount: ResourceAmount, now: Double) {
         guard holdings[owner] == nil else { return }
-        holdings[owner] = Holding(tenant: tenant, amount: amount)
+        holdings[owner] = Holding(tenant: tenant, amount: amount, since: now)
         used = used + amount
         if tenants[tenant] == nil { tenants[tenant] = TenantInfo(sweep: tenant) }
     }
@@ -204,6 +242,8 @@ public struct NodeLedger: Sendable, Equatable {
         guard let h = holdings.removeValue(forKey: owner) else { return }
         used = used - h.amount
         freedAt = now
+        let old = usage[h.tenant].map { $0.value * Self.decay(now - $0.at, usageHalfLife) } ?? 0
+        usage[h.tenant] = Usage(value: old + h.amount.dominantShare(of: capacity) * max(0, now - h.since), at: now)
     }
 
     /// The load as the tenant's coordinator sees it.

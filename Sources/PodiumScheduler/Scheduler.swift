@@ -10,7 +10,12 @@ public struct Scheduler: Sendable {
         public var used: Resources
         public var online: Bool
         public var gpuModel: String? = nil
-        public var free: Resources { capacity - used }
+        /// What is free, never below zero: a shared node's offer can drop below what this sweep's placements hold there
+        /// (another sweep took the room), and a negative free must not hide other nodes' room from the total.
+        public var free: Resources {
+            let f = capacity - used
+            return Resources(gpus: max(0, f.gpus), cpus: max(0, f.cpus), memoryBytes: max(0, f.memoryBytes), diskBytes: max(0, f.diskBytes))
+        }
         /// The data cache: its byte budget (nil: unlimited) and what it holds, as the placements imply.
         public var cacheBudget: Int64? = nil
         public var cache: [String: CacheEntry] = [:]
@@ -70,14 +75,7 @@ public struct Scheduler: Sendable {
         case .nodeKnown(let name, let capacity, let model):
             setNode(name, capacity, model, online: false)
         case .resize(let name, let capacity):
-            // Never below what this sweep's own placements hold there (a negative free would hide other nodes' room
-            // from the free total).
-            if let i = index(of: name) {
-                let u = nodes[i].used
-                let c = Resources(gpus: max(capacity.gpus, u.gpus), cpus: max(capacity.cpus, u.cpus),
-                                  memoryBytes: max(capacity.memoryBytes, u.memoryBytes), diskBytes: max(capacity.diskBytes, u.diskBytes))
-                if nodes[i].capacity != c { nodes[i].capacity = c; indexDirty = true }
-            }
+            if let i = index(of: name), nodes[i].capacity != capacity { nodes[i].capacity = capacity; indexDirty = true }
         case .enqueue(let runs):
             for r in runs where placed[r.id] == nil && queued.insert(r.id).inserted {
                 queue.append(r)
@@ -160,12 +158,13 @@ public struct Scheduler: Sendable {
     private mutating func use(_ i: Int, _ sign: Int, _ needs: Resources) {
         rebuildIndexIfNeeded()
         let online = nodes[i].online
-        if online { buckets[nodes[i].free.gpus]?.remove(i) }
+        let before = nodes[i].free
+        if online { buckets[before.gpus]?.remove(i) }
         let delta = sign > 0 ? needs : Resources.zero - needs
         nodes[i].used = nodes[i].used + delta
         if online {
             buckets[nodes[i].free.gpus, default: []].insert(i)
-            freeTotal = freeTotal - delta
+            freeTotal = freeTotal - before + nodes[i].free
         }
     }
 

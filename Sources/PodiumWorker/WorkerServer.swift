@@ -362,7 +362,7 @@ public final class WorkerServer: @unchecked Sendable {
             let r = record.request
             let owner = r.sweep + "/" + AttemptKey(r.runID, r.epoch).description
             _ = gpuPool.acquire(record.gpus.count, for: owner)
-            ledger.withLock { $0.reserve(owner, tenant: r.sweep, amount: r.amount) }
+            ledger.withLock { $0.reserve(owner, tenant: r.sweep, amount: r.amount, now: record.startedAt) }
             let layout = AttemptLayout(workDir: workDir, sweep: r.sweep, runID: r.runID, epoch: r.epoch)
             log("taking over \(r.runID) epoch \(r.epoch) (\(record.runtime) \(record.identity.prefix(12)), started \(Int(wallClockSeconds() - record.startedAt)) s ago)")
             launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: record.labels, gpus: record.gpus,

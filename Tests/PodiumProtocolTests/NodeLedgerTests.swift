@@ -33,7 +33,7 @@ final class NodeLedgerTests: XCTestCase {
 
     func testRecoveredAttemptsAreHeldEvenOverCapacity() {
         var l = NodeLedger(capacity: node)
-        for i in 0..<5 { l.reserve("a/r\(i)", tenant: "a", amount: slot) }
+        for i in 0..<5 { l.reserve("a/r\(i)", tenant: "a", amount: slot, now: 0) }
         XCTAssertEqual(l.used.cpus, 5)
         XCTAssertEqual(l.load(for: "a", now: 0).free.cpus, 0, "free never shows below zero")
         guard case .busy = l.admit("b/r0", tenant: "b", amount: slot, now: 0) else { return XCTFail("over-committed node granted more") }
@@ -140,5 +140,33 @@ final class NodeLedgerTests: XCTestCase {
             let got = seconds[t, default: 0] / total, want = s / 4
             XCTAssertEqual(got, want, accuracy: 0.05, "sweep \(t): \(got) of the slot-seconds, entitled to \(want)")
         }
+    }
+
+    /// On a node of one GPU both sweeps hold nothing whenever it frees: recent usage for their weight decides, so shares
+    /// 1 and 2 still get 1/3 and 2/3 of it over time (without it they would get half each).
+    func testOneGPUNodeFollowsTheWeightsThroughRecentUsage() {
+        let gpu = ResourceAmount(gpus: 1, cpus: 4, memoryBytes: 1 << 30)
+        var l = NodeLedger(capacity: ResourceAmount(gpus: 1, cpus: 8, memoryBytes: 8 << 30))
+        l.connected("a", sweep: "a", share: 1, now: 0)
+        l.connected("b", sweep: "b", share: 2, now: 0)
+        l.demand("a", waiting: 100, smallest: gpu)
+        l.demand("b", waiting: 100, smallest: gpu)
+        var rng = SeededRandom(seed: 3)
+        var now = 0.0, n = 0
+        var seconds = ["a": 0.0, "b": 0.0]
+        while now < 400 * 3600 {
+            var granted: String?
+            for t in ["a", "b"].shuffled(using: &rng) {
+                n += 1
+                if l.admit("\(t)/\(n)", tenant: t, amount: gpu, now: now) == .granted { granted = "\(t)/\(n)"; break }
+            }
+            guard let owner = granted else { return XCTFail("nobody got the free GPU at \(now)") }
+            let length = Double(rng.int(1800...7200))
+            now += length
+            seconds[String(owner.prefix(1))]! += length
+            l.release(owner, now: now)
+        }
+        let b = seconds["b"]! / (seconds["a"]! + seconds["b"]!)
+        XCTAssertEqual(b, 2.0 / 3, accuracy: 0.05, "share 2 got \(b) of the one GPU")
     }
 }

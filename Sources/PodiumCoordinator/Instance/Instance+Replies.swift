@@ -89,10 +89,12 @@ extension CoordinatorInstance {
         case .load(let load):
             nodeLoad(place, load, now: now)
         case .busy(let runID, let epoch, let message, let load):
-            nodeLoad(place, load, now: now)
+            // The run's resources are released first: the place's offer is then what the daemon says, not the slot
+            // the refused run held in placement (which would send the next run straight back to be refused).
             if let r = current(runID, epoch, "busy"), r.state == .dispatched, attemptPlace[runID] == place {
                 finishAttempt(r, outcome: .nodeBusy, result: nil, detail: message, now: now)
             }
+            nodeLoad(place, load, now: now)
         case .welcome:
             break
         }
