@@ -162,7 +162,7 @@ public struct NodeStateView: Encodable, Sendable, Equatable {
 }
 
 /// Unix seconds as "2026-12-07 17:30:05 UTC".
-func formatUTC(_ t: Double) -> String {
+public func formatUTC(_ t: Double) -> String {
     var secs = time_t(t)
     var parts = Glibc.tm()
     gmtime_r(&secs, &parts)

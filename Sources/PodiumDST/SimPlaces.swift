@@ -110,7 +110,7 @@ extension Simulation {
         case .demand(let waiting, let smallest):
             places[name]!.ledger.demand(tenant, waiting: waiting, smallest: smallest)
             pushLoads(name)
-        case .hello, .exitWhenIdle, .shutdown:
+        case .hello, .exitWhenIdle, .shutdown, .sweeps, .clean:
             break
         }
     }

@@ -199,6 +199,30 @@ public enum Request: Codable, Sendable, Equatable {
     /// The coordinator's runs waiting for a slot (protocol 6) and the smallest need among them: the daemon's fair share
     /// holds freed room for a sweep below its entitlement only while it has runs waiting that fit.
     case demand(waiting: Int, smallest: ResourceAmount)
+    /// Which sweeps hold attempts or results on the node (answered by `.sweeps`; `podium nodes sweeps`).
+    case sweeps
+    /// Remove what a sweep left on the node: stop its live attempts, delete its attempt directories and its record
+    /// (answered by `.cleaned`, or an error while its coordinator is connected). Only ever on an operator's request
+    /// (`podium nodes clean NODE --sweep ID`).
+    case clean(sweep: String)
+}
+
+/// What one sweep holds on a node (protocol 6).
+public struct SweepHolding: Codable, Sendable, Equatable {
+    /// Its directory on the node (the tenant id; a name without a digest is a protocol-4 coordinator's).
+    public var id: String
+    public var sweep: String
+    public var live: Int
+    /// Finished attempts whose artifacts its coordinator has not acknowledged (collected) yet.
+    public var finished: Int
+    public var bytes: Int64
+    public var connected: Bool
+    /// Unix seconds of its coordinator's last connection there (nil: not known).
+    public var lastSeen: Double?
+    public init(id: String, sweep: String, live: Int, finished: Int, bytes: Int64, connected: Bool, lastSeen: Double?) {
+        self.id = id; self.sweep = sweep; self.live = live; self.finished = finished; self.bytes = bytes
+        self.connected = connected; self.lastSeen = lastSeen
+    }
 }
 
 /// Worker → coordinator.
@@ -228,4 +252,7 @@ public enum Reply: Codable, Sendable, Equatable {
     /// A start the node cannot take now (protocol 6): what it needs does not fit beside other sweeps' attempts, or fair
     /// share holds the room for another sweep. Nothing ran; the run goes back to waiting without spending a retry.
     case busy(runID: String, epoch: Int, message: String, load: NodeLoad)
+    case sweeps([SweepHolding])
+    /// A sweep's leftovers were removed: attempts stopped, attempt directories deleted, bytes freed.
+    case cleaned(sweep: String, stopped: Int, removed: Int, bytes: Int64)
 }

@@ -67,6 +67,15 @@ extension WorkerServer {
             pendingValidations.withLock { $0[id] }.flatMap { Self.owns(tenant, $0.sweep) ? $0.queue : nil }?.push(answer, wait: false)
         case .demand(let waiting, let smallest):
             demand(tenant, waiting: waiting, smallest: smallest)
+        case .sweeps:
+            _ = writer(of: me).map { try? $0.send(Reply.sweeps(tenant == nil ? sweepHoldings() : sweepHoldings().filter { $0.id == me })) }
+        case .clean(let sweep):
+            // An operator's request (a connection that speaks for no sweep), never a coordinator's.
+            guard tenant == nil else {
+                _ = writer(of: me).map { try? $0.send(Reply.error(runID: nil, message: "a sweep's coordinator cannot clean up after another sweep")) }
+                return
+            }
+            clean(sweep: sweep, reply: writer(of: me))
         case .shutdown:
             break
         }

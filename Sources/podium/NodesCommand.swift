@@ -18,7 +18,7 @@ import PodiumSystem
 struct Nodes: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check, enroll and reach worker nodes (SSH with verified host keys).",
-        subcommands: [List.self, Check.self, Add.self, Exec.self, Fetch.self, Push.self, PushImage.self],
+        subcommands: [List.self, Check.self, Add.self, Sweeps.self, Clean.self, Exec.self, Fetch.self, Push.self, PushImage.self],
         defaultSubcommand: List.self)
 
     struct List: ParsableCommand {

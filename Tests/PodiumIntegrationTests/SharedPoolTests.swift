@@ -25,12 +25,12 @@ final class SharedPoolTests: XCTestCase {
         """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
     }
 
-    func writeSweep(_ dir: String, name: String, attempts: Int, seconds: Double = 2, share: Double = 1) throws -> String {
+    func writeSweep(_ dir: String, name: String, attempts: Int, seconds: Double = 2, share: Double = 1, budget: String = "60s") throws -> String {
         let sdir = dir + "/" + name
         try FileManager.default.createDirectory(atPath: sdir, withIntermediateDirectories: true)
         try """
         {"sweep": "\(name)", "agent": {"name": "sleeper", "image": "none", "command": ["/bin/sh", "-c", \(String(reflecting: Self.agent(dir, seconds: seconds)))]},
-         "competitions": ["wine-cultivar", "breast-cancer-diagnosis"], "attempts": \(attempts), "budgets": ["60s"],
+         "competitions": ["wine-cultivar", "breast-cancer-diagnosis"], "attempts": \(attempts), "budgets": ["\(budget)"],
          "hardware": [{"name": "cpu", "cpus": 1, "memory": "512m"}], "inventory": "../inventory.json", "share": \(share),
          "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
         """.write(toFile: sdir + "/sweep.json", atomically: true, encoding: .utf8)
@@ -143,5 +143,52 @@ final class SharedPoolTests: XCTestCase {
         XCTAssertEqual(try betaStore.events(kind: "adopted"), [], "beta never adopted alpha's attempts")
         XCTAssertEqual(lines(dir + "/intervals").count, 10, "each run ran its agent exactly once")
         XCTAssertLessThanOrEqual(peakConcurrency(dir), 4)
+    }
+
+    /// A sweep whose coordinator will never return: its attempts are left alone until an operator asks. `podium nodes
+    /// sweeps` lists it (live attempts, coordinator away); `podium nodes clean --sweep` stops and removes them, and is
+    /// refused for a sweep whose coordinator is connected.
+    func testLeftoversAreListedAndRemovedOnlyOnRequest() throws {
+        let podium = directoryOf(workerBinary) + "/podium"
+        guard FileManager.default.isExecutableFile(atPath: podium) else { return XCTFail("podium not built at \(podium)") }
+        let dir = makeTempDir("pool-clean")
+        defer { killDaemon(dir + "/work"); try? FileManager.default.removeItem(atPath: dir) }
+        try writePool(dir)
+        let gonePath = try writeSweep(dir, name: "gone", attempts: 2, seconds: 600, budget: "20m")
+        let gone = try ChildProcess(arguments: [podium, "sweep", gonePath, "--quiet"], stdinPipe: false, stdoutPipe: false,
+                                    stderr: .file(dir + "/gone.log"))
+        waitFor("gone to start its attempts") { lines(dir + "/starts").count >= 4 }
+        kill(gone.pid, SIGKILL)
+        gone.wait(timeout: 10)
+        let inventory = dir + "/inventory.json"
+        let nodes = { (args: [String]) in ChildProcess.capture([podium, "nodes"] + args + ["--inventory", inventory], timeout: 120) }
+        let listed = try XCTUnwrap(nodes(["sweeps", "shared", "--format", "json"]))
+        XCTAssertEqual(listed.code, 0, listed.output)
+        struct Row: Decodable { var id: String; var sweep: String; var live: Int; var connected: Bool }
+        let rows = try JSONDecoder().decode([Row].self, from: Data(listed.output.utf8))
+        let row = try XCTUnwrap(rows.first { $0.sweep == "gone" }, listed.output)
+        XCTAssertEqual(row.live, 4)
+        XCTAssertFalse(row.connected)
+
+        // While a sweep's coordinator is connected, cleaning up after it is refused.
+        let (other, _) = try makeRunner(try writeSweep(dir, name: "other", attempts: 1, seconds: 30), retryBackoff: 0.5)
+        let o = runInBackground(other)
+        var otherID = ""
+        waitFor("other to connect") {
+            let r = nodes(["sweeps", "shared", "--format", "json"])
+            otherID = ((try? JSONDecoder().decode([Row].self, from: Data((r?.output ?? "").utf8))) ?? []).first { $0.sweep == "other" && $0.connected }?.id ?? ""
+            return !otherID.isEmpty
+        }
+        let refused = try XCTUnwrap(nodes(["clean", "shared", "--sweep", otherID]))
+        XCTAssertNotEqual(refused.code, 0, "cleaning a connected sweep was not refused: \(refused.output)")
+        other.inbox.push(.interrupt(SIGINT), wait: false)
+
+        let cleaned = try XCTUnwrap(nodes(["clean", "shared", "--sweep", row.id]))
+        XCTAssertEqual(cleaned.code, 0, cleaned.output)
+        XCTAssertTrue(cleaned.output.contains("4 live attempt(s) stopped"), cleaned.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/work/" + row.id))
+        let after = try XCTUnwrap(nodes(["sweeps", "shared", "--format", "json"]))
+        XCTAssertFalse(after.output.contains("\"gone\""), after.output)
+        waitFor("other to detach", timeout: 60) { o.withLock { $0 != nil } }
     }
 }

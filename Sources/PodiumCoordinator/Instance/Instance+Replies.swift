@@ -95,7 +95,7 @@ extension CoordinatorInstance {
                 finishAttempt(r, outcome: .nodeBusy, result: nil, detail: message, now: now)
             }
             nodeLoad(place, load, now: now)
-        case .welcome:
+        case .welcome, .sweeps, .cleaned:
             break
         }
     }
