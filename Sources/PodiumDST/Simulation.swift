@@ -322,12 +322,20 @@ public final class Simulation {
 
     // MARK: driving
 
+    /// How long after the faults end every run must be terminal: two days, plus all the work on the smallest place alone
+    /// (places die, down to one; several sweeps bring several grids).
+    var slack: Double {
+        let work = sweeps.reduce(0.0) { $0 + $1.store.runs.values.reduce(0.0) { $0 + Double($1.spec.budget.seconds) } }
+        let smallest = max(1, places.values.map(\.gpus).min() ?? 1)
+        return 48 * 3600 + (sweeps.count > 1 ? work / Double(smallest) : 0)
+    }
+
     public func run() -> Result {
         if workload == nil { scheduleFaults() } else { scheduleFailures() }
         for c in sweeps.indices { within(c) { boot() } }
         var lastTerminal = 0.0
         while let (at, event) = queue.pop() {
-            guard steps < options.maxSteps, at <= min(options.deadline, faultWindow + 48 * 3600) else { break }
+            guard steps < options.maxSteps, at <= min(options.deadline, faultWindow + slack) else { break }
             now = at
             steps += 1
             handle(event)
