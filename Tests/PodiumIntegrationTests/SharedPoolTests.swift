@@ -191,4 +191,61 @@ final class SharedPoolTests: XCTestCase {
         XCTAssertFalse(after.output.contains("\"gone\""), after.output)
         waitFor("other to detach", timeout: 60) { o.withLock { $0 != nil } }
     }
+
+    /// Three sweeps (shares 1, 1, 2), each with its own coordinator and state, on one SSH node (a real sshd) whose daemon
+    /// runs real Docker containers in 2 CPU slots: every run of every sweep completes and is graded, Docker never runs
+    /// more than 2 agent containers of the node at once (sampled from the engine), nothing is fenced or cancelled.
+    func testThreeSweepsOverSSHOnADockerNodeNeverOverCommit() throws {
+        _ = try requireDocker()
+        guard FileManager.default.isExecutableFile(atPath: workerBinary) else { return XCTFail("podium-worker not built at \(workerBinary)") }
+        let sshd = try TestSSHD()
+        defer { sshd.stop() }
+        let dir = makeTempDir("pool-ssh")
+        let node = "pool-\(UUID().uuidString.prefix(6).lowercased())"
+        defer {
+            killDaemon(dir + "/work")
+            _ = ChildProcess.capture(["sh", "-c", "docker rm -f $(docker ps -aq --filter label=podium.node=\(node)) 2>/dev/null"])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        try """
+        {"nodes": [{"name": "\(node)", "transport": "ssh", "host": "127.0.0.1", "port": \(sshd.port), "user": "\(sshd.user)",
+          "identity_file": "\(sshd.userKey)", "known_hosts": "\(sshd.knownHosts)", "runtime": "docker", "cpus": 2, "memory": "4g",
+          "oversubscribe": true, "worker_command": ["\(workerBinary)"], "work_dir": "\(dir)/work"}]}
+        """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        let agent = "sleep 2; cp /home/data/sample_submission.csv /home/submission/submission.csv"
+        var runners = [(SweepRunner, StateStore, String)]()
+        for (name, share) in [("alpha", 1.0), ("beta", 1.0), ("gamma", 2.0)] {
+            let sdir = dir + "/" + name
+            try FileManager.default.createDirectory(atPath: sdir, withIntermediateDirectories: true)
+            try """
+            {"sweep": "\(name)", "share": \(share), "agent": {"name": "sleeper", "image": "\(testImage)", "command": ["/bin/sh", "-c", "\(agent)"]},
+             "competitions": ["wine-cultivar", "breast-cancer-diagnosis"], "attempts": 2, "budgets": ["60s"],
+             "hardware": [{"name": "cpu", "cpus": 1, "memory": "256m"}], "inventory": "../inventory.json",
+             "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+            """.write(toFile: sdir + "/sweep.json", atomically: true, encoding: .utf8)
+            let (r, st) = try makeRunner(sdir + "/sweep.json", retryBackoff: 0.5)
+            runners.append((r, st, name))
+        }
+        // The engine's own count of this node's running containers, sampled while the sweeps run.
+        let peak = Locked(0), sampling = Locked(true)
+        BlockingThread.start {
+            while sampling.withLock({ $0 }) {
+                if let out = ChildProcess.capture(["docker", "ps", "-q", "--filter", "label=podium.node=\(node)"]) {
+                    let n = out.output.split(separator: "\n").count
+                    peak.withLock { $0 = max($0, n) }
+                }
+                sleepSeconds(0.05)
+            }
+        }
+        let outcomes = runners.map { runInBackground($0.0) }
+        waitFor("the three sweeps to end", timeout: 300) { outcomes.allSatisfy { $0.withLock { $0 != nil } } }
+        sampling.withLock { $0 = false }
+        for o in outcomes { _ = try XCTUnwrap(o.withLock { $0 }).get() }
+        for (_, store, name) in runners {
+            try assertAllGraded(store, name, runs: 4)
+            try assertUnharmed(store, name)
+        }
+        XCTAssertLessThanOrEqual(peak.withLock { $0 }, 2, "Docker ran more agent containers of the node at once than its 2 slots")
+        XCTAssertGreaterThan(peak.withLock { $0 }, 0, "the sampler saw the containers")
+    }
 }
