@@ -16,6 +16,19 @@ final class DeterministicSimulationTests: XCTestCase {
         XCTAssertGreaterThan(s.attempts, s.runs, "faults really cost attempts")
     }
 
+    /// Several sweeps sharing the same places (issue 27): each coordinator crashes and restarts, the places' daemons
+    /// admit with the real ledger; no coordinator names another's attempt, no place over-commits, every run of every
+    /// sweep ends.
+    func testSeveralCoordinatorsShareThePlacesWithoutHarm() {
+        var failures = [String]()
+        let seeds = Int(ProcessInfo.processInfo.environment["PODIUM_DST_MULTI_SEEDS"] ?? "") ?? 30
+        let s = DSTRun.run(seeds: (1...UInt64(seeds)).map { 1000 + $0 }, verbose: false, coordinators: 2) { failures.append($0) }
+        XCTAssertEqual(s.violations, 0, failures.joined(separator: "\n"))
+        XCTAssertEqual(s.coordinators, 2)
+        XCTAssertGreaterThan(s.crashes, seeds / 2)
+        XCTAssertGreaterThan(s.contendedHours, 0, "the sweeps really competed for places")
+    }
+
     func testASeedReplaysExactly() {
         let a = Simulation(options: .init(seed: 42)).run(), b = Simulation(options: .init(seed: 42)).run()
         XCTAssertEqual(a.steps, b.steps)
