@@ -248,4 +248,48 @@ final class SharedPoolTests: XCTestCase {
         XCTAssertLessThanOrEqual(peak.withLock { $0 }, 2, "Docker ran more agent containers of the node at once than its 2 slots")
         XCTAssertGreaterThan(peak.withLock { $0 }, 0, "the sampler saw the containers")
     }
+
+    /// Two sweeps whose states live in different folders get two daemons (each local node's work directory is beside its
+    /// state) with the same node name on one Docker engine. The second, started while the first runs attempts, must not
+    /// remove the first one's containers as orphans: the first sweep's attempts run to the end untouched.
+    func testTwoDaemonsWithTheSameNodeNameOnOneEngineLeaveEachOtherAlone() throws {
+        _ = try requireDocker()
+        guard FileManager.default.isExecutableFile(atPath: workerBinary) else { return XCTFail("podium-worker not built at \(workerBinary)") }
+        let dir = makeTempDir("twins")
+        let node = "twin-\(UUID().uuidString.prefix(6).lowercased())"
+        defer {
+            killDaemon(dir + "/first/worker-\(node)"); killDaemon(dir + "/second/worker-\(node)")
+            _ = ChildProcess.capture(["sh", "-c", "docker rm -f $(docker ps -aq --filter label=podium.node=\(node)) 2>/dev/null"])
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+        try """
+        {"nodes": [{"name": "\(node)", "transport": "local", "runtime": "docker", "cpus": 4, "memory": "4g", "oversubscribe": true}]}
+        """.write(toFile: dir + "/inventory.json", atomically: true, encoding: .utf8)
+        var runners = [(SweepRunner, StateStore, String)]()
+        for (name, seconds) in [("first", 8), ("second", 1)] {
+            let sdir = dir + "/" + name
+            try FileManager.default.createDirectory(atPath: sdir, withIntermediateDirectories: true)
+            try """
+            {"sweep": "\(name)", "agent": {"name": "sleeper", "image": "\(testImage)", "command": ["/bin/sh", "-c", "sleep \(seconds); cp /home/data/sample_submission.csv /home/submission/submission.csv"]},
+             "competitions": ["wine-cultivar", "breast-cancer-diagnosis"], "attempts": 1, "budgets": ["60s"],
+             "hardware": [{"name": "cpu", "cpus": 1, "memory": "256m"}], "inventory": "../inventory.json",
+             "mlebench_dir": "\(repoRoot)/benchmark/mini", "data_dir": "\(repoRoot)/benchmark/mini-data", "state": "state.sqlite"}
+            """.write(toFile: sdir + "/sweep.json", atomically: true, encoding: .utf8)
+            let (r, st) = try makeRunner(sdir + "/sweep.json", retryBackoff: 0.5)
+            runners.append((r, st, name))
+        }
+        let a = runInBackground(runners[0].0)
+        waitFor("the first sweep's containers to run") {
+            (ChildProcess.capture(["docker", "ps", "-q", "--filter", "label=podium.node=\(node)"])?.output.split(separator: "\n").count ?? 0) >= 2
+        }
+        let b = runInBackground(runners[1].0)
+        waitFor("both sweeps to end", timeout: 180) { a.withLock { $0 != nil } && b.withLock { $0 != nil } }
+        _ = try XCTUnwrap(a.withLock { $0 }).get()
+        _ = try XCTUnwrap(b.withLock { $0 }).get()
+        for (_, store, name) in runners {
+            try assertAllGraded(store, name, runs: 2)
+            try assertUnharmed(store, name)
+            XCTAssertEqual(try store.attempts(sweep: name).count, 2, "\(name): each run's one attempt ran to the end")
+        }
+    }
 }
