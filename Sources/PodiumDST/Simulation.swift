@@ -130,34 +130,6 @@ public final class Simulation {
         }
     }
 
-    /// One coordinator: its sweep's durable state (which survives its crashes), the instance while it runs, and its
-    /// connections.
-    struct Sweep {
-        var config: CoordinatorInstance.Config
-        var store = SimStore()
-        var instance: CoordinatorInstance?
-        var incarnation = 0
-        var coordConn: [String: Int] = [:]
-        var tickAt: Double?
-        var followUps: [CoordinatorEvent] = []
-        var persistFailArmed = false
-        var requestSeq: Int64 = 0
-        var specs: [String: RunSpec] = [:]
-        /// Grade jobs handed out and not answered, by attempt and artifact (of the coordinator now running).
-        var grading: [AttemptKey: Set<String>] = [:]
-        /// Its id on the daemons, and its fair-share weight.
-        var tenant: String
-        var share: Double = 1
-        var decisions = 0
-    }
-
-    struct CachedData {
-        var bytes: Int64
-        var lastUse: Double
-        var users: Int
-        var readyAt: Double
-    }
-
     enum Event {
         /// To coordinator `c` (dropped when it crashed since: `incarnation`).
         case coordinator(CoordinatorEvent, incarnation: Int, c: Int)
@@ -292,33 +264,6 @@ public final class Simulation {
         let gpus = Double(specs.reduce(0) { $0 + $1.capacity.gpus })
         faultWindow = min(options.faultWindow, 3600 * (gpuHours / gpus + budgets.map(\.hours).max()!))
     }
-
-    // MARK: the current coordinator's state
-
-    var config: CoordinatorInstance.Config { _read { yield sweeps[cur].config } _modify { yield &sweeps[cur].config } }
-    var store: SimStore { _read { yield sweeps[cur].store } _modify { yield &sweeps[cur].store } }
-    var instance: CoordinatorInstance? { _read { yield sweeps[cur].instance } _modify { yield &sweeps[cur].instance } }
-    var incarnation: Int { _read { yield sweeps[cur].incarnation } _modify { yield &sweeps[cur].incarnation } }
-    var coordConn: [String: Int] { _read { yield sweeps[cur].coordConn } _modify { yield &sweeps[cur].coordConn } }
-    var tickAt: Double? { _read { yield sweeps[cur].tickAt } _modify { yield &sweeps[cur].tickAt } }
-    var followUps: [CoordinatorEvent] { _read { yield sweeps[cur].followUps } _modify { yield &sweeps[cur].followUps } }
-    var persistFailArmed: Bool { _read { yield sweeps[cur].persistFailArmed } _modify { yield &sweeps[cur].persistFailArmed } }
-    var requestSeq: Int64 { _read { yield sweeps[cur].requestSeq } _modify { yield &sweeps[cur].requestSeq } }
-    var specs: [String: RunSpec] { _read { yield sweeps[cur].specs } _modify { yield &sweeps[cur].specs } }
-    var grading: [AttemptKey: Set<String>] { _read { yield sweeps[cur].grading } _modify { yield &sweeps[cur].grading } }
-    var tenant: String { sweeps[cur].tenant }
-
-    /// Runs `body` as coordinator `c` (events of a place's attempt concern its sweep's coordinator).
-    func within<T>(_ c: Int, _ body: () -> T) -> T {
-        let saved = cur
-        cur = c
-        defer { cur = saved }
-        return body()
-    }
-
-    /// Every run of every sweep terminal.
-    var allTerminal: Bool { sweeps.allSatisfy { $0.store.terminal == $0.store.order.count } }
-
 
     // MARK: driving
 
@@ -483,27 +428,5 @@ public final class Simulation {
     /// A line of a replay (`--verbose`); not even made otherwise.
     func log(_ s: @autoclosure () -> String) {
         if options.verbose { print("t=\((now * 1000).rounded() / 1000)  " + s()) }
-    }
-}
-
-extension Simulation.Workload {
-    /// A sweep on its own inventory: each node's GPUs, CPUs, memory and data cache, each run its profile's needs.
-    /// `dataBytes` (competition → bytes) turns on lazy staging; empty: every node holds every dataset.
-    public static func inventory(_ setup: SweepSetup, policy: SchedulingPolicy, dataBytes: [String: Int64] = [:]) -> Simulation.Workload {
-        let places = setup.inventory.nodes.map {
-            CoordinatorInstance.PlaceSpec(name: $0.name, capacity: Resources($0), gpuModel: $0.gpuModel, dataCacheBytes: $0.dataCache?.maxBytes)
-        }
-        var w = Simulation.Workload(places: places, runs: setup.runs,
-                                    needs: setup.profilesByName.mapValues { .init(resources: Resources($0), gpuModel: $0.gpuModel) },
-                                    policy: policy, lostAfter: Double(setup.config.lostAfter.seconds), maxInfraRetries: setup.config.maxInfraRetries)
-        w.dataBytes = dataBytes
-        return w
-    }
-
-    /// The sweep's competitions' dataset sizes when its inventory stages lazily (some node declares a data_cache).
-    public static func lazyDataBytes(_ setup: SweepSetup) -> [String: Int64] {
-        guard setup.inventory.nodes.contains(where: { $0.dataCache != nil }) else { return [:] }
-        let ids = Set(setup.competitions.map(\.id))
-        return CompetitionRegistry.datasetBytes(mlebenchDir: setup.config.mlebenchDir).filter { ids.contains($0.key) }
     }
 }
