@@ -94,6 +94,13 @@ final class SharedPoolTests: XCTestCase {
         let a = runInBackground(first)
         waitFor("alpha to fill the node") { lines(dir + "/starts").count >= 4 }
         let b = runInBackground(second)
+        // What `podium status` shows beta: the node shared with alpha, and why its runs wait.
+        var seen: [NodeShareView] = []
+        waitFor("beta's state to show alpha on the shared node") {
+            seen = (try? NodeShareView.all(store: secondStore, sweep: "beta")) ?? []
+            return seen.first?.sweeps.contains { $0.sweep == "alpha" && $0.attempts > 0 } == true
+        }
+        XCTAssertTrue(seen[0].line.contains("alpha") && seen[0].line.contains("beta (this sweep)"), seen[0].line)
         waitFor("both sweeps to end", timeout: 180) { a.withLock { $0 != nil } && b.withLock { $0 != nil } }
         _ = try XCTUnwrap(a.withLock { $0 }).get()
         _ = try XCTUnwrap(b.withLock { $0 }).get()
