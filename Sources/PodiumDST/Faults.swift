@@ -12,22 +12,32 @@ extension Simulation {
         func at() -> Double { rng.uniform(60, window) }
         func somePlace() -> String { placeNames[rng.int(0...(placeNames.count - 1))] }
         let lost = sweeps[0].config.lostAfter
+        // Swarm mode: this seed's own mix, a multiplier per kind (0: left out, 1, or 3).
+        var mix = [String: Int]()
+        if options.swarm {
+            for k in ["disconnect", "partition", "long_partition", "daemon_restart", "reboot", "death", "crash", "persist", "cancel", "retry", "damage"] {
+                let roll = rng.uniform(0, 1)
+                mix[k] = roll < 0.3 ? 0 : roll < 0.8 ? 1 : 3
+            }
+        }
+        func n(_ kind: String, _ range: ClosedRange<Int>) -> Int { rng.int(range) * (mix[kind] ?? 1) }
+        func maybe(_ kind: String, _ p: Double) -> Int { (rng.chance(p) ? 1 : 0) * (mix[kind] ?? 1) }
         // Faults of places befall every coordinator connected there.
-        for _ in 0..<rng.int(0...5) { queue.push(.fault(.disconnect(somePlace()), c: 0), at: at()) }
-        for _ in 0..<rng.int(0...3) { queue.push(.fault(.partition(somePlace(), rng.uniform(5, lost * 0.8)), c: 0), at: at()) }
-        for _ in 0..<rng.int(0...2) { queue.push(.fault(.partition(somePlace(), rng.uniform(lost * 1.2, lost * 6)), c: 0), at: at()) }
-        for _ in 0..<rng.int(0...2) { queue.push(.fault(.daemonRestart(somePlace()), c: 0), at: at()) }
-        if rng.chance(0.3) { queue.push(.fault(.reboot(somePlace()), c: 0), at: at()) }
-        if rng.chance(0.3) { queue.push(.fault(.death(somePlace()), c: 0), at: at()) }
+        for _ in 0..<n("disconnect", 0...5) { queue.push(.fault(.disconnect(somePlace()), c: 0), at: at()) }
+        for _ in 0..<n("partition", 0...3) { queue.push(.fault(.partition(somePlace(), rng.uniform(5, lost * 0.8)), c: 0), at: at()) }
+        for _ in 0..<n("long_partition", 0...2) { queue.push(.fault(.partition(somePlace(), rng.uniform(lost * 1.2, lost * 6)), c: 0), at: at()) }
+        for _ in 0..<n("daemon_restart", 0...2) { queue.push(.fault(.daemonRestart(somePlace()), c: 0), at: at()) }
+        for _ in 0..<maybe("reboot", 0.3) { queue.push(.fault(.reboot(somePlace()), c: 0), at: at()) }
+        for _ in 0..<maybe("death", 0.3) { queue.push(.fault(.death(somePlace()), c: 0), at: at()) }
         // Each coordinator crashes, fails a commit, gets operator requests and damaged logs of its own.
         for c in sweeps.indices {
             let order = sweeps[c].store.order
             func someRun() -> String { order[rng.int(0...(order.count - 1))] }
-            for _ in 0..<rng.int(0...3) { queue.push(.fault(.crash, c: c), at: at()) }
-            if rng.chance(0.3) { queue.push(.fault(.persistFailure, c: c), at: at()) }
-            for _ in 0..<rng.int(0...2) { queue.push(.fault(.cancel(someRun()), c: c), at: at()) }
-            for _ in 0..<rng.int(0...2) { queue.push(.fault(.retry(someRun()), c: c), at: at()) }
-            for _ in 0..<rng.int(0...2) { queue.push(.fault(.damageLog, c: c), at: at()) }
+            for _ in 0..<n("crash", 0...3) { queue.push(.fault(.crash, c: c), at: at()) }
+            for _ in 0..<maybe("persist", 0.3) { queue.push(.fault(.persistFailure, c: c), at: at()) }
+            for _ in 0..<n("cancel", 0...2) { queue.push(.fault(.cancel(someRun()), c: c), at: at()) }
+            for _ in 0..<n("retry", 0...2) { queue.push(.fault(.retry(someRun()), c: c), at: at()) }
+            for _ in 0..<n("damage", 0...2) { queue.push(.fault(.damageLog, c: c), at: at()) }
             // A drained place comes back only when the sweep is started again, as its message tells the operator.
             var t = window
             while t < options.deadline { queue.push(.fault(.restartIfDrained, c: c), at: t); t += 6 * 3600 }
@@ -55,6 +65,7 @@ extension Simulation {
             guard let i = instance, !i.drained.isEmpty, !store.runs.values.allSatisfy({ $0.state.isTerminal }) else { return }
         }
         faults += 1
+        count("fault", f)
         log("FAULT \(f)" + (sweeps.count > 1 ? " (coordinator \(cur))" : ""))
         switch f {
         case .disconnect(let p):

@@ -13,6 +13,7 @@ import PodiumStore
 extension Simulation {
     func execute(_ d: CoordinatorDirective) {
         log("→ \(d)")
+        count("directive", d)
         switch d {
         case .persist(let runID, let event, let place, _, _):
             if persistFailArmed {

@@ -56,6 +56,13 @@ extension Simulation {
         return body()
     }
 
+    /// Counts one happening by its kind: the enum case's name ("event.reply", "directive.persist", "fault.crash").
+    func count(_ prefix: String, _ x: Any) {
+        let m = Mirror(reflecting: x)
+        let name = m.displayStyle == .enum ? (m.children.first?.label ?? "\(x)") : "\(type(of: x))"
+        kinds[prefix + "." + name, default: 0] += 1
+    }
+
     /// Every run of every sweep terminal.
     var allTerminal: Bool { sweeps.allSatisfy { $0.store.terminal == $0.store.order.count } }
 }

@@ -26,6 +26,9 @@ public final class Simulation {
         /// Coordinators (sweeps, each with its own durable state and grid) sharing the same places (issue 27): each
         /// crashes and restarts under the faults; 1 is the single-sweep simulation.
         public var coordinators = 1
+        /// Swarm mode: each seed draws its own fault mix (a kind left out, or three times as many), so rare
+        /// combinations get tried.
+        public var swarm = false
         public init(seed: UInt64) { self.seed = seed }
     }
 
@@ -83,6 +86,8 @@ public final class Simulation {
         /// entitlement, and the contended place-hours it was measured over.
         public var fairnessDeviation: Double = 0
         public var contendedHours: Double = 0
+        /// How often each kind of event, directive and fault happened ("event.reply", "directive.persist", "fault.crash").
+        public var kinds: [String: Int] = [:]
     }
 
     struct Attempt {
@@ -175,6 +180,7 @@ public final class Simulation {
     var upArrival: [Int: Double] = [:]
     var downArrival: [Int: Double] = [:]
     var checker = Invariants()
+    var kinds: [String: Int] = [:]
     /// Validations simulated agents asked for (request id → the place and attempt), and those answered.
     var validationsAsked: [UInt64: (place: String, key: AttemptKey)] = [:]
     var validationsAnswered = Set<UInt64>()
@@ -307,6 +313,7 @@ public final class Simulation {
         r.coordinators = sweeps.count
         r.fairnessDeviation = checker.fairnessDeviation
         r.contendedHours = checker.contendedSeconds / 3600
+        r.kinds = kinds
         r.bytesStaged = bytesStaged
         r.stagingHours = stagingSeconds / 3600
         return r
@@ -336,6 +343,7 @@ public final class Simulation {
     }
 
     func handle(_ event: Event) {
+        if case .coordinator(let e, _, _) = event { count("event", e) } else { count("sim", event) }
         switch event {
         case .coordinator(_, _, let c), .connectDone(_, _, let c), .tick(_, let c), .fault(_, let c), .restart(let c):
             cur = c

@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -19,7 +22,10 @@ struct DST: ParsableCommand {
         logs and operator cancel/retry. The invariants are checked after every step. The last line is one JSON object.
         """)
 
-    @Option(help: "How many seeds to run (from --first).") var seeds: Int = 200
+    @Option(help: "How many seeds to run (from --first); with --minutes, at most this many.") var seeds: Int?
+    @Option(help: "Run seeds for this many minutes (on every core) instead of a count.") var minutes: Double?
+    @Option(help: "Threads to run seeds on (default: every core).") var threads: Int?
+    @Flag(help: "Swarm mode: each seed draws its own fault mix (kinds left out or tripled), so rare combinations get tried.") var swarm = false
     @Option(help: "The first seed.") var first: UInt64 = 1
     @Option(help: "Replay this one seed (with --verbose: every fault and directive).") var seed: UInt64?
     @Flag(help: "Print every fault and directive.") var verbose = false
@@ -27,16 +33,24 @@ struct DST: ParsableCommand {
     @Option(help: "Coordinators per seed: several sweeps, each with its own state and grid, sharing the same places and their daemons (multi-coordinator mode), each crashing and restarting under the faults.") var coordinators: Int = 1
 
     func validate() throws {
-        guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+        if let seeds { guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") } }
+        if let minutes { guard minutes > 0 else { throw ValidationError("--minutes must be above 0") } }
+        if let threads { guard threads >= 1 else { throw ValidationError("--threads must be at least 1") } }
         guard (1...8).contains(coordinators) else { throw ValidationError("--coordinators must be between 1 and 8") }
         guard ["text", "json"].contains(format) else { throw ValidationError("--format must be text or json") }
     }
 
     func run() throws {
-        let list: [UInt64] = seed.map { [$0] } ?? (0..<UInt64(seeds)).map { first + $0 }
-        let summary = DSTRun.run(seeds: list, verbose: verbose, coordinators: coordinators) { printError($0) }
+        let summary: DSTRun.Summary
+        if let seed {
+            summary = DSTRun.run(seeds: [seed], verbose: verbose, coordinators: coordinators, swarm: swarm) { printError($0) }
+        } else {
+            let cores = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+            summary = DSTRun.run(first: first, count: minutes == nil ? (seeds ?? 200) : seeds, seconds: minutes.map { $0 * 60 },
+                                 threads: threads ?? cores, coordinators: coordinators, swarm: swarm) { printError($0) }
+        }
         if format == "text" {
-            print("dst: \(summary.seeds) seeds\(coordinators > 1 ? " of \(coordinators) coordinators" : ""), \(summary.steps) steps, \(summary.crashes) coordinator crashes, \(summary.faults) faults, \(summary.violations) violations in \(summary.seconds) s")
+            print("dst: \(summary.seeds) seeds\(coordinators > 1 ? " of \(coordinators) coordinators" : "")\(swarm ? " (swarm)" : "") on \(summary.threads) thread(s), \(summary.steps) steps (\(Int(summary.stepsPerSecond))/s), \(summary.crashes) coordinator crashes, \(summary.faults) faults, \(summary.violations) violations in \(summary.seconds) s")
         }
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
