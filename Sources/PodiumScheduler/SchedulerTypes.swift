@@ -1,44 +1,15 @@
 import PodiumCore
 
-/// Resources a node offers or a run needs.
-public struct Resources: Equatable, Sendable, Hashable {
-    public var gpus: Int
-    public var cpus: Double
-    public var memoryBytes: Int64
-    /// Scratch disk a run needs (profile `disk`) or a node offers for runs (inventory `disk`; unlimited when unset).
-    public var diskBytes: Int64
+/// Resources a node offers or a run needs (the one amount type of podium, `ResourceAmount`).
+public typealias Resources = ResourceAmount
 
-    public init(gpus: Int, cpus: Double, memoryBytes: Int64, diskBytes: Int64 = 0) {
-        self.gpus = gpus; self.cpus = cpus; self.memoryBytes = memoryBytes; self.diskBytes = diskBytes
-    }
+extension ResourceAmount {
     public init(_ profile: HardwareProfile) {
         self.init(gpus: profile.gpus, cpus: profile.cpus, memoryBytes: profile.memoryBytes, diskBytes: profile.diskBytes ?? 0)
     }
+    /// What an inventory node offers: its scratch disk unlimited when it declares none.
     public init(_ node: NodeSpec) {
-        self.init(gpus: node.gpus, cpus: node.cpus, memoryBytes: node.memoryBytes, diskBytes: node.diskBytes ?? Resources.unlimitedDisk)
-    }
-
-    public static let zero = Resources(gpus: 0, cpus: 0, memoryBytes: 0)
-    /// 1 PiB: "no limit" that still sums over thousands of nodes without overflow (8 nodes of 2^60 overflowed Int64).
-    public static let unlimitedDisk: Int64 = 1 << 50
-
-    public func fits(in free: Resources) -> Bool {
-        gpus <= free.gpus && cpus <= free.cpus + 1e-9 && memoryBytes <= free.memoryBytes && diskBytes <= free.diskBytes
-    }
-    /// What of this need does not fit in `free`, in words ("4 GPUs (has 2)"); empty when it fits.
-    public func shortfall(in free: Resources) -> [String] {
-        var out = [String]()
-        if gpus > free.gpus { out.append("\(gpus) GPUs (has \(free.gpus))") }
-        if cpus > free.cpus + 1e-9 { out.append("\(cpus) CPUs (has \(free.cpus))") }
-        if memoryBytes > free.memoryBytes { out.append("\(memoryBytes >> 20) MiB of memory (has \(free.memoryBytes >> 20) MiB)") }
-        if diskBytes > free.diskBytes { out.append("\(diskBytes >> 30) GiB of disk (has \(free.diskBytes >> 30) GiB)") }
-        return out
-    }
-    public static func + (a: Self, b: Self) -> Self {
-        Self(gpus: a.gpus + b.gpus, cpus: a.cpus + b.cpus, memoryBytes: a.memoryBytes + b.memoryBytes, diskBytes: a.diskBytes + b.diskBytes)
-    }
-    public static func - (a: Self, b: Self) -> Self {
-        Self(gpus: a.gpus - b.gpus, cpus: a.cpus - b.cpus, memoryBytes: a.memoryBytes - b.memoryBytes, diskBytes: a.diskBytes - b.diskBytes)
+        self.init(gpus: node.gpus, cpus: node.cpus, memoryBytes: node.memoryBytes, diskBytes: node.diskBytes ?? ResourceAmount.unlimitedDisk)
     }
 }
 

@@ -190,9 +190,7 @@ extension CoordinatorInstance {
         var capacity = p.spec.capacity
         capacity.gpus = p.offer?.gpus ?? capacity.gpus
         guard let l = p.load else { return capacity }
-        let mine = l.mine + l.available
-        return Resources(gpus: min(capacity.gpus, mine.gpus), cpus: min(capacity.cpus, mine.cpus),
-                         memoryBytes: min(capacity.memoryBytes, mine.memoryBytes), diskBytes: min(capacity.diskBytes, mine.diskBytes))
+        return capacity.meet(l.mine + l.available)
     }
 
     /// The daemon pushed the node's load: placement offers only what fits beside the other sweeps' attempts.
@@ -218,9 +216,7 @@ extension CoordinatorInstance {
     var smallestNeed: ResourceAmount {
         let all = config.needs.values.map(\.resources)
         guard let first = all.first else { return .zero }
-        let m = all.dropFirst().reduce(first) { Resources(gpus: min($0.gpus, $1.gpus), cpus: min($0.cpus, $1.cpus),
-                                                          memoryBytes: min($0.memoryBytes, $1.memoryBytes), diskBytes: min($0.diskBytes, $1.diskBytes)) }
-        return ResourceAmount(gpus: m.gpus, cpus: m.cpus, memoryBytes: m.memoryBytes, diskBytes: m.diskBytes)
+        return all.dropFirst().reduce(first) { $0.meet($1) }
     }
 }
 
