@@ -362,11 +362,6 @@ public struct CoordinatorInstance: Sendable {
                                                            imageDigest: $0.imageDigest, gpuModel: $0.gpuModel, gpuIDs: $0.gpus) }
             ?? StateStore.AttemptUpdate(exitCode: nil, elapsedSeconds: nil, message: detail)
         guard let after = transition(r.id, .finished(outcome), result: update, detail: detail) else { return }
-        // On a shared place the offer was held at what this sweep's placements used: with the slot released, it is
-        // what the daemon last said again.
-        if let place = attemptPlace[r.id], let p = places[place], p.load != nil, p.reconciled, p.connected, !drained.contains(place) {
-            _ = scheduler.on(.resize(name: place, capacity: offered(p)))
-        }
         schedule(.released(runID: r.id), now: now)
         let key = AttemptKey(r.id, r.epoch)
         switch after.state {

@@ -89,8 +89,8 @@ extension CoordinatorInstance {
         case .load(let load):
             nodeLoad(place, load, now: now)
         case .busy(let runID, let epoch, let message, let load):
-            // The run's resources are released first: the place's offer is then what the daemon says, not the slot
-            // the refused run held in placement (which would send the next run straight back to be refused).
+            // The refused run's slot is released and the place offers what the daemon says is available to this
+            // sweep now (nothing, while the room is not ours): the next run does not go straight back to be refused.
             if let r = current(runID, epoch, "busy"), r.state == .dispatched, attemptPlace[runID] == place {
                 finishAttempt(r, outcome: .nodeBusy, result: nil, detail: message, now: now)
             }
