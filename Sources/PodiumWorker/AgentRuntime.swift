@@ -126,7 +126,7 @@ public struct DockerRuntime: AgentRuntime {
             env["CODE_DIR"] = "/home/code"
             env["AGENT_SEED"] = String(labels["podium.attempt"] ?? "1")
             var spec = DockerEngine.CreateSpec(
-                name: "podium-\(r.runID)-e\(r.epoch)", image: r.image, command: r.command, env: env, labels: labels,
+                name: containerName(r, daemon: labels["podium.daemon"] ?? ""), image: r.image, command: r.command, env: env, labels: labels,
                 binds: [(r.dataDir, "/home/data", true), (layout.submissionDir, "/home/submission", false),
                         (layout.logsDir, "/home/logs", false), (layout.codeDir, "/home/code", false)],
                 nanoCPUs: Int64(r.cpus * 1e9), memoryBytes: r.memoryBytes, shmBytes: r.shmBytes, pidsLimit: r.pidsLimit,
@@ -176,4 +176,11 @@ struct DockerHandle: AgentHandle {
         server?.stop()
         try? engine.remove(id)
     }
+}
+
+/// A container's name on its engine: the run and epoch for people, and 8 hex digits of the daemon and sweep that own
+/// it. Names are the engine's, shared by every daemon and sweep on it: two users' sweeps of one name and grid have the
+/// same run ids, and without the digest the second's container would be refused as a name conflict (an infra error).
+public func containerName(_ r: StartRequest, daemon: String) -> String {
+    "podium-\(r.runID)-e\(r.epoch)-" + SHA256.hex(daemon + "/" + r.sweep).prefix(8)
 }

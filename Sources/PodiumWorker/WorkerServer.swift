@@ -244,7 +244,7 @@ public final class WorkerServer: @unchecked Sendable {
         launch(RunSupervisor(request: r, layout: layout, runtime: runtime, labels: labels, gpus: gpus,
                              services: services(sweep: r.sweep, runID: r.runID, epoch: r.epoch)) { [weak self] in self?.emit($0, sweep: r.sweep) },
                owner: owner)
-        send(.started(runID: r.runID, epoch: r.epoch, container: "podium-\(r.runID)-e\(r.epoch)"), sweep: r.sweep)
+        send(.started(runID: r.runID, epoch: r.epoch, container: containerName(r, daemon: daemonID)), sweep: r.sweep)
     }
 
     func launch(_ sup: RunSupervisor, owner: String, logFrom: Int64 = 0) {

@@ -92,4 +92,43 @@ final class SweepTenantTests: XCTestCase {
         XCTAssertEqual(server.tenantGeneration(alice.id), 101)
         XCTAssertEqual(server.liveCount, 2)
     }
+
+    /// Two users' sweeps of one name and grid have the same run ids; on one Docker engine their containers must not
+    /// collide by name (the second was refused with HTTP 409, an infra error, before names carried the owner's digest).
+    func testTwoSweepsWithTheSameRunIDsRunSideBySideInDocker() throws {
+        let engine = try requireDocker()
+        let dir = makeTempDir("tenants-docker")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let servers = (0..<2).map { i in
+            WorkerServer(node: "shared-\(i)", workDir: dir + "/work\(i)", runtime: DockerRuntime(engine: engine), version: podiumVersion,
+                         capacity: (4, 1 << 32), stopOnDisconnect: true)
+        }
+        let tenants = [Tenant(id: "aide-24h.0a0a0a0a0a0a", sweep: "aide-24h", generation: 1),
+                       Tenant(id: "aide-24h.0b0b0b0b0b0b", sweep: "aide-24h", generation: 1)]
+        var conns = [PipeConnection]()
+        defer { for c in conns { c.close() } }
+        // Two sweeps on one daemon, and the first sweep again on a second daemon of the same engine.
+        for (server, tenant) in [(servers[0], tenants[0]), (servers[0], tenants[1]), (servers[1], tenants[0])] {
+            let c = PipeConnection(to: server)
+            conns.append(c)
+            guard case .welcome = try hello(c, tenant) else { return XCTFail("no welcome") }
+            try c.send.send(Request.start(StartRequest(
+                runID: "r1", epoch: 1, sweep: tenant.id, competition: "c", image: testImage, command: ["/bin/sh", "-c", "sleep 30"],
+                env: [:], dataDir: dir, budgetSeconds: 60, graceSeconds: 1, snapshotIntervalSeconds: 600, cpus: 0.1,
+                memoryBytes: 64 << 20, shmBytes: 1 << 20, gpus: 0, network: false)))
+            _ = try next(c, "started", { if case .started("r1", 1, _) = $0 { return true }; return false })
+        }
+        // All three get a container (a name conflict would refuse the second and third: an infra error, no container).
+        var mine = [(id: String, labels: [String: String])]()
+        let until = monotonicSeconds() + 60
+        repeat {
+            mine = ((try? engine.list(label: "podium.run=r1")) ?? []).filter { c in servers.contains { $0.daemonID == c.labels["podium.daemon"] } }
+            if mine.count >= 3 { break }
+            sleepSeconds(0.1)
+        } while monotonicSeconds() < until
+        XCTAssertEqual(mine.count, 3, "three containers of run r1 epoch 1, one per daemon and sweep")
+        XCTAssertEqual(servers[0].liveCount, 2)
+        XCTAssertEqual(servers[1].liveCount, 1)
+        for s in servers { s.stopAll() }
+    }
 }
