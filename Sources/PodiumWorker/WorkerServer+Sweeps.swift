@@ -21,9 +21,11 @@ extension WorkerServer {
         var out = [String: SweepHolding]()
         for a in dirs {
             let id = a.key.sweep
-            var h = out[id] ?? SweepHolding(id: id, sweep: tenantRecord(id)?.sweep ?? id, live: 0, finished: 0,
-                                           bytes: directoryBytes(workDir + "/" + id), connected: connected.contains(id),
-                                           lastSeen: tenantRecord(id).map { Double($0.generation) / 1000 })
+            var h = out[id] ?? {
+                let record = tenantRecord(id)  // read once per sweep
+                return SweepHolding(id: id, sweep: record?.sweep ?? id, live: 0, finished: 0, bytes: directoryBytes(workDir + "/" + id),
+                                    connected: connected.contains(id), lastSeen: record.map { Double($0.generation) / 1000 })
+            }()
             if liveKeys.contains(a.key) { h.live += 1 } else if FileManager.default.fileExists(atPath: a.path + "/result.json") { h.finished += 1 }
             out[id] = h
         }
@@ -31,8 +33,8 @@ extension WorkerServer {
         for t in connections.withLock({ $0.values.compactMap(\.tenant) }) where out[t.id] == nil {
             out[t.id] = SweepHolding(id: t.id, sweep: t.sweep, live: 0, finished: 0, bytes: 0, connected: true, lastSeen: Double(t.generation) / 1000)
         }
-        if let seen = Optional(ledger.withLock { $0.tenants }) {
-            for (id, t) in seen where out[id] != nil && !t.connected && t.lastSeen > 0 { out[id]!.lastSeen = max(out[id]!.lastSeen ?? 0, t.lastSeen) }
+        for (id, t) in ledger.withLock({ $0.tenants }) where out[id] != nil && !t.connected && t.lastSeen > 0 {
+            out[id]!.lastSeen = max(out[id]!.lastSeen ?? 0, t.lastSeen)
         }
         return out.values.sorted { $0.id < $1.id }
     }
